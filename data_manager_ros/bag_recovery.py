@@ -1,0 +1,146 @@
+"""Bring bags left open by a crash back to the state a clean close leaves.
+
+After SIGKILL or power loss a bag has an ``.active`` file without summary or
+footer, no final metadata.yaml entry for it, and a stale ``.recording`` lock.
+Every complete chunk in the active file is copied into a finalized file under
+its final name (what was flushed survives; only the unflushed tail is lost),
+and metadata.yaml is rebuilt so ``ros2 bag info`` sees the whole bag.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from dataclasses import dataclass
+
+import yaml
+from mcap.reader import make_reader
+from mcap.records import Channel, Message, Schema
+from mcap.stream_reader import StreamReader
+
+from data_manager_ros.bag_metadata import BagMetadata, FileEntry, TopicEntry
+from data_manager_ros.bag_writer import RECORDING_MARKER
+from data_manager_ros.mcap_file import ACTIVE_SUFFIX, McapFile, Topic
+
+RECOVERING_SUFFIX = ".recovering"
+
+
+@dataclass
+class RecoveryReport:
+    bag_dir: str
+    recovered_files: list[str]
+    salvaged_messages: int
+
+
+def bag_is_open(bag_dir: str) -> bool:
+    """True while a live process holds the bag's recording lock."""
+    marker = os.path.join(bag_dir, RECORDING_MARKER)
+    try:
+        handle = open(marker)
+    except FileNotFoundError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False
+
+
+def needs_recovery(bag_dir: str) -> bool:
+    if bag_is_open(bag_dir):
+        return False
+    return os.path.exists(os.path.join(bag_dir, RECORDING_MARKER)) or any(
+        name.endswith(ACTIVE_SUFFIX) for name in os.listdir(bag_dir))
+
+
+def recover_capture_dir(capture_dir: str, chunk_size: int) -> list[RecoveryReport]:
+    """Recover every orphaned bag directly under ``capture_dir``."""
+    reports = []
+    if not os.path.isdir(capture_dir):
+        return reports
+    for name in sorted(os.listdir(capture_dir)):
+        path = os.path.join(capture_dir, name)
+        if os.path.isdir(path) and not os.path.islink(path) and needs_recovery(path):
+            reports.append(recover_bag(path, chunk_size))
+    return reports
+
+
+def _topic(schema: Schema, channel: Channel) -> Topic:
+    profiles = yaml.safe_load(channel.metadata.get("offered_qos_profiles", "")) or []
+    return Topic(channel.topic, schema.name, tuple(profiles),
+                 channel.metadata.get("topic_type_hash", ""), schema.data.decode())
+
+
+def _salvage(active_path: str, chunk_size: int) -> tuple[McapFile, list[Topic]]:
+    """Copy every intact record of a torn file into a new file (not yet finalized)."""
+    final_path = active_path[: -len(ACTIVE_SUFFIX)]
+    out = McapFile(final_path, chunk_size, temp_suffix=RECOVERING_SUFFIX)
+    schemas: dict[int, Schema] = {}
+    channels: dict[int, Topic] = {}
+    with open(active_path, "rb") as handle:
+        try:
+            for record in StreamReader(handle, validate_crcs=True).records:
+                if isinstance(record, Schema):
+                    schemas[record.id] = record
+                elif isinstance(record, Channel) and record.schema_id in schemas:
+                    topic = _topic(schemas[record.schema_id], record)
+                    channels[record.id] = topic
+                    out.add_topic(topic)
+                elif isinstance(record, Message) and record.channel_id in channels:
+                    out.write(channels[record.channel_id].name, record.log_time,
+                              record.publish_time, record.data)
+        except Exception:  # noqa: BLE001 - any parse error marks the torn tail: stop there
+            pass
+    return out, list(channels.values())
+
+
+def _closed_file_topics(path: str) -> tuple[list[Topic], dict[str, int], int, int, int]:
+    with open(path, "rb") as handle:
+        summary = make_reader(handle).get_summary()
+    topics = [_topic(summary.schemas[c.schema_id], c) for c in summary.channels.values()]
+    stats = summary.statistics
+    counts = {summary.channels[cid].topic: n for cid, n in stats.channel_message_counts.items()}
+    return topics, counts, stats.message_start_time, stats.message_end_time, stats.message_count
+
+
+def _clear_interrupted_recovery(bag_dir: str) -> None:
+    """Undo what a recovery cut short left behind, so it can simply run again."""
+    for name in os.listdir(bag_dir):
+        path = os.path.join(bag_dir, name)
+        if name.endswith(RECOVERING_SUFFIX):
+            os.unlink(path)
+        elif name.endswith(ACTIVE_SUFFIX) and os.path.exists(path[: -len(ACTIVE_SUFFIX)]):
+            os.unlink(path)  # its salvaged copy was already finalized
+
+
+def recover_bag(bag_dir: str, chunk_size: int) -> RecoveryReport:
+    meta = BagMetadata.load(bag_dir)
+    listed = {f.path for f in meta.files}
+    report = RecoveryReport(bag_dir, [], 0)
+
+    def remember(topics: list[Topic]) -> None:
+        for topic in topics:
+            meta.topics.setdefault(topic.name, TopicEntry(
+                topic.name, topic.type, list(topic.offered_qos_profiles), topic.type_hash))
+
+    _clear_interrupted_recovery(bag_dir)
+    for name in sorted(os.listdir(bag_dir)):
+        path = os.path.join(bag_dir, name)
+        if name.endswith(".mcap") and name not in listed:
+            topics, counts, start, end, count = _closed_file_topics(path)
+            remember(topics)
+            meta.add_file(FileEntry(name, start, end - start, count), counts)
+        elif name.endswith(".mcap" + ACTIVE_SUFFIX):
+            salvaged, topics = _salvage(path, chunk_size)
+            remember(topics)
+            meta.add_file(salvaged.entry(), salvaged.counts)
+            salvaged.close(meta.to_yaml())
+            os.unlink(path)
+            report.recovered_files.append(salvaged.final_path)
+            report.salvaged_messages += salvaged.message_count
+    meta.save(bag_dir)
+    marker = os.path.join(bag_dir, RECORDING_MARKER)
+    if os.path.exists(marker):
+        os.unlink(marker)
+    return report

@@ -1,0 +1,117 @@
+"""A rosbag2 bag directory that grows by split files while capture runs.
+
+Files are split by size and by age so that closed files can be uploaded while
+capture goes on. A ``.recording`` lock file, flock-ed for the life of the
+writer, tells recovery and the uploader that the bag is still open; the kernel
+drops the lock when the process dies, so a crashed bag is recognisable.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from datetime import datetime
+
+from data_manager_ros.bag_metadata import BagMetadata, TopicEntry
+from data_manager_ros.fsutil import make_private_dir
+from data_manager_ros.mcap_file import McapFile, Topic
+
+RECORDING_MARKER = ".recording"
+
+
+def new_bag_name(now: datetime) -> str:
+    """rosbag2's default bag name, ``rosbag2_YYYY_MM_DD-HH_MM_SS``."""
+    return now.strftime("rosbag2_%Y_%m_%d-%H_%M_%S")
+
+
+def split_file_name(bag_dir: str, index: int) -> str:
+    return f"{os.path.basename(os.path.normpath(bag_dir))}_{index}.mcap"
+
+
+class BagWriter:
+    """Owns one bag directory; not thread-safe (one writer thread uses it)."""
+
+    def __init__(self, bag_dir: str, *, max_file_bytes: int, max_file_duration_ns: int,
+                 chunk_size: int, compression: str = "none", ros_distro: str = "kilted") -> None:
+        make_private_dir(bag_dir)
+        self.bag_dir = bag_dir
+        self._lock = open(os.path.join(bag_dir, RECORDING_MARKER), "a+")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise RuntimeError(f"bag {bag_dir!r} is being written by another process") from None
+        self._lock.truncate(0)
+        self._lock.write(str(os.getpid()))
+        self._lock.flush()
+        self.metadata = BagMetadata.load(bag_dir)
+        self.metadata.ros_distro = ros_distro
+        self._max_bytes = max_file_bytes
+        self._max_duration_ns = max_file_duration_ns
+        self._chunk_size = chunk_size
+        self._compression = compression
+        self._topics: dict[str, Topic] = {}
+        self._next_index = len(self.metadata.files)
+        self._file: McapFile | None = None
+        self._file_opened_ns = 0
+
+    @property
+    def topics(self) -> dict[str, Topic]:
+        return dict(self._topics)
+
+    def add_topic(self, topic: Topic) -> None:
+        if topic.name in self._topics:
+            return
+        self._topics[topic.name] = topic
+        self.metadata.topics.setdefault(topic.name, TopicEntry(
+            topic.name, topic.type, list(topic.offered_qos_profiles), topic.type_hash))
+        if self._file is not None:
+            self._file.add_topic(topic)
+
+    def write(self, topic: str, log_ns: int, publish_ns: int, data: bytes) -> None:
+        if self._file is None:
+            self._open(log_ns)
+        self._file.write(topic, log_ns, publish_ns, data)
+        if self._file.size >= self._max_bytes:
+            self.split()
+
+    def tick(self, now_ns: int) -> None:
+        """Split a file that is older than the split duration, even if its topics went quiet."""
+        if self._file is not None and now_ns - self._file_opened_ns >= self._max_duration_ns:
+            self.split()
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def split(self) -> str | None:
+        """Close the current file (if any); returns its final path."""
+        if self._file is None:
+            return None
+        current, self._file = self._file, None
+        self.metadata.add_file(current.entry(), current.counts)
+        current.close(self.metadata.to_yaml())
+        self.metadata.save(self.bag_dir)
+        return current.final_path
+
+    def close(self) -> None:
+        """Finalize the last file and mark the bag closed (its metadata.yaml is final)."""
+        self.split()
+        self.metadata.save(self.bag_dir)
+        os.unlink(self._lock.name)
+        self._lock.close()
+
+    def abandon(self) -> None:
+        """Give up after a write error, leaving the bag to recovery at the next start."""
+        if self._file is not None:
+            self._file.abandon()
+            self._file = None
+        self._lock.close()
+
+    def _open(self, now_ns: int) -> None:
+        path = os.path.join(self.bag_dir, split_file_name(self.bag_dir, self._next_index))
+        self._next_index += 1
+        self._file = McapFile(path, self._chunk_size, self._compression)
+        self._file_opened_ns = now_ns
+        for topic in self._topics.values():
+            self._file.add_topic(topic)

@@ -1,0 +1,255 @@
+"""Moves messages from subscription callbacks into bags without blocking the executor.
+
+Callbacks only gate the rate and append to a deque (receive time is both log
+and publish time: the EventsExecutor, the only Python executor fast enough
+here, cannot pass MessageInfo to raw callbacks); one writer thread drains
+it into the current bag, flushes every ``flush_interval`` (the bound on what a
+crash loses) and splits files. The backlog is bounded in bytes: past the bound
+a message is dropped and counted, never silently. A disk error closes nothing
+abruptly: the bag is left for recovery, the error is reported, and a new bag is
+tried after ``retry_interval``.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from data_manager_ros.bag_recovery import recover_bag, recover_capture_dir
+from data_manager_ros.bag_writer import BagWriter, new_bag_name
+from data_manager_ros.mcap_file import Topic
+from data_manager_ros.rate_gate import RateGate
+
+
+class Logger(Protocol):
+    """What both ``logging.Logger`` and rclpy's node logger offer."""
+
+    def info(self, message: str) -> object: ...
+
+    def warning(self, message: str) -> object: ...
+
+    def error(self, message: str) -> object: ...
+
+
+@dataclass
+class WriterSettings:
+    max_file_bytes: int = 128 * 1024 * 1024
+    max_file_duration_s: float = 60.0
+    chunk_size: int = 768 * 1024
+    compression: str = "none"
+    flush_interval_s: float = 1.0
+    max_backlog_bytes: int = 256 * 1024 * 1024
+    retry_interval_s: float = 5.0
+
+
+_DEFAULT_LOG = logging.getLogger(__name__)
+
+
+class TopicStats:
+    """Counters, each written by one thread only so no lock is needed."""
+
+    __slots__ = ("received", "queued", "dropped", "written")
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.queued = 0
+        self.dropped = 0
+        self.written = 0
+
+
+class _Backlog:
+    """Bytes in the queue: ``queued`` grows on the executor thread, ``written`` on the writer."""
+
+    __slots__ = ("queued", "written")
+
+    def __init__(self) -> None:
+        self.queued = 0
+        self.written = 0
+
+
+MessageCallback = Callable[[bytes], None]
+
+
+class CaptureEngine:
+    def __init__(self, settings: WriterSettings, log: Logger = _DEFAULT_LOG,
+                 clock: Callable[[], int] = time.time_ns) -> None:
+        self.settings = settings
+        self._log = log
+        self._clock = clock
+        self._queue: collections.deque = collections.deque()
+        self._backlog = _Backlog()
+        self._topics: dict[str, Topic] = {}
+        self.stats: dict[str, TopicStats] = {}
+        self._lock = threading.Lock()
+        self._bag: BagWriter | None = None
+        self._capture_dir: str | None = None
+        self._thread: threading.Thread | None = None
+        self._running = False
+        self._split_requested = False
+        self.last_error = ""
+        self._retry_at = 0.0
+        self._abandoned: list[str] = []
+
+    # -- lifecycle -------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def bag_dir(self) -> str | None:
+        return self._bag.bag_dir if self._bag else None
+
+    def start(self, capture_dir: str) -> None:
+        """Recover what an earlier run left open, then record into a new bag."""
+        self.stop()
+        self._capture_dir = capture_dir
+        os.makedirs(capture_dir, mode=0o700, exist_ok=True)
+        for report in recover_capture_dir(capture_dir, self.settings.chunk_size):
+            self._log.warning(f"recovered bag {report.bag_dir} left open by an earlier run: "
+                              f"{len(report.recovered_files)} file(s) finalized, "
+                              f"{report.salvaged_messages} message(s) salvaged")
+        self._open_bag()
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Write everything queued, finalize the last file, close the bag."""
+        if not self._running:
+            return
+        self._running = False
+        self._thread.join()
+        self._thread = None
+        with self._lock:
+            if self._bag is not None:
+                self._bag.close()
+                self._bag = None
+
+    def request_split(self) -> None:
+        self._split_requested = True
+
+    # -- topics and callbacks -----------------------------------------------------
+    def add_topic(self, topic: Topic) -> None:
+        with self._lock:
+            self._topics[topic.name] = topic
+            if self._bag is not None:
+                self._bag.add_topic(topic)
+
+    def callback(self, topic: str, frequency_hz: float | None) -> MessageCallback:
+        """The subscription callback for ``topic``; kept tiny because it runs per message."""
+        stats = self.stats.setdefault(topic, TopicStats())
+        gate = RateGate(frequency_hz) if frequency_hz is not None else None
+        append = self._queue.append
+        limit = self.settings.max_backlog_bytes
+        backlog = self._backlog
+        clock = self._clock
+
+        def on_message(data: bytes) -> None:
+            stats.received += 1
+            received_ns = clock()
+            if gate is not None and not gate.admit(received_ns):
+                return
+            size = len(data)
+            if backlog.queued - backlog.written + size > limit:
+                stats.dropped += 1
+                return
+            stats.queued += 1
+            backlog.queued += size
+            append((topic, received_ns, data))
+
+        return on_message
+
+    def backlog_bytes(self) -> int:
+        return self._backlog.queued - self._backlog.written
+
+    # -- writer thread ---------------------------------------------------------------
+    def _open_bag(self) -> None:
+        name = new_bag_name(datetime.now())
+        path = os.path.join(self._capture_dir, name)
+        suffix = 1
+        while os.path.exists(path):
+            path = os.path.join(self._capture_dir, f"{name}_{suffix}")
+            suffix += 1
+        bag = BagWriter(path, max_file_bytes=self.settings.max_file_bytes,
+                        max_file_duration_ns=int(self.settings.max_file_duration_s * 1e9),
+                        chunk_size=self.settings.chunk_size,
+                        compression=self.settings.compression)
+        for topic in self._topics.values():
+            bag.add_topic(topic)
+        self._bag = bag
+        self._log.info(f"recording into {path}")
+
+    def _run(self) -> None:
+        next_flush = time.monotonic() + self.settings.flush_interval_s
+        while True:
+            running = self._running
+            with self._lock:
+                self._drain()
+                now = time.monotonic()
+                if now >= next_flush or self._split_requested or not running:
+                    self._maintain(now)
+                    next_flush = now + self.settings.flush_interval_s
+            if not running:
+                return
+            if not self._queue:
+                time.sleep(0.005)
+
+    def _drain(self) -> None:
+        queue = self._queue
+        stats = self.stats
+        backlog = self._backlog
+        bag = self._bag
+        while queue:
+            topic, log_ns, data = queue.popleft()
+            topic_stats = stats[topic]
+            backlog.written += len(data)
+            if bag is None:
+                topic_stats.dropped += 1
+                continue
+            try:
+                bag.write(topic, log_ns, log_ns, data)
+            except OSError as error:
+                topic_stats.dropped += 1
+                self._fail(error)
+                bag = None
+                continue
+            topic_stats.written += 1
+
+    def _maintain(self, now: float) -> None:
+        try:
+            if self._bag is None:
+                if now >= self._retry_at:
+                    self._reopen()
+                return
+            if self._split_requested:
+                self._split_requested = False
+                self._bag.split()
+            self._bag.tick(self._clock())
+            self._bag.flush()
+        except OSError as error:
+            self._fail(error)
+
+    def _fail(self, error: OSError) -> None:
+        self.last_error = f"cannot write to {self._capture_dir!r}: {error}"
+        self._log.error(f"{self.last_error}; capture paused, retrying in "
+                        f"{self.settings.retry_interval_s:.0f} s")
+        if self._bag is not None:
+            self._abandoned.append(self._bag.bag_dir)
+            self._bag.abandon()
+            self._bag = None
+        self._retry_at = time.monotonic() + self.settings.retry_interval_s
+
+    def _reopen(self) -> None:
+        for bag_dir in list(self._abandoned):
+            recover_bag(bag_dir, self.settings.chunk_size)
+            self._abandoned.remove(bag_dir)
+        self._open_bag()
+        self.last_error = ""
+        self._log.info("capture resumed")

@@ -1,0 +1,103 @@
+"""The seed's two example sensors, for the demo, the tests and the benchmarks.
+
+A GPS (``sensor_msgs/NavSatFix`` on ``/gps1/position``) at a high rate and a
+depth camera (``sensor_msgs/PointCloud2`` on ``/camera1/point_cloud``, 640x480
+points of 16 bytes) at 30 Hz. Each GPS fix carries its sequence number in
+``latitude`` and each cloud in ``header.frame_id``, so a test can tell exactly
+which messages a bag holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import NavSatFix, PointCloud2, PointField
+
+GPS_TOPIC = "/gps1/position"
+CLOUD_TOPIC = "/camera1/point_cloud"
+
+
+def point_cloud(width: int = 640, height: int = 480) -> PointCloud2:
+    fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1)
+              for i, n in enumerate("xyz")]
+    fields.append(PointField(name="intensity", offset=12, datatype=PointField.FLOAT32, count=1))
+    return PointCloud2(height=height, width=width, fields=fields, is_bigendian=False,
+                       point_step=16, row_step=16 * width, is_dense=True,
+                       data=bytes(16 * width * height))
+
+
+def gps_fix(sequence: int) -> NavSatFix:
+    fix = NavSatFix(latitude=float(sequence), longitude=-122.0, altitude=10.0)
+    fix.header.frame_id = "gps"
+    return fix
+
+
+class Publisher:
+    """Publishes at fixed rates by catching up on a schedule (a Python timer cannot tick at kHz)."""
+
+    def __init__(self, node: rclpy.node.Node, gps_hz: float, cloud_hz: float,
+                 reliable: bool = True, depth: int = 1000) -> None:
+        qos = QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE if reliable
+                         else ReliabilityPolicy.BEST_EFFORT)
+        self._gps = node.create_publisher(NavSatFix, GPS_TOPIC, qos)
+        self._cloud = node.create_publisher(PointCloud2, CLOUD_TOPIC, qos)
+        self._gps_hz = gps_hz
+        self._cloud_hz = cloud_hz
+        self._cloud_msg = point_cloud()
+        self.gps_sent = 0
+        self.clouds_sent = 0
+
+    def run(self, duration_s: float, node: rclpy.node.Node) -> None:
+        start = time.monotonic()
+        while rclpy.ok():
+            elapsed = time.monotonic() - start
+            if duration_s and elapsed >= duration_s:
+                break
+            while self.gps_sent < int(elapsed * self._gps_hz):
+                self._gps.publish(gps_fix(self.gps_sent))
+                self.gps_sent += 1
+            while self.clouds_sent < int(elapsed * self._cloud_hz):
+                self._cloud_msg.header.frame_id = str(self.clouds_sent)
+                self._cloud_msg.header.stamp = node.get_clock().now().to_msg()
+                self._cloud.publish(self._cloud_msg)
+                self.clouds_sent += 1
+            time.sleep(0.0005)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gps-hz", type=float, default=1000.0)
+    parser.add_argument("--cloud-hz", type=float, default=30.0)
+    parser.add_argument("--duration", type=float, default=0.0, help="seconds; 0 = until Ctrl-C")
+    parser.add_argument("--wait-subscribers", type=int, default=0,
+                        help="wait until this many subscribers see each topic before publishing")
+    parser.add_argument("--best-effort", action="store_true")
+    args, ros_args = parser.parse_known_args(argv)
+    rclpy.init(args=ros_args)
+    node = rclpy.create_node("data_manager_demo_sensors")
+    publisher = Publisher(node, args.gps_hz, args.cloud_hz, not args.best_effort)
+    try:
+        deadline = time.monotonic() + 30
+        while args.wait_subscribers and time.monotonic() < deadline and min(
+                node.count_subscribers(GPS_TOPIC), node.count_subscribers(CLOUD_TOPIC)
+        ) < args.wait_subscribers:
+            time.sleep(0.05)
+        publisher.run(args.duration, node)
+        time.sleep(0.5)  # let reliable transport deliver the tail
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        print(f"published {publisher.gps_sent} GPS fixes and {publisher.clouds_sent} point clouds",
+              flush=True)
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""One split file of a bag, written the way rosbag2's MCAP storage plugin writes it.
+
+The file carries a temporary name (``.active``) until it is finalized with a
+summary and footer, so neither a reader nor the uploader ever takes a
+half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import yaml
+from mcap.writer import CompressionType, Writer
+
+from data_manager_ros.bag_metadata import FileEntry
+from data_manager_ros.fsutil import fsync_dir
+
+ACTIVE_SUFFIX = ".active"
+PROFILE = "ros2"
+LIBRARY = "data_manager_ros"
+COMPRESSIONS = {"none": CompressionType.NONE, "zstd": CompressionType.ZSTD,
+                "lz4": CompressionType.LZ4}
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What a bag needs to know of a recorded topic."""
+
+    name: str
+    type: str
+    offered_qos_profiles: tuple[dict, ...]
+    type_hash: str
+    definition: str
+
+    @property
+    def channel_metadata(self) -> dict[str, str]:
+        return {
+            "offered_qos_profiles": yaml.safe_dump(list(self.offered_qos_profiles),
+                                                   sort_keys=False),
+            "topic_type_hash": self.type_hash,
+        }
+
+
+class McapFile:
+    """Writes one ``<bag>_<N>.mcap``; counts what it holds for metadata.yaml."""
+
+    def __init__(self, final_path: str, chunk_size: int, compression: str = "none",
+                 temp_suffix: str = ACTIVE_SUFFIX) -> None:
+        self.final_path = final_path
+        self.active_path = final_path + temp_suffix
+        self._stream = open(self.active_path, "wb", buffering=1 << 20)
+        self._writer = Writer(self._stream, chunk_size=chunk_size,
+                              compression=COMPRESSIONS[compression])
+        self._writer.start(profile=PROFILE, library=LIBRARY)
+        self._schemas: dict[str, int] = {}
+        self._channels: dict[str, int] = {}
+        self.counts: dict[str, int] = {}
+        self.start_ns = 0
+        self.end_ns = 0
+        self.message_count = 0
+
+    def add_topic(self, topic: Topic) -> None:
+        if topic.name in self._channels:
+            return
+        schema_id = self._schemas.get(topic.type)
+        if schema_id is None:
+            schema_id = self._writer.register_schema(
+                topic.type, "ros2msg", topic.definition.encode())
+            self._schemas[topic.type] = schema_id
+        self._channels[topic.name] = self._writer.register_channel(
+            topic.name, "cdr", schema_id, topic.channel_metadata)
+        self.counts[topic.name] = 0
+
+    def write(self, topic: str, log_ns: int, publish_ns: int, data: bytes) -> None:
+        self._writer.add_message(self._channels[topic], log_ns, data, publish_ns)
+        self.counts[topic] += 1
+        if not self.message_count or log_ns < self.start_ns:
+            self.start_ns = log_ns
+        self.end_ns = max(self.end_ns, log_ns)
+        self.message_count += 1
+
+    @property
+    def size(self) -> int:
+        return self._stream.tell()
+
+    def flush(self) -> None:
+        """Close the open chunk and make it durable: bounds what a crash can lose."""
+        self._writer.flush()
+        os.fsync(self._stream.fileno())
+
+    def entry(self) -> FileEntry:
+        return FileEntry(os.path.basename(self.final_path), self.start_ns,
+                         self.end_ns - self.start_ns, self.message_count)
+
+    def close(self, bag_metadata_yaml: str) -> FileEntry:
+        """Finalize (summary, footer), fsync, and give the file its final name."""
+        self._writer.add_metadata("rosbag2", {"serialized_metadata": bag_metadata_yaml})
+        self._writer.finish()
+        self._stream.flush()
+        os.fsync(self._stream.fileno())
+        self._stream.close()
+        os.replace(self.active_path, self.final_path)
+        fsync_dir(os.path.dirname(os.path.abspath(self.final_path)))
+        return self.entry()
+
+    def abandon(self) -> None:
+        """Release the file after a write error; recovery salvages it at next start."""
+        try:
+            self._stream.close()
+        except OSError:
+            pass

@@ -1,0 +1,108 @@
+"""Full ``ros2msg`` schema text for a message type, built the way rosbag2 builds it.
+
+Readers that do not know a type (Foxglove, rosbags, mcap tooling) decode a bag
+from this text alone, so it must be byte-for-byte what ``ros2 bag record``
+stores: the root ``.msg`` file as installed, then every nested type once,
+depth first, dependencies in sorted order, each behind an 80 ``=`` line and a
+``MSG: pkg/Type`` line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import cache
+
+from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+
+_FIELD_TYPE = re.compile(r"(?:^|\n)\s*([a-zA-Z0-9_/]+)(?:\[[^\]]*\])?\s+")
+_PRIMITIVES = frozenset({
+    "bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16",
+    "uint16", "int32", "uint32", "int64", "uint64", "string",
+})
+_TYPE_NAME = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)/(?:(msg)/)?([A-Za-z][A-Za-z0-9_]*)$")
+_DELIMITER = "=" * 80 + "\n"
+_MAX_DEPTH = 50
+
+
+class UnknownMessageType(LookupError):
+    """The type is not installed (no ``.msg`` under the ament index)."""
+
+
+def split_type_name(type_name: str) -> tuple[str, str]:
+    """Return (package, Type) for ``pkg/msg/Type`` or ``pkg/Type``."""
+    match = _TYPE_NAME.match(type_name)
+    if not match:
+        raise UnknownMessageType(
+            f"message type {type_name!r} is not a ROS message type name; "
+            "expected 'package/msg/Type', e.g. 'sensor_msgs/msg/NavSatFix'")
+    return match.group(1), match.group(3)
+
+
+def _share_file(type_name: str, extension: str) -> str:
+    package, name = split_type_name(type_name)
+    try:
+        share = get_package_share_directory(package)
+    except PackageNotFoundError:
+        raise UnknownMessageType(
+            f"message type {type_name!r}: package {package!r} is not installed "
+            "(not found in AMENT_PREFIX_PATH)") from None
+    path = os.path.join(share, "msg", name + extension)
+    if not os.path.isfile(path):
+        raise UnknownMessageType(
+            f"message type {type_name!r}: no {name}{extension} in {share}/msg")
+    return path
+
+
+@cache
+def _msg_text(type_name: str) -> str:
+    with open(_share_file(type_name, ".msg"), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _dependencies(text: str, package: str) -> list[str]:
+    found = set()
+    for match in _FIELD_TYPE.finditer(text):
+        field_type = match.group(1)
+        if field_type in _PRIMITIVES:
+            continue
+        found.add(field_type if "/" in field_type else f"{package}/{field_type}")
+    return sorted(found)
+
+
+@cache
+def full_definition(type_name: str) -> str:
+    """The ``ros2msg`` schema data rosbag2 stores for ``type_name``."""
+    seen: set[str] = set()
+
+    def append(name: str, depth: int) -> str:
+        if depth <= 0:
+            raise UnknownMessageType(f"message type {type_name!r}: definitions nest too deeply")
+        text = _msg_text(name)
+        package, _ = split_type_name(name)
+        for dependency in _dependencies(text, package):
+            if dependency not in seen:
+                seen.add(dependency)
+                text += "\n" + _DELIMITER + f"MSG: {dependency}\n" + append(dependency, depth - 1)
+        return text
+
+    return append(type_name, _MAX_DEPTH)
+
+
+@cache
+def type_hash(type_name: str) -> str:
+    """The RIHS01 type description hash that rosidl generated for ``type_name``.
+
+    Empty when the package ships no type description (older distributions), as
+    rosbag2 records it then.
+    """
+    package, name = split_type_name(type_name)
+    try:
+        path = _share_file(type_name, ".json")
+    except UnknownMessageType:
+        return ""
+    with open(path, encoding="utf-8") as handle:
+        hashes = json.load(handle).get("type_hashes", [])
+    wanted = f"{package}/msg/{name}"
+    return next((h["hash_string"] for h in hashes if h.get("type_name") == wanted), "")

@@ -1,0 +1,238 @@
+"""The ``data_manager`` node: ROS parameters, timers and services over plain classes.
+
+Every setting is a declared parameter. A change is validated as a whole
+config before it is accepted (a bad value is refused with the reason and the
+old value stays in force) and applied right after, without a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    ParameterType,
+    SetParametersResult,
+)
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from std_srvs.srv import SetBool, Trigger
+
+from data_manager_ros.capture_engine import CaptureEngine, WriterSettings
+from data_manager_ros.config import (
+    LIMITS,
+    ConfigError,
+    DataManagerConfig,
+    frequency_warnings,
+)
+from data_manager_ros.config_files import load_config_file
+from data_manager_ros.diagnostics import capture_statuses, sync_status
+from data_manager_ros.params import (
+    CONFIG_FILE,
+    DESCRIPTIONS,
+    config_from_params,
+    config_to_params,
+    method_to_params,
+)
+from data_manager_ros.sync.sync_manager import SyncManager
+from data_manager_ros.topic_recorder import TopicRecorder
+
+_TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
+          float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING,
+          list: ParameterType.PARAMETER_STRING_ARRAY}
+_EMPTY = {ParameterType.PARAMETER_STRING_ARRAY: Parameter.Type.STRING_ARRAY}
+
+
+def writer_settings(config: DataManagerConfig) -> WriterSettings:
+    return WriterSettings(
+        max_file_bytes=config.maximum_capture_file_size_bytes,
+        max_file_duration_s=config.maximum_capture_file_duration_s,
+        chunk_size=config.mcap_chunk_size_bytes, compression=config.compression,
+        flush_interval_s=config.flush_interval_s, max_backlog_bytes=config.max_backlog_bytes)
+
+
+def _descriptor(name: str, value: Any) -> ParameterDescriptor:
+    kind = _TYPES[type(value)]
+    descriptor = ParameterDescriptor(name=name, type=kind,
+                                     description=DESCRIPTIONS.get(name, _method_help(name)))
+    if name in LIMITS:
+        low, high = LIMITS[name]
+        if kind == ParameterType.PARAMETER_INTEGER:
+            descriptor.integer_range = [IntegerRange(from_value=int(low), to_value=int(high))]
+        else:
+            descriptor.floating_point_range = [FloatingPointRange(from_value=low, to_value=high)]
+    return descriptor
+
+
+def _method_help(name: str) -> str:
+    field = name.rsplit(".", 1)[-1]
+    return {
+        "topic": "Topic recorded for this method.",
+        "type": "Message type (empty: taken from the ROS graph).",
+        "capture_frequency_hz": "Messages kept per second; inf keeps every message, "
+                                "0 or less captures nothing.",
+        "disabled": "Do not capture this method.",
+        "tags": "Tags of this method.",
+    }.get(field, "")
+
+
+class DataManagerNode(Node):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("data_manager", **kwargs)
+        self._declared: set[str] = {CONFIG_FILE}
+        config_file = self.declare_parameter(
+            CONFIG_FILE, "", ParameterDescriptor(
+                type=ParameterType.PARAMETER_STRING,
+                description="data_manager JSON (seed format) or YAML file; setting it "
+                            "replaces the whole config")).value
+        base = load_config_file(config_file) if config_file else DataManagerConfig()
+        for name, value in config_to_params(base).items():
+            self._declare(name, value)
+        self.config = config_from_params(self._values())
+        self._paused = False
+        self.capture = CaptureEngine(writer_settings(self.config), self.get_logger())
+        self.recorder = TopicRecorder(self, self.capture, self.config.qos_depth)
+        self.sync = SyncManager(self.config, self.get_logger())
+        self._sync_timer = None
+        self._last_counts: dict[str, tuple[float, int]] = {}
+        self._rates: dict[str, float] = {}
+        self._apply(None, self.config)
+        self.create_timer(1.0, self.recorder.poll)
+        self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_timer(1.0, self._publish_diagnostics)
+        self.create_service(Trigger, "~/sync", self._on_sync)
+        self.create_service(SetBool, "~/pause_capture", self._on_pause)
+        self.create_service(Trigger, "~/split_bag", self._on_split)
+        self.add_on_set_parameters_callback(self._validate)
+        self.add_post_set_parameters_callback(self._after_set)
+
+    # -- parameters --------------------------------------------------------------------
+    def _declare(self, name: str, value: Any) -> None:
+        descriptor = _descriptor(name, value)
+        if isinstance(value, list) and not value:
+            # rclpy would type a [] default as a byte array; declare by type instead
+            param = self.declare_parameter(name, _EMPTY[descriptor.type], descriptor)
+            if param.type_ == Parameter.Type.NOT_SET:
+                self.set_parameters([Parameter(name, Parameter.Type.STRING_ARRAY, [])])
+        else:
+            self.declare_parameter(name, value, descriptor)
+        self._declared.add(name)
+
+    def _values(self) -> dict[str, Any]:
+        return {param.name: param.value for param in self.get_parameters(sorted(self._declared))}
+
+    def _candidate(self, changes: list[Parameter]) -> DataManagerConfig:
+        values = self._values()
+        for change in changes:
+            if change.name == CONFIG_FILE and change.value:
+                values = config_to_params(load_config_file(change.value))
+                values[CONFIG_FILE] = change.value
+        for change in changes:
+            if change.name != CONFIG_FILE:
+                values[change.name] = change.value
+        return config_from_params(values)
+
+    def _validate(self, changes: list[Parameter]) -> SetParametersResult:
+        try:
+            self._candidate(changes)
+        except ConfigError as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        return SetParametersResult(successful=True)
+
+    def _after_set(self, changes: list[Parameter]) -> None:
+        try:
+            new = self._candidate(changes)
+        except ConfigError:
+            return  # a nested update already failed validation; nothing changed
+        wanted = config_to_params(new)
+        for method in new.methods:
+            for name, value in method_to_params(method).items():
+                if not self.has_parameter(name):
+                    self._declare(name, value)
+        for name in sorted(self._declared):
+            if name.startswith("methods.") and name not in wanted:
+                self.undeclare_parameter(name)
+                self._declared.discard(name)
+        if any(c.name == CONFIG_FILE for c in changes):
+            updates = [Parameter(n, value=v) for n, v in wanted.items()
+                       if self.get_parameter(n).value != v and not (isinstance(v, list) and not v)]
+            if updates:
+                self.set_parameters(updates)
+        old, self.config = self.config, new
+        self._apply(old, new)
+
+    # -- applying a config ---------------------------------------------------------------
+    def _apply(self, old: DataManagerConfig | None, new: DataManagerConfig) -> None:
+        for warning in frequency_warnings(new):
+            self.get_logger().warning(warning)
+        if new.capture_disabled or self._paused:
+            self.recorder.clear()
+            self.capture.stop()
+        else:
+            settings = writer_settings(new)
+            restart = (old is None or not self.capture.running
+                       or settings != self.capture.settings
+                       or old.expanded_capture_dir() != new.expanded_capture_dir())
+            if restart:
+                self.capture.settings = settings
+                self.capture.start(new.expanded_capture_dir())
+            self.recorder.qos_depth = new.qos_depth
+            self.recorder.update(new.methods)
+        self.sync.apply(new)
+        if old is None or old.sync_interval_mins != new.sync_interval_mins:
+            if self._sync_timer is not None:
+                self.destroy_timer(self._sync_timer)
+            self._sync_timer = self.create_timer(new.sync_interval_mins * 60.0, self._on_timer)
+
+    def _on_timer(self) -> None:
+        if not self.config.sync_disabled:
+            self.sync.sweep()
+
+    # -- services ------------------------------------------------------------------------
+    def _on_sync(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        added = self.sync.sweep()
+        pending = self.sync.uploader.pending()
+        response.success = True
+        response.message = (f"sync queued: {added} new file(s), {len(pending)} queued, "
+                            f"{sum(f.size for f, _, _ in pending)} bytes")
+        return response
+
+    def _on_pause(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        self._paused = request.data
+        self._apply(self.config, self.config)
+        response.success = True
+        response.message = "capture paused" if self._paused else "capture resumed"
+        return response
+
+    def _on_split(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        response.success = self.capture.running
+        if self.capture.running:
+            self.capture.request_split()
+            response.message = f"splitting the current file of {self.capture.bag_dir}"
+        else:
+            response.message = "capture is not running"
+        return response
+
+    # -- diagnostics -----------------------------------------------------------------------
+    def _publish_diagnostics(self) -> None:
+        now = time.monotonic()
+        for topic, stats in self.capture.stats.items():
+            then, count = self._last_counts.get(topic, (now, stats.written))
+            if now > then:
+                self._rates[topic] = (stats.written - count) / (now - then)
+            self._last_counts[topic] = (now, stats.written)
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        array.status = capture_statuses(self.config, self.capture, self._rates)
+        array.status.append(sync_status(self.sync.uploader, self.config.sync_disabled))
+        self._diagnostics.publish(array)
+
+    def close(self) -> None:
+        """Finalize the open bag and stop uploads; called before the process exits."""
+        self.recorder.clear()
+        self.capture.stop()
+        self.sync.close()

@@ -1,0 +1,99 @@
+"""The config as flat ROS parameters, and back.
+
+Attributes keep their seed names (``capture_dir``, ``sync_interval_mins``...).
+``capture_methods`` lists the captured methods as ``component/method``; each
+has ``methods.<component>.<method>.{topic,type,capture_frequency_hz,disabled,tags}``.
+A frequency of ``inf`` (the default) keeps every message, as an absent
+frequency does in a config file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from data_manager_ros.config import (
+    ATTRIBUTES,
+    ConfigError,
+    DataManagerConfig,
+    MethodConfig,
+    make_config,
+    make_method,
+)
+
+METHOD_FIELDS = ("topic", "type", "capture_frequency_hz", "disabled", "tags")
+CONFIG_FILE = "config_file"
+CAPTURE_METHODS = "capture_methods"
+
+DESCRIPTIONS = {
+    "capture_dir": "Directory that holds the bags (created 0700).",
+    "capture_disabled": "Stop capture and close the current bag cleanly.",
+    "sync_disabled": "Stop scheduled sync (the ~/sync service still works).",
+    "sync_interval_mins": "Minutes between sync sweeps.",
+    "additional_sync_paths": "Directories whose files are uploaded too (then deleted).",
+    "tags": "Tags attached to every upload.",
+    "file_last_modified_millis": "Quiet time before a file in additional_sync_paths is synced.",
+    "maximum_num_sync_threads": "Parallel uploads.",
+    "sync_url": "tus 1.0 endpoint (https://, http://) or a directory (file:///path).",
+    "api_key_env": "Environment variable holding the API key "
+                   "(the key itself is never a parameter).",
+    "api_key_file": "File holding the API key, read at each sync.",
+    "robot_id": "Robot/part id sent with every upload (default: host name).",
+    "maximum_capture_file_size_bytes": "Split the bag file at this size.",
+    "maximum_capture_file_duration_s": "Split the bag file at this age.",
+    "flush_interval_s": "Flush and fsync period: the most data a crash can lose.",
+    "mcap_chunk_size_bytes": "MCAP chunk size.",
+    "compression": "MCAP chunk compression: none, zstd or lz4.",
+    "qos_depth": "Subscription queue depth.",
+    "max_backlog_bytes": "Bytes queued for the writer before messages are dropped (and counted).",
+    "upload_bandwidth_limit_bytes_per_s": "Upload bandwidth cap, 0 = none.",
+}
+
+
+def method_param(method_key: str, field: str) -> str:
+    component, method = method_key.split("/", 1)
+    return f"methods.{component}.{method}.{field}"
+
+
+def method_to_params(method: MethodConfig) -> dict[str, Any]:
+    return {
+        method_param(method.key, "topic"): method.topic,
+        method_param(method.key, "type"): method.type,
+        method_param(method.key, "capture_frequency_hz"): method.capture_frequency_hz,
+        method_param(method.key, "disabled"): method.disabled,
+        method_param(method.key, "tags"): list(method.tags),
+    }
+
+
+def config_to_params(config: DataManagerConfig) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in ATTRIBUTES:
+        value = getattr(config, name)
+        values[name] = list(value) if isinstance(value, tuple) else value
+    values[CAPTURE_METHODS] = [m.key for m in config.methods]
+    for method in config.methods:
+        values.update(method_to_params(method))
+    return values
+
+
+def config_from_params(values: dict[str, Any]) -> DataManagerConfig:
+    """Validate a full set of parameter values; per-method values may be missing (defaults)."""
+    attributes = {}
+    for name in ATTRIBUTES:
+        value = values.get(name)
+        if value is not None:
+            attributes[name] = tuple(value) if isinstance(value, list) else value
+    keys = values.get(CAPTURE_METHODS) or []
+    methods = []
+    for key in keys:
+        if not isinstance(key, str) or key.count("/") != 1:
+            raise ConfigError(f"parameter {CAPTURE_METHODS!r}: entry {key!r} must be "
+                              "'component/method', e.g. 'gps1/position'")
+        component, method = key.split("/")
+        raw: dict[str, Any] = {"method": method}
+        for field in METHOD_FIELDS:
+            value = values.get(method_param(key, field))
+            if value is None or (field == "type" and value == ""):
+                continue
+            raw[field] = list(value) if field == "tags" else value
+        methods.append(make_method(component, raw))
+    return make_config(attributes, methods)

@@ -1,0 +1,1 @@
+"""Getting closed files from the robot to the cloud, resumably."""

@@ -1,0 +1,101 @@
+"""Where files go: a tus 1.0 endpoint, or a directory (first run without a server).
+
+Both resume where the last attempt stopped, and both confirm every byte before
+``upload`` returns, because the caller deletes the local file right after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from typing import Protocol
+from urllib.parse import urlparse
+
+from data_manager_ros.fsutil import fsync_dir
+from data_manager_ros.sync.errors import RetryableError, UploadGone
+from data_manager_ros.sync.journal import JournalEntry
+from data_manager_ros.sync.tus_client import TusClient
+
+_BLOCK = 1 << 20
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Destination(Protocol):
+    def upload(self, path: str, entry: JournalEntry, remote_path: str, metadata: dict[str, str],
+               save: Callable[[JournalEntry], None], on_read: Callable[[int], None]) -> None:
+        """Send ``path`` completely; raise errors.* to say what to do otherwise."""
+
+    def close(self) -> None: ...
+
+
+class TusDestination:
+    def __init__(self, endpoint: str, headers: dict[str, str], limit_bps: int = 0) -> None:
+        self._client = TusClient(endpoint, headers)
+        self._limit = limit_bps
+
+    def upload(self, path: str, entry: JournalEntry, remote_path: str, metadata: dict[str, str],
+               save: Callable[[JournalEntry], None], on_read: Callable[[int], None]) -> None:
+        offset = self._client.offset(entry.upload_url) if entry.upload_url else None
+        if offset is None or offset > entry.size:
+            entry.upload_url = self._client.create(entry.size, metadata)
+            save(entry)  # durable before any byte goes out, so a restart resumes this upload
+            offset = 0
+        with open(path, "rb") as handle:
+            while offset < entry.size:
+                offset = self._client.send(entry.upload_url, handle, offset, entry.size,
+                                           on_read, self._limit)
+        if entry.size == 0 and self._client.offset(entry.upload_url) != 0:
+            raise RetryableError("empty upload not confirmed by the server")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class DirectoryDestination:
+    """Copies into ``<dir>/<remote path>`` via a ``.part`` file, resuming it after a crash."""
+
+    def __init__(self, url: str) -> None:
+        self.root = os.path.abspath(os.path.expanduser(urlparse(url).netloc + urlparse(url).path))
+
+    def upload(self, path: str, entry: JournalEntry, remote_path: str, metadata: dict[str, str],
+               save: Callable[[JournalEntry], None], on_read: Callable[[int], None]) -> None:
+        target = os.path.join(self.root, remote_path)
+        part = target + ".part"
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if entry.upload_url != part or not os.path.exists(part):
+            entry.upload_url = part
+            save(entry)
+            open(part, "wb").close()
+        offset = os.path.getsize(part)
+        if offset > entry.size:
+            raise UploadGone(f"{part} is larger than the source")
+        with open(path, "rb") as source, open(part, "r+b") as out:
+            source.seek(offset)
+            out.seek(offset)
+            while block := source.read(min(_BLOCK, entry.size - out.tell())):
+                out.write(block)
+                on_read(len(block))
+            out.flush()
+            os.fsync(out.fileno())
+        if sha256_of(part) != entry.sha256:
+            os.unlink(part)
+            raise UploadGone(f"copy of {path} does not match its sha256")
+        os.replace(part, target)
+        fsync_dir(os.path.dirname(target))
+
+    def close(self) -> None:
+        pass
+
+
+def make_destination(url: str, headers: dict[str, str], limit_bps: int) -> Destination:
+    if urlparse(url).scheme == "file":
+        return DirectoryDestination(url)
+    return TusDestination(url, headers, limit_bps)

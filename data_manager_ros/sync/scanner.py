@@ -1,0 +1,82 @@
+"""Which files are ready to upload.
+
+Bag files are ready once closed (final name, no ``.active`` suffix); a bag's
+metadata.yaml once the whole bag is closed. Files under additional sync paths
+are ready after a quiet time without modification. Hidden files and
+directories (journal, locks, temporary files) and ``failed/`` are never taken,
+and symlinks are followed only when they stay inside their root.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from data_manager_ros.bag_metadata import METADATA_FILE
+from data_manager_ros.bag_writer import RECORDING_MARKER
+
+FAILED_DIR = "failed"
+
+
+@dataclass(frozen=True)
+class SyncFile:
+    path: str
+    root: str
+    relative_path: str
+    size: int
+    mtime_ns: int
+    is_bag_file: bool
+
+    @property
+    def remote_path(self) -> str:
+        """Bags keep their path under capture_dir; other files go under their root's name."""
+        if self.is_bag_file:
+            return self.relative_path
+        return os.path.join(os.path.basename(os.path.normpath(self.root)), self.relative_path)
+
+
+def _inside(path: str, root: str) -> bool:
+    real_root = os.path.realpath(root)
+    return os.path.commonpath([os.path.realpath(path), real_root]) == real_root
+
+
+def _walk(root: str, on_skip: Callable[[str], None]) -> Iterator[tuple[str, os.stat_result]]:
+    for directory, subdirs, files in os.walk(root, followlinks=False):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".")
+                            and not (directory == root and d == FAILED_DIR))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            path = os.path.join(directory, name)
+            if os.path.islink(path) and not _inside(path, root):
+                on_skip(f"{path} links outside {root}; not uploaded")
+                continue
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue  # vanished or dangling link
+            yield path, stat
+
+
+def _bag_closed(bag_dir: str) -> bool:
+    """A crashed bag keeps its marker until recovery rebuilds metadata.yaml."""
+    return not os.path.exists(os.path.join(bag_dir, RECORDING_MARKER))
+
+
+def bag_files(capture_dir: str, on_skip: Callable[[str], None]) -> Iterator[SyncFile]:
+    for path, stat in _walk(capture_dir, on_skip):
+        name = os.path.basename(path)
+        is_mcap = name.endswith(".mcap")
+        if not is_mcap and not (name == METADATA_FILE and _bag_closed(os.path.dirname(path))):
+            continue
+        yield SyncFile(path, capture_dir, os.path.relpath(path, capture_dir), stat.st_size,
+                       stat.st_mtime_ns, is_bag_file=True)
+
+
+def quiet_files(root: str, quiet_ns: int, now_ns: int,
+                on_skip: Callable[[str], None]) -> Iterator[SyncFile]:
+    for path, stat in _walk(root, on_skip):
+        if now_ns - stat.st_mtime_ns >= quiet_ns:
+            yield SyncFile(path, root, os.path.relpath(path, root), stat.st_size,
+                           stat.st_mtime_ns, is_bag_file=False)

@@ -1,0 +1,91 @@
+"""Turns the data manager config into a running uploader and feeds it on each sweep.
+
+The API key is read from the environment or a file at each apply, never from a
+parameter, so it cannot leak through ``ros2 param dump`` or logs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from data_manager_ros.capture_engine import Logger
+from data_manager_ros.config import DataManagerConfig
+from data_manager_ros.sync.destinations import make_destination
+from data_manager_ros.sync.journal import JOURNAL_FILE, Journal
+from data_manager_ros.sync.scanner import bag_files, quiet_files
+from data_manager_ros.sync.uploader import Uploader
+
+
+def api_key(config: DataManagerConfig) -> str:
+    if config.api_key_file:
+        with open(os.path.expanduser(config.api_key_file), encoding="utf-8") as handle:
+            return handle.read().strip()
+    return os.environ.get(config.api_key_env, "") if config.api_key_env else ""
+
+
+def _headers(config: DataManagerConfig) -> dict[str, str]:
+    key = api_key(config)
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def _destination_settings(config: DataManagerConfig) -> tuple:
+    return (config.sync_url, config.api_key_env, config.api_key_file,
+            config.upload_bandwidth_limit_bytes_per_s)
+
+
+class SyncManager:
+    def __init__(self, config: DataManagerConfig, log: Logger) -> None:
+        self._log = log
+        capture_dir = config.expanded_capture_dir()
+        os.makedirs(capture_dir, mode=0o700, exist_ok=True)
+        self.capture_dirs: list[str] = [capture_dir]
+        self.config = config
+        self.uploader = Uploader(
+            make_destination(config.sync_url, _headers(config),
+                             config.upload_bandwidth_limit_bytes_per_s),
+            Journal(os.path.join(capture_dir, JOURNAL_FILE)), log,
+            robot_id=config.robot_id or socket.gethostname(), tags=config.tags)
+        self.uploader.start(config.maximum_num_sync_threads)
+
+    def apply(self, config: DataManagerConfig) -> None:
+        """Take a new config; the old capture_dir stays a source until it is empty."""
+        old, self.config = self.config, config
+        capture_dir = config.expanded_capture_dir()
+        if capture_dir not in self.capture_dirs:
+            self.capture_dirs.append(capture_dir)
+        self.uploader.robot_id = config.robot_id or socket.gethostname()
+        self.uploader.tags = config.tags
+        restart = (_destination_settings(old) != _destination_settings(config)
+                   or old.maximum_num_sync_threads != config.maximum_num_sync_threads)
+        if restart:
+            self.uploader.stop()
+            self.uploader.destination.close()
+            self.uploader.destination = make_destination(
+                config.sync_url, _headers(config), config.upload_bandwidth_limit_bytes_per_s)
+            self.uploader.start(config.maximum_num_sync_threads)
+
+    def sweep(self) -> int:
+        """Queue every file that is ready now; returns how many were new."""
+        def skipped(reason: str) -> None:
+            self._log.warning(reason)
+
+        files = []
+        for capture_dir in list(self.capture_dirs):
+            if os.path.isdir(capture_dir):
+                files += bag_files(capture_dir, skipped)
+        quiet_ns = self.config.file_last_modified_millis * 1_000_000
+        now_ns = time.time_ns()
+        for root in self.config.additional_sync_paths:
+            root = os.path.abspath(os.path.expanduser(root))
+            if os.path.isdir(root):
+                files += quiet_files(root, quiet_ns, now_ns, skipped)
+            else:
+                self._log.warning(f"additional sync path {root!r} is not a directory; skipped")
+        return self.uploader.enqueue(files)
+
+    def close(self) -> None:
+        self.uploader.stop()
+        self.uploader.destination.close()
+        self.uploader.journal.close()

@@ -1,0 +1,86 @@
+"""tus 1.0 client (core + creation) over one keep-alive requests Session.
+
+The rest of a file goes in a single streamed PATCH: the reference server keeps
+every byte of a PATCH that was cut, so after a drop a HEAD gives the exact
+offset and nothing is sent twice. Each PATCH costs the server several ms, so
+one large PATCH beats many small ones. Never HEAD an upload while a PATCH to it
+is running: the reference server ends that PATCH.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import BinaryIO
+from urllib.parse import urljoin
+
+import requests
+
+from data_manager_ros.sync.errors import RetryableError, TerminalError, UploadGone
+from data_manager_ros.sync.file_slice import FileSlice
+
+TUS_VERSION = "1.0.0"
+CHECKSUM_MISMATCH = 460  # tus checksum extension's status; our server-side hook sends it
+_RETRYABLE_STATUS = {408, 423, 425, 429, 500, 502, 503, 504}
+
+
+def encode_metadata(metadata: dict[str, str]) -> str:
+    return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}"
+                    for key, value in metadata.items())
+
+
+def _check(response: requests.Response, action: str, ok: tuple[int, ...]) -> None:
+    if response.status_code in ok:
+        return
+    reason = f"{action}: HTTP {response.status_code} {response.text[:200].strip()}"
+    if response.status_code in (404, 410, CHECKSUM_MISMATCH):
+        raise UploadGone(reason)
+    if response.status_code in _RETRYABLE_STATUS or response.status_code >= 500:
+        raise RetryableError(reason)
+    raise TerminalError(reason)
+
+
+class TusClient:
+    def __init__(self, endpoint: str, headers: dict[str, str] | None = None,
+                 verify_tls: bool = True, timeout_s: float = 30.0) -> None:
+        self.endpoint = endpoint
+        self._session = requests.Session()
+        self._session.headers.update({"Tus-Resumable": TUS_VERSION, **(headers or {})})
+        self._session.verify = verify_tls
+        self._timeout = timeout_s
+
+    def _request(self, method: str, url: str, action: str, **kwargs) -> requests.Response:
+        try:
+            return self._session.request(method, url, timeout=self._timeout, **kwargs)
+        except requests.RequestException as error:
+            raise RetryableError(f"{action}: {type(error).__name__}: {error}") from None
+
+    def create(self, size: int, metadata: dict[str, str]) -> str:
+        """Start an upload; returns its absolute URL."""
+        response = self._request("POST", self.endpoint, "create upload", headers={
+            "Upload-Length": str(size), "Upload-Metadata": encode_metadata(metadata)})
+        _check(response, "create upload", (201,))
+        location = response.headers.get("Location")
+        if not location:
+            raise RetryableError("create upload: server sent no Location")
+        return urljoin(self.endpoint, location)
+
+    def offset(self, url: str) -> int:
+        response = self._request("HEAD", url, "ask offset", headers={"Cache-Control": "no-store"})
+        _check(response, "ask offset", (200, 204))
+        return int(response.headers["Upload-Offset"])
+
+    def send(self, url: str, handle: BinaryIO, offset: int, size: int,
+             on_read: Callable[[int], None], limit_bps: int = 0) -> int:
+        """PATCH bytes ``offset..size``; returns the offset the server confirmed."""
+        body = FileSlice(handle, offset, size - offset, on_read, limit_bps)
+        response = self._request("PATCH", url, "send bytes", data=body, headers={
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Offset": str(offset)})
+        if response.status_code == 409:
+            raise RetryableError("send bytes: offset conflict (HTTP 409); asking again")
+        _check(response, "send bytes", (204,))
+        return int(response.headers["Upload-Offset"])
+
+    def close(self) -> None:
+        self._session.close()

@@ -1,0 +1,273 @@
+"""Schedules uploads: workers take the next due file; a file in backoff holds no worker.
+
+Each file is a job with its own failure count and next try time in one heap,
+so a few bad files never stall the rest. A file is deleted only after its
+destination confirmed every byte (and the sha256); terminal refusals move it to
+``failed/`` with a reason file; nothing is ever dropped silently.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from mcap.reader import make_reader
+
+from data_manager_ros.capture_engine import Logger
+from data_manager_ros.sync.backoff import Backoff
+from data_manager_ros.sync.destinations import Destination, sha256_of
+from data_manager_ros.sync.errors import RetryableError, TerminalError, UploadGone
+from data_manager_ros.sync.journal import Journal, JournalEntry
+from data_manager_ros.sync.scanner import FAILED_DIR, SyncFile
+
+DEFAULT_BACKOFF = Backoff()
+
+
+@dataclass
+class UploadStats:
+    uploaded_files: int = 0
+    uploaded_bytes: int = 0
+    sent_bytes: int = 0
+    failures: int = 0
+    failed_files: int = 0
+    last_success: float = 0.0
+    in_flight: dict[str, tuple[int, int]] = field(default_factory=dict)  # path → (sent, size)
+
+
+@dataclass
+class _Job:
+    file: SyncFile
+    failures: int = 0
+    next_try: float = 0.0
+    last_error: str = ""
+
+
+def _bag_topics(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            summary = make_reader(handle).get_summary()
+    except Exception:  # noqa: BLE001 - a file we cannot parse is still uploaded as-is
+        return ""
+    return ",".join(sorted(c.topic for c in summary.channels.values())) if summary else ""
+
+
+class Uploader:
+    def __init__(self, destination: Destination, journal: Journal, log: Logger, *,
+                 robot_id: str, tags: tuple[str, ...] = (), backoff: Backoff = DEFAULT_BACKOFF,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.destination = destination
+        self.journal = journal
+        self.robot_id = robot_id
+        self.tags = tags
+        self._log = log
+        self._backoff = backoff
+        self._clock = clock
+        self._jobs: dict[str, _Job] = {}
+        self._heap: list[tuple[float, int, str]] = []
+        self._busy: set[str] = set()
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+        self.stats = UploadStats()
+
+    # -- queue -----------------------------------------------------------------------
+    def enqueue(self, files: Iterable[SyncFile]) -> int:
+        """Queue files not yet known; returns how many were new."""
+        added = 0
+        with self._cond:
+            for file in files:
+                if file.path in self._jobs:
+                    continue
+                entry = self.journal.get(file.path)
+                job = _Job(file, failures=entry.failures if entry else 0)
+                self._jobs[file.path] = job
+                self._push(job)
+                added += 1
+            self._cond.notify_all()
+        return added
+
+    def pending(self) -> list[tuple[SyncFile, int, str]]:
+        """(file, failures, last error) of every queued file."""
+        with self._cond:
+            return [(j.file, j.failures, j.last_error) for j in self._jobs.values()]
+
+    def _push(self, job: _Job) -> None:
+        heapq.heappush(self._heap, (job.next_try, next(self._seq), job.file.path))
+
+    def _take_due(self) -> _Job | None:
+        now = self._clock()
+        while self._heap and self._heap[0][0] <= now:
+            _, _, path = heapq.heappop(self._heap)
+            job = self._jobs.get(path)
+            if job is not None and path not in self._busy:
+                self._busy.add(path)
+                return job
+        return None
+
+    def next_due(self) -> float | None:
+        with self._cond:
+            return self._heap[0][0] if self._heap else None
+
+    # -- running -----------------------------------------------------------------------
+    def run_due(self) -> bool:
+        """Upload one due file on the calling thread; False when none is due."""
+        with self._cond:
+            job = self._take_due()
+        if job is None:
+            return False
+        self._process(job)
+        return True
+
+    def start(self, workers: int) -> None:
+        self._stopping = False
+        for index in range(workers):
+            thread = threading.Thread(target=self._work, name=f"sync-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                job = None
+                while not self._stopping and job is None:
+                    job = self._take_due()
+                    if job is None:
+                        wait = 1.0 if not self._heap else max(0.0, self._heap[0][0] - self._clock())
+                        self._cond.wait(min(wait, 1.0))
+                if self._stopping:
+                    if job is not None:
+                        self._busy.discard(job.file.path)
+                        self._push(job)
+                    return
+            self._process(job)
+
+    # -- one attempt ----------------------------------------------------------------
+    def _entry_for(self, file: SyncFile, size: int, mtime_ns: int) -> JournalEntry:
+        entry = self.journal.get(file.path)
+        if entry is None or entry.size != size or entry.mtime_ns != mtime_ns:
+            entry = JournalEntry(file.path, size, mtime_ns, sha256_of(file.path),
+                                 failures=entry.failures if entry else 0)
+            self.journal.put(entry)
+        return entry
+
+    def _metadata(self, file: SyncFile, entry: JournalEntry) -> dict[str, str]:
+        metadata = {
+            "filename": os.path.basename(file.path),
+            "relative_path": file.remote_path,
+            "robot_id": self.robot_id,
+            "size": str(entry.size),
+            "sha256": entry.sha256,
+            "kind": "bag" if file.is_bag_file else "file",
+        }
+        if self.tags:
+            metadata["tags"] = ",".join(self.tags)
+        if file.is_bag_file and file.path.endswith(".mcap"):
+            metadata["topics"] = _bag_topics(file.path)
+            metadata["bag"] = os.path.basename(os.path.dirname(file.path))
+        return metadata
+
+    def _process(self, job: _Job) -> None:
+        path = job.file.path
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            self._finish(job, f"{path} vanished before upload; dropped from the queue")
+            return
+        try:
+            entry = self._entry_for(job.file, stat.st_size, stat.st_mtime_ns)
+            sent = [0]
+
+            def on_read(count: int) -> None:
+                sent[0] += count
+                self.stats.sent_bytes += count
+                self.stats.in_flight[path] = (sent[0], entry.size)
+
+            self.destination.upload(path, entry, job.file.remote_path,
+                                    self._metadata(job.file, entry), self.journal.put, on_read)
+            after = os.stat(path)
+            if (after.st_size, after.st_mtime_ns) != (entry.size, entry.mtime_ns):
+                raise UploadGone(f"{path} changed while it was uploaded")
+        except UploadGone as error:
+            self._forget_upload(path)
+            self._retry(job, str(error))
+        except (RetryableError, OSError) as error:
+            self._retry(job, str(error))
+        except TerminalError as error:
+            self._move_to_failed(job, str(error))
+        else:
+            self._delete_uploaded(job, entry.size)
+        finally:
+            self.stats.in_flight.pop(path, None)
+
+    def _forget_upload(self, path: str) -> None:
+        """The next attempt starts a new upload from byte 0."""
+        entry = self.journal.get(path)
+        if entry is not None:
+            entry.upload_url = ""
+            self.journal.put(entry)
+
+    def _retry(self, job: _Job, reason: str) -> None:
+        job.failures += 1
+        job.last_error = reason
+        delay = self._backoff.delay(job.failures)
+        job.next_try = self._clock() + delay
+        self.stats.failures += 1
+        entry = self.journal.get(job.file.path)
+        if entry is not None:
+            entry.failures, entry.last_error = job.failures, reason
+            self.journal.put(entry)
+        self._log.warning(f"upload of {job.file.path} failed ({reason}); "
+                          f"try {job.failures + 1} in {delay:.1f} s")
+        with self._cond:
+            self._busy.discard(job.file.path)
+            self._push(job)
+            self._cond.notify_all()
+
+    def _finish(self, job: _Job, message: str = "") -> None:
+        if message:
+            self._log.warning(message)
+        self.journal.remove(job.file.path)
+        with self._cond:
+            self._busy.discard(job.file.path)
+            self._jobs.pop(job.file.path, None)
+
+    def _delete_uploaded(self, job: _Job, size: int) -> None:
+        path = job.file.path
+        os.unlink(path)
+        self.stats.uploaded_files += 1
+        self.stats.uploaded_bytes += size
+        self.stats.last_success = time.time()
+        self._log.info(f"uploaded {job.file.relative_path} ({size} bytes); deleted locally")
+        directory = os.path.dirname(path)
+        if os.path.realpath(directory) != os.path.realpath(job.file.root):
+            try:
+                os.rmdir(directory)  # only succeeds once the bag's last file is gone
+            except OSError:
+                pass
+        self._finish(job)
+
+    def _move_to_failed(self, job: _Job, reason: str) -> None:
+        target = os.path.join(job.file.root, FAILED_DIR, job.file.relative_path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.move(job.file.path, target)
+        with open(target + ".reason.txt", "w", encoding="utf-8") as handle:
+            handle.write(reason + "\n")
+        self.stats.failed_files += 1
+        self._log.error(f"upload of {job.file.path} refused for good ({reason}); "
+                        f"kept in {target}")
+        self._finish(job)

@@ -1,0 +1,132 @@
+"""Keeps one raw subscription per captured method, following the ROS graph.
+
+A topic that does not exist yet is subscribed when its first publisher
+appears, with the QoS rosbag2 would choose for those publishers; its type comes
+from the config or, when not given, from the graph. Problems (unknown type, a
+type change, a vanished publisher) are logged once each and never stop the
+other topics.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from rclpy.node import Node
+from rclpy.subscription import Subscription
+
+from data_manager_ros.capture_engine import CaptureEngine
+from data_manager_ros.config import MethodConfig
+from data_manager_ros.mcap_file import Topic
+from data_manager_ros.msg_definitions import UnknownMessageType, full_definition, split_type_name
+from data_manager_ros.msg_definitions import type_hash as message_type_hash
+from data_manager_ros.qos import adapted_profile, profile_to_dict
+
+
+def message_class(type_name: str) -> type:
+    package, name = split_type_name(type_name)
+    try:
+        return getattr(importlib.import_module(f"{package}.msg"), name)
+    except (ImportError, AttributeError):
+        raise UnknownMessageType(
+            f"message type {type_name!r} has no Python module ({package}.msg.{name}); "
+            f"install the package that defines it") from None
+
+
+@dataclass
+class _Capture:
+    method: MethodConfig
+    subscription: Subscription | None = None
+    type: str = ""
+    reported: set[str] = field(default_factory=set)
+    had_publishers: bool = False
+
+
+class TopicRecorder:
+    def __init__(self, node: Node, engine: CaptureEngine, qos_depth: int) -> None:
+        self._node = node
+        self._engine = engine
+        self._log = node.get_logger()
+        self.qos_depth = qos_depth
+        self._captures: dict[str, _Capture] = {}
+
+    @property
+    def subscribed(self) -> dict[str, str]:
+        """Topic → type of every live subscription."""
+        return {c.method.topic: c.type for c in self._captures.values() if c.subscription}
+
+    def update(self, methods: tuple[MethodConfig, ...]) -> None:
+        """Follow a new method list: unchanged methods keep their subscription."""
+        wanted = {m.key: m for m in methods if m.captured}
+        for key in list(self._captures):
+            if wanted.get(key) != self._captures[key].method:
+                self._drop(key)
+        for key, method in wanted.items():
+            self._captures.setdefault(key, _Capture(method))
+        self.poll()
+
+    def clear(self) -> None:
+        for key in list(self._captures):
+            self._drop(key)
+
+    def poll(self) -> None:
+        """Subscribe to topics that appeared; report type changes and lost publishers."""
+        graph = dict(self._node.get_topic_names_and_types())
+        for capture in self._captures.values():
+            try:
+                self._poll_one(capture, graph.get(capture.method.topic, []))
+            except UnknownMessageType as error:
+                self._report(capture, str(error), error=True)
+
+    def _poll_one(self, capture: _Capture, graph_types: list[str]) -> None:
+        method = capture.method
+        if capture.subscription is not None:
+            others = [t for t in graph_types if t != capture.type]
+            if others:
+                self._report(capture, f"topic {method.topic!r} now also carries {others[0]}; "
+                             f"still recording it as {capture.type}", error=True)
+            publishers = self._node.count_publishers(method.topic)
+            if publishers == 0 and capture.had_publishers:
+                self._report(capture, f"topic {method.topic!r} has no publishers any more; "
+                             "recording resumes when one appears")
+            capture.had_publishers = publishers > 0
+            return
+        if not graph_types:
+            return
+        msg_type = method.type or graph_types[0]
+        if method.type and method.type not in graph_types:
+            self._report(capture, f"capture method {method.key}: topic {method.topic!r} carries "
+                         f"{', '.join(graph_types)}, not the configured {method.type}; "
+                         "not recording it", error=True)
+            return
+        self._subscribe(capture, msg_type)
+
+    def _subscribe(self, capture: _Capture, msg_type: str) -> None:
+        method = capture.method
+        msg_class = message_class(msg_type)
+        offered = [info.qos_profile for info in
+                   self._node.get_publishers_info_by_topic(method.topic)]
+        if not offered:
+            return
+        topic = Topic(method.topic, msg_type, tuple(profile_to_dict(p) for p in offered),
+                      message_type_hash(msg_type), full_definition(msg_type))
+        self._engine.add_topic(topic)
+        callback = self._engine.callback(method.topic, method.rate_limit_hz)
+        capture.subscription = self._node.create_subscription(
+            msg_class, method.topic, callback, adapted_profile(offered, self.qos_depth), raw=True)
+        capture.type = msg_type
+        capture.had_publishers = True
+        self._log.info(f"capturing {method.topic} ({msg_type}) for {method.key} at "
+                       f"{method.rate_limit_hz or 'every message'}"
+                       f"{' Hz' if method.rate_limit_hz else ''}")
+
+    def _report(self, capture: _Capture, message: str, error: bool = False) -> None:
+        if message in capture.reported:
+            return
+        capture.reported.add(message)
+        (self._log.error if error else self._log.warning)(message)
+
+    def _drop(self, key: str) -> None:
+        capture = self._captures.pop(key)
+        if capture.subscription is not None:
+            self._node.destroy_subscription(capture.subscription)

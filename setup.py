@@ -1,0 +1,32 @@
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "data_manager_ros"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*", "bench"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.json")),
+        # `ros2 run` looks in <prefix>/lib/<package>/; colcon puts the console
+        # scripts there (setup.cfg), a pip install needs these launchers.
+        (f"lib/{PACKAGE}", glob(f"resource/lib/{PACKAGE}/*")),
+    ],
+    install_requires=["mcap>=1.2", "PyYAML", "requests"],
+    zip_safe=True,
+    maintainer="data_manager_ros developers",
+    maintainer_email="dev@data-manager-ros.invalid",
+    description="Capture ROS 2 topics into rosbag2 MCAP bags and sync them with tus.",
+    license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "data_manager = data_manager_ros.main:main",
+            "data_manager_demo_sensors = data_manager_ros.demo:main",
+        ],
+    },
+)
