@@ -148,6 +148,9 @@ def _check_attribute(name: str, value: Any) -> Any:
 
 
 def _check_paths(config: DataManagerConfig) -> None:
+    if not config.capture_dir.strip():
+        raise ConfigError("data manager attribute 'capture_dir' must not be empty; "
+                          f"the default is {DEFAULT_CAPTURE_DIR!r}")
     capture = config.expanded_capture_dir()
     probe = capture
     while not os.path.exists(probe):
@@ -195,7 +198,8 @@ def make_method(component: str, raw: dict) -> MethodConfig:
     if not _NAME.match(component) or not _NAME.match(method):
         raise ConfigError(f"{where}: component and method names must start with a letter and "
                           "hold only letters, digits and '_'")
-    params = raw.get("additional_params") or {}
+    params = raw.get("additional_params", {})
+    params = {} if params is None else params
     if not isinstance(params, dict):
         raise ConfigError(f"{where}: 'additional_params' must be a mapping, got {params!r}")
     topic = raw.get("topic", params.get("topic", default_topic(component, method)))

@@ -95,7 +95,7 @@ def load_config_file(path: str) -> DataManagerConfig:
         raise ConfigError(f"config file {path!r} must hold a mapping at the top level")
     try:
         if "data_manager" in document:
-            reject_unknown(f"config file {path!r}", document, ("data_manager",))
+            reject_unknown("top level", document, ("data_manager",))
             return from_native(document["data_manager"])
         if "services" in document or "components" in document:
             return from_seed_json(document)

@@ -1,0 +1,16 @@
+"""Isolation for every test run: its own ROS domain, localhost-only discovery, own HOME."""
+
+import os
+import random
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [REPO, *filter(None, [os.environ.get("PYTHONPATH")])])  # node processes run this tree too
+os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randint(1, 200))
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+os.environ["ROS_HOME"] = tempfile.mkdtemp(prefix="dm-ros-home-")
+os.environ.setdefault("HOME", os.environ["ROS_HOME"])
+
+pytest_plugins = ["helpers.fixtures"]

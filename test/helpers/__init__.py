@@ -1,0 +1,1 @@
+"""Real servers, proxies and processes for the tests: no mocks."""

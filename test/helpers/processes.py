@@ -1,0 +1,79 @@
+"""The node and the demo sensors as real processes, as a robot runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Callable
+
+import yaml
+
+
+def write_config(path: str, components: dict, **attributes: object) -> str:
+    """A native data manager YAML file."""
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"data_manager": {**attributes, "components": components}}, handle)
+    return path
+
+
+class NodeProcess:
+    def __init__(self, config_file: str, log_path: str, *extra: str,
+                 env: dict[str, str] | None = None) -> None:
+        self.command = [sys.executable, "-m", "data_manager_ros.main", "--ros-args",
+                        "-p", f"config_file:={config_file}", *extra]
+        self.log_path = log_path
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> NodeProcess:
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT,
+                                        env=self.env)
+        log.close()
+        return self
+
+    def log(self) -> str:
+        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+
+    def wait_log(self, text: str, timeout: float = 30.0) -> None:
+        wait_for(lambda: text in self.log(), timeout, f"{text!r} in the node log")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGINT, as Ctrl-C or `ros2 launch` would; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+
+def run_sensors(gps_hz: float, cloud_hz: float, duration: float, *extra: str,
+                timeout: float = 120.0) -> tuple[int, int]:
+    """Publish the demo sensors once a subscriber sees each topic; returns (fixes, clouds)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "data_manager_ros.demo", "--gps-hz", str(gps_hz),
+         "--cloud-hz", str(cloud_hz), "--duration", str(duration), "--wait-subscribers", "1",
+         *extra], capture_output=True, text=True, timeout=timeout, check=True)
+    words = result.stdout.split()
+    return int(words[words.index("published") + 1]), int(words[words.index("and") + 1])
+
+
+def start_sensors(gps_hz: float, cloud_hz: float, duration: float = 0.0) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "data_manager_ros.demo", "--gps-hz", str(gps_hz),
+         "--cloud-hz", str(cloud_hz), "--duration", str(duration)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.1)

@@ -1,0 +1,76 @@
+"""Runs the reference tus server (test/tus_server) as a real process that tests can kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+SERVER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "tus_server")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TusServer:
+    def __init__(self, directory: str, port: int | None = None, api_key: str = "",
+                 fail_every: int = 0) -> None:
+        if not os.path.isdir(os.path.join(SERVER_DIR, "node_modules", "@tus", "server")):
+            raise RuntimeError("the reference tus server is not installed: run "
+                               "`npm install` in test/tus_server (bash .ci/setup --test does)")
+        self.directory = directory
+        self.port = port or free_port()
+        self.api_key = api_key
+        self.fail_every = fail_every
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/files/"
+
+    def start(self) -> TusServer:
+        command = ["node", os.path.join(SERVER_DIR, "server.mjs"), "--dir", self.directory,
+                   "--port", str(self.port), "--fail-every", str(self.fail_every)]
+        if self.api_key:
+            command += ["--api-key", self.api_key]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line.startswith("listening"):
+            raise RuntimeError(f"tus server did not start: {line!r}")
+        return self
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def restart(self) -> None:
+        self.kill()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.start()
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def completed(self) -> list[dict]:
+        """Finished uploads whose sha256 the server verified, in order."""
+        ledger = os.path.join(self.directory, "completed.jsonl")
+        if not os.path.exists(ledger):
+            return []
+        with open(ledger, encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+
+    def stored(self, upload_id: str) -> bytes:
+        with open(os.path.join(self.directory, upload_id), "rb") as handle:
+            return handle.read()

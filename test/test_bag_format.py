@@ -1,0 +1,143 @@
+"""Bags as written by BagWriter, checked with readers nobody here wrote."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+import yaml
+from mcap.reader import make_reader
+from rclpy.qos import QoSProfile
+from rclpy.serialization import deserialize_message, serialize_message
+from rosbags.rosbag2 import Reader
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+from sensor_msgs.msg import NavSatFix
+from std_msgs.msg import String
+
+from data_manager_ros.bag_recovery import recover_capture_dir
+from data_manager_ros.bag_writer import BagWriter
+from data_manager_ros.mcap_file import Topic
+from data_manager_ros.msg_definitions import full_definition, type_hash
+from data_manager_ros.qos import profile_to_dict
+from helpers.bags import read_mcap
+
+NAVSAT = "sensor_msgs/msg/NavSatFix"
+
+
+def topic(name: str, msg_type: str) -> Topic:
+    return Topic(name, msg_type, (profile_to_dict(QoSProfile(depth=10)),),
+                 type_hash(msg_type), full_definition(msg_type))
+
+
+def fix(i: int) -> NavSatFix:
+    msg = NavSatFix(latitude=float(i), longitude=-1.5 * i, altitude=2.0)
+    msg.header.frame_id = f"gps{i}"
+    msg.header.stamp.sec = i
+    return msg
+
+
+def write_bag(bag_dir, count=300, max_file_bytes=1 << 30) -> None:
+    writer = BagWriter(str(bag_dir), max_file_bytes=max_file_bytes,
+                       max_file_duration_ns=10**15, chunk_size=4096)
+    writer.add_topic(topic("/gps", NAVSAT))
+    writer.add_topic(topic("/chatter", "std_msgs/msg/String"))
+    for i in range(count):
+        t = 1_700_000_000_000_000_000 + i * 1_000_000
+        writer.write("/gps", t, t, serialize_message(fix(i)))
+        if i % 10 == 0:
+            writer.write("/chatter", t, t, serialize_message(String(data=f"hello {i}")))
+    writer.close()
+
+
+def test_schema_text_is_rosbag2_layout():
+    text = full_definition(NAVSAT)
+    sections = text.split("\n" + "=" * 80 + "\n")
+    assert [s.splitlines()[0] for s in sections[1:]] == [
+        "MSG: sensor_msgs/NavSatStatus", "MSG: std_msgs/Header", "MSG: builtin_interfaces/Time"]
+    share = os.path.join(os.environ["AMENT_PREFIX_PATH"].split(os.pathsep)[0],
+                         "share", "sensor_msgs", "msg", "NavSatFix.msg")
+    with open(share, encoding="utf-8") as handle:
+        assert sections[0] == handle.read()
+    assert type_hash(NAVSAT).startswith("RIHS01_")
+
+
+def test_bag_opens_in_rosbags_and_values_decode_from_embedded_schema(tmp_path):
+    write_bag(tmp_path / "bag")
+    with Reader(tmp_path / "bag") as reader:
+        assert reader.message_count == 330
+        connections = {c.topic: c for c in reader.connections}
+        assert connections["/gps"].msgtype == NAVSAT
+        assert connections["/gps"].msgcount == 300
+        store = get_typestore(Stores.EMPTY)
+        store.register(get_types_from_msg(connections["/gps"].msgdef.data, NAVSAT))
+        decoded = [store.deserialize_cdr(raw, NAVSAT)
+                   for conn, _, raw in reader.messages([connections["/gps"]])]
+    assert [m.latitude for m in decoded] == [float(i) for i in range(300)]
+    assert decoded[7].header.frame_id == "gps7" and decoded[7].longitude == -10.5
+
+
+def test_metadata_yaml_is_version_9(tmp_path):
+    write_bag(tmp_path / "bag")
+    with open(tmp_path / "bag" / "metadata.yaml", encoding="utf-8") as handle:
+        info = yaml.safe_load(handle)["rosbag2_bagfile_information"]
+    assert info["version"] == 9 and info["storage_identifier"] == "mcap"
+    assert info["relative_file_paths"] == ["bag_0.mcap"]
+    gps = next(t for t in info["topics_with_message_count"]
+               if t["topic_metadata"]["name"] == "/gps")
+    assert gps["message_count"] == 300
+    assert gps["topic_metadata"]["offered_qos_profiles"][0]["reliability"] == "reliable"
+    assert gps["topic_metadata"]["type_description_hash"] == type_hash(NAVSAT)
+    assert info["duration"]["nanoseconds"] == 299 * 1_000_000
+
+
+def test_every_message_round_trips_through_mcap_reader_and_rclpy(tmp_path):
+    write_bag(tmp_path / "bag")
+    messages = read_mcap(str(tmp_path / "bag" / "bag_0.mcap"))
+    assert messages["/gps"] == [fix(i) for i in range(300)]
+    assert [m.data for m in messages["/chatter"]] == [f"hello {i}" for i in range(0, 300, 10)]
+    with open(tmp_path / "bag" / "bag_0.mcap", "rb") as handle:
+        reader = make_reader(handle)
+        channel = next(c for c in reader.get_summary().channels.values() if c.topic == "/gps")
+        assert set(channel.metadata) == {"offered_qos_profiles", "topic_type_hash"}
+        assert any(m.name == "rosbag2" for m in reader.iter_metadata())
+
+
+def test_split_files_are_each_readable_alone(tmp_path):
+    write_bag(tmp_path / "bag", count=2000, max_file_bytes=64 * 1024)
+    files = sorted(os.listdir(tmp_path / "bag"))
+    mcaps = [f for f in files if f.endswith(".mcap")]
+    assert len(mcaps) >= 3 and not any(f.endswith(".active") for f in files)
+    seen = []
+    for name in sorted(mcaps, key=lambda n: int(n.rsplit("_", 1)[1].split(".")[0])):
+        seen += [int(m.latitude) for m in read_mcap(str(tmp_path / "bag" / name))["/gps"]]
+    assert seen == list(range(2000))
+    with Reader(tmp_path / "bag") as reader:
+        assert reader.message_count == 2200
+
+
+def test_sigkill_loses_only_unflushed_messages_and_recovery_finalizes(tmp_path):
+    bag = tmp_path / "capture" / "bag"
+    pid = os.fork()
+    if pid == 0:  # the recorder process, killed mid-write
+        writer = BagWriter(str(bag), max_file_bytes=1 << 30, max_file_duration_ns=10**15,
+                           chunk_size=1 << 20)
+        writer.add_topic(topic("/gps", NAVSAT))
+        for i in range(1000):
+            writer.write("/gps", 10**18 + i, 10**18 + i, serialize_message(fix(i)))
+            if i == 699:
+                writer.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.waitpid(pid, 0)
+    assert sorted(os.listdir(bag)) == [".recording", "bag_0.mcap.active"]
+    with pytest.raises(Exception):
+        with Reader(bag):
+            pass
+
+    reports = recover_capture_dir(str(tmp_path / "capture"), 4096)
+    assert [r.salvaged_messages for r in reports] == [700]
+    assert sorted(os.listdir(bag)) == ["bag_0.mcap", "metadata.yaml"]
+    with Reader(bag) as reader:
+        raw = [r for _, _, r in reader.messages()]
+    assert [deserialize_message(r, NavSatFix) for r in raw] == [fix(i) for i in range(700)]
+    assert recover_capture_dir(str(tmp_path / "capture"), 4096) == []

@@ -1,0 +1,41 @@
+"""Throttled capture keeps the configured rate without drift."""
+
+import random
+
+import pytest
+
+from data_manager_ros.rate_gate import RateGate
+
+SECOND = 1_000_000_000
+
+
+def admitted(gate: RateGate, times: list[int]) -> list[int]:
+    return [t for t in times if gate.admit(t)]
+
+
+def test_100hz_with_jitter_at_10hz_keeps_10_per_second_for_an_hour():
+    rng = random.Random(1)
+    times = [i * SECOND // 100 + rng.randint(-2_000_000, 2_000_000) for i in range(100 * 3600)]
+    kept = admitted(RateGate(10.0), sorted(times))
+    per_second = [0] * 3600
+    for t in kept:
+        per_second[min(3599, max(0, t // SECOND))] += 1
+    assert all(9 <= n <= 11 for n in per_second[1:-1])
+    assert abs(len(kept) - 36000) <= 2  # no drift over an hour
+
+
+def test_gap_does_not_cause_a_burst():
+    gate = RateGate(10.0)
+    assert admitted(gate, [0, 10 * SECOND, 10 * SECOND + 1, 10 * SECOND + 50_000_000]) == [
+        0, 10 * SECOND]
+
+
+def test_source_slower_than_limit_keeps_everything():
+    times = [i * SECOND // 5 for i in range(50)]
+    assert admitted(RateGate(10.0), times) == times
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("inf"), float("nan")])
+def test_rejects_frequencies_that_are_not_a_limit(bad):
+    with pytest.raises(ValueError, match="positive finite"):
+        RateGate(bad)
