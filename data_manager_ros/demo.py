@@ -14,6 +14,7 @@ import sys
 import time
 
 import rclpy
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import NavSatFix, PointCloud2, PointField
@@ -41,16 +42,26 @@ class Publisher:
     """Publishes at fixed rates by catching up on a schedule (a Python timer cannot tick at kHz)."""
 
     def __init__(self, node: rclpy.node.Node, gps_hz: float, cloud_hz: float,
-                 reliable: bool = True, depth: int = 1000) -> None:
+                 reliable: bool = True, depth: int = 1000,
+                 cloud_size: tuple[int, int] = (640, 480)) -> None:
         qos = QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE if reliable
                          else ReliabilityPolicy.BEST_EFFORT)
         self._gps = node.create_publisher(NavSatFix, GPS_TOPIC, qos)
         self._cloud = node.create_publisher(PointCloud2, CLOUD_TOPIC, qos)
         self._gps_hz = gps_hz
         self._cloud_hz = cloud_hz
-        self._cloud_msg = point_cloud()
+        self._cloud_msg = point_cloud(*cloud_size)
         self.gps_sent = 0
         self.clouds_sent = 0
+        self.failed = 0
+
+    def _publish(self, publisher: rclpy.publisher.Publisher, msg: object) -> None:
+        """A reliable writer refuses messages while a crashed reader still holds its history
+        (until DDS expires that reader's lease); a sensor keeps going and counts them."""
+        try:
+            publisher.publish(msg)
+        except RCLError:
+            self.failed += 1
 
     def run(self, duration_s: float, node: rclpy.node.Node) -> None:
         start = time.monotonic()
@@ -59,12 +70,12 @@ class Publisher:
             if duration_s and elapsed >= duration_s:
                 break
             while self.gps_sent < int(elapsed * self._gps_hz):
-                self._gps.publish(gps_fix(self.gps_sent))
+                self._publish(self._gps, gps_fix(self.gps_sent))
                 self.gps_sent += 1
             while self.clouds_sent < int(elapsed * self._cloud_hz):
                 self._cloud_msg.header.frame_id = str(self.clouds_sent)
                 self._cloud_msg.header.stamp = node.get_clock().now().to_msg()
-                self._cloud.publish(self._cloud_msg)
+                self._publish(self._cloud, self._cloud_msg)
                 self.clouds_sent += 1
             time.sleep(0.0005)
 
@@ -77,23 +88,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-subscribers", type=int, default=0,
                         help="wait until this many subscribers see each topic before publishing")
     parser.add_argument("--best-effort", action="store_true")
+    parser.add_argument("--cloud-size", default="640x480", help="WIDTHxHEIGHT points")
     args, ros_args = parser.parse_known_args(argv)
     rclpy.init(args=ros_args)
     node = rclpy.create_node("data_manager_demo_sensors")
-    publisher = Publisher(node, args.gps_hz, args.cloud_hz, not args.best_effort)
+    width, height = (int(v) for v in args.cloud_size.split("x"))
+    publisher = Publisher(node, args.gps_hz, args.cloud_hz, not args.best_effort,
+                          cloud_size=(width, height))
     try:
         deadline = time.monotonic() + 30
         while args.wait_subscribers and time.monotonic() < deadline and min(
                 node.count_subscribers(GPS_TOPIC), node.count_subscribers(CLOUD_TOPIC)
         ) < args.wait_subscribers:
             time.sleep(0.05)
+        if args.wait_subscribers:
+            time.sleep(1.0)  # discovery saw the subscriber; let reliable matching finish
         publisher.run(args.duration, node)
         time.sleep(0.5)  # let reliable transport deliver the tail
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        print(f"published {publisher.gps_sent} GPS fixes and {publisher.clouds_sent} point clouds",
-              flush=True)
+        print(f"published {publisher.gps_sent} GPS fixes and {publisher.clouds_sent} point clouds"
+              f" ({publisher.failed} refused by DDS)", flush=True)
         node.destroy_node()
         rclpy.try_shutdown()
     return 0

@@ -7,7 +7,10 @@ old value stays in force) and applied right after, without a restart.
 
 from __future__ import annotations
 
+import os
 import time
+import traceback
+from collections.abc import Callable
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -101,14 +104,26 @@ class DataManagerNode(Node):
         self._last_counts: dict[str, tuple[float, int]] = {}
         self._rates: dict[str, float] = {}
         self._apply(None, self.config)
-        self.create_timer(1.0, self.recorder.poll)
+        self.create_timer(1.0, self._guarded(self.recorder.poll))
         self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_timer(1.0, self._publish_diagnostics)
+        self.create_timer(1.0, self._guarded(self._publish_diagnostics))
         self.create_service(Trigger, "~/sync", self._on_sync)
         self.create_service(SetBool, "~/pause_capture", self._on_pause)
         self.create_service(Trigger, "~/split_bag", self._on_split)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._after_set)
+
+    def _guarded(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """A timer callback whose failure is logged instead of ending the executor (and capture)."""
+        def run() -> None:
+            try:
+                callback()
+            except Exception as error:  # noqa: BLE001 - logged with its place, capture goes on
+                where = traceback.extract_tb(error.__traceback__)[-1]
+                self.get_logger().error(
+                    f"{callback.__qualname__} failed: {type(error).__name__}: {error} "
+                    f"({os.path.basename(where.filename)}:{where.lineno})")
+        return run
 
     # -- parameters --------------------------------------------------------------------
     def _declare(self, name: str, value: Any) -> None:
@@ -186,7 +201,8 @@ class DataManagerNode(Node):
         if old is None or old.sync_interval_mins != new.sync_interval_mins:
             if self._sync_timer is not None:
                 self.destroy_timer(self._sync_timer)
-            self._sync_timer = self.create_timer(new.sync_interval_mins * 60.0, self._on_timer)
+            self._sync_timer = self.create_timer(new.sync_interval_mins * 60.0,
+                                                 self._guarded(self._on_timer))
 
     def _on_timer(self) -> None:
         if not self.config.sync_disabled:

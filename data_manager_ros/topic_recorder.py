@@ -124,7 +124,11 @@ class TopicRecorder:
         if message in capture.reported:
             return
         capture.reported.add(message)
-        (self._log.error if error else self._log.warning)(message)
+        # rclpy refuses one call site logging at two severities: keep two calls
+        if error:
+            self._log.error(message)
+        else:
+            self._log.warning(message)
 
     def _drop(self, key: str) -> None:
         capture = self._captures.pop(key)

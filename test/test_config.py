@@ -120,7 +120,8 @@ MALFORMED = [
     (native(components=["gps1"]), r"'data_manager.components' must map component names"),
     (native(capture_dir="/tmp", components={"gps1": [GPS]}, extra=1),
      r"unknown key 'extra'"),
-    ({"data_manager": {}, "other": 1}, r"dm.json': top level: unknown key 'other'; known keys: data_manager"),
+    ({"data_manager": {}, "other": 1},
+     r"dm.json': top level: unknown key 'other'; known keys: data_manager"),
     ({"robots": []}, r"has neither a 'data_manager' section"),
     ([1, 2], r"must hold a mapping at the top level"),
 ]

@@ -1,0 +1,116 @@
+"""The node as a robot runs it: real DDS, publishers in other processes, real files."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from rosbags.rosbag2 import Reader
+
+from data_manager_ros.demo import gps_fix
+from helpers.bags import bag_dirs, read_bag, read_mcap
+from helpers.processes import NodeProcess, run_sensors, start_sensors, wait_for, write_config
+
+SECOND = 1_000_000_000
+
+
+def config(tmp_path, components, **attributes):
+    attributes.setdefault("capture_dir", str(tmp_path / "capture"))
+    attributes.setdefault("sync_disabled", True)
+    return write_config(str(tmp_path / "dm.yaml"), components, **attributes)
+
+
+def test_every_message_recorded_and_throttled_topic_at_its_rate(tmp_path):
+    path = config(tmp_path, {
+        "gps1": [{"method": "Position", "type": "sensor_msgs/msg/NavSatFix"}],
+        "camera1": [{"method": "PointCloud", "capture_frequency_hz": 10}],  # type from graph
+    })
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    try:
+        fixes, clouds = run_sensors(500, 100, 6.0, "--cloud-size", "64x48")
+        time.sleep(1.0)
+    finally:
+        assert node.stop() == 0
+    [bag] = bag_dirs(str(tmp_path / "capture"))
+    assert not [f for f in os.listdir(bag) if f.startswith(".") or f.endswith(".active")]
+    messages = read_bag(bag)
+    assert messages["/gps1/position"] == [gps_fix(i) for i in range(fixes)]
+
+    with Reader(bag) as reader:
+        cloud = [c for c in reader.connections if c.topic == "/camera1/point_cloud"]
+        times = [t for _, t, _ in reader.messages(cloud)]
+    assert cloud[0].msgtype == "sensor_msgs/msg/PointCloud2"
+    start = times[0]
+    per_second = [sum(1 for t in times if start + s * SECOND <= t < start + (s + 1) * SECOND)
+                  for s in range(int((times[-1] - start) / SECOND))]
+    assert len(per_second) >= 4 and all(9 <= n <= 11 for n in per_second), per_second
+    assert clouds >= 550
+
+
+def test_sigkill_then_restart_keeps_everything_flushed(tmp_path):
+    path = config(tmp_path, {"gps1": [{"method": "Position"}]}, flush_interval_s=0.5)
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    sensors = start_sensors(1000, 0)
+    try:
+        node.wait_log("capturing /gps1/position")
+        time.sleep(3.0)
+        killed_at = time.time_ns()
+        node.kill()
+        [crashed] = bag_dirs(str(tmp_path / "capture"))
+        assert any(f.endswith(".mcap.active") for f in os.listdir(crashed))
+
+        node.start()
+        node.wait_log("recovered bag")
+        node.wait_log("capturing /gps1/position")
+        time.sleep(2.0)
+    finally:
+        sensors.terminate()
+        sensors.wait()
+        assert node.stop() == 0
+    first, second = bag_dirs(str(tmp_path / "capture"))
+    assert first == crashed
+    for bag in (first, second):
+        names = os.listdir(bag)
+        assert "metadata.yaml" in names and not [n for n in names if n.startswith(".")
+                                                 or not n.endswith((".mcap", ".yaml"))]
+    with Reader(first) as reader:
+        last = max(t for _, t, _ in reader.messages())
+    fixes = [int(m.latitude) for m in read_bag(first)["/gps1/position"]]
+    assert fixes == list(range(fixes[0], fixes[0] + len(fixes))), "a gap inside the bag"
+    assert killed_at - last <= 0.5 * SECOND + 300_000_000, "lost more than the flush interval"
+    assert len(read_bag(second)["/gps1/position"]) > 500
+
+
+def test_topic_problems_are_logged_and_the_rest_keeps_recording(tmp_path):
+    path = config(tmp_path, {
+        "gps1": [{"method": "Position", "type": "sensor_msgs/msg/NavSatFix"}],
+        "camera1": [{"method": "PointCloud", "type": "sensor_msgs/msg/Image"}],
+        "ghost": [{"method": "Scan", "type": "nonexistent_msgs/msg/Scan"}],
+    })
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    try:
+        fixes, _ = run_sensors(200, 10, 3.0, "--cloud-size", "8x8")
+        node.wait_log("has no publishers any more")
+    finally:
+        assert node.stop() == 0
+    log = node.log()
+    assert ("capture method camera1/PointCloud: topic '/camera1/point_cloud' carries "
+            "sensor_msgs/msg/PointCloud2, not the configured sensor_msgs/msg/Image") in log
+    [bag] = bag_dirs(str(tmp_path / "capture"))
+    assert len(read_bag(bag)["/gps1/position"]) == fixes
+
+
+def test_split_by_duration_gives_closed_files_while_capture_runs(tmp_path):
+    path = config(tmp_path, {"gps1": [{"method": "Position"}]},
+                  maximum_capture_file_duration_s=1.0)
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    try:
+        run_sensors(200, 0, 4.5)
+        [bag] = bag_dirs(str(tmp_path / "capture"))
+        closed = sorted(f for f in os.listdir(bag) if f.endswith(".mcap"))
+        assert len(closed) >= 3
+        for name in closed:  # readable alone while the bag is still being written
+            assert read_mcap(os.path.join(bag, name))["/gps1/position"]
+    finally:
+        assert node.stop() == 0
+    wait_for(lambda: not os.path.exists(os.path.join(bag, ".recording")), 5, "bag closed")
