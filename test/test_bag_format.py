@@ -10,7 +10,7 @@ import yaml
 from mcap.reader import make_reader
 from rclpy.qos import QoSProfile
 from rclpy.serialization import deserialize_message, serialize_message
-from rosbags.rosbag2 import Reader, ReaderError
+from rosbags.rosbag2 import Reader
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from sensor_msgs.msg import NavSatFix
 from std_msgs.msg import String
@@ -130,7 +130,7 @@ def test_sigkill_loses_only_unflushed_messages_and_recovery_finalizes(tmp_path):
         os.kill(os.getpid(), signal.SIGKILL)
     os.waitpid(pid, 0)
     assert sorted(os.listdir(bag)) == [".recording", "bag_0.mcap.active"]
-    with pytest.raises(ReaderError):
+    with pytest.raises(FileNotFoundError, match="metadata"):
         with Reader(bag):
             pass
 
