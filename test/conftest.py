@@ -5,8 +5,9 @@ import random
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# node and uploader processes started by tests run this tree too
 os.environ["PYTHONPATH"] = os.pathsep.join(
-    [REPO, *filter(None, [os.environ.get("PYTHONPATH")])])  # node processes run this tree too
+    [REPO, os.path.join(REPO, "test"), *filter(None, [os.environ.get("PYTHONPATH")])])
 os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randint(1, 200))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")

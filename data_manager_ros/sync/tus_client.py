@@ -35,6 +35,9 @@ def _check(response: requests.Response, action: str, ok: tuple[int, ...]) -> Non
     reason = f"{action}: HTTP {response.status_code} {response.text[:200].strip()}"
     if response.status_code in (404, 410, CHECKSUM_MISMATCH):
         raise UploadGone(reason)
+    if response.status_code in (401, 403):
+        raise RetryableError(f"{action}: HTTP {response.status_code}: the server refused the "
+                             "API key; check api_key_env / api_key_file")
     if response.status_code in _RETRYABLE_STATUS or response.status_code >= 500:
         raise RetryableError(reason)
     raise TerminalError(reason)

@@ -254,7 +254,7 @@ class Uploader:
         self.stats.last_success = time.time()
         self._log.info(f"uploaded {job.file.relative_path} ({size} bytes); deleted locally")
         directory = os.path.dirname(path)
-        if os.path.realpath(directory) != os.path.realpath(job.file.root):
+        if job.file.is_bag_file and os.path.realpath(directory) != os.path.realpath(job.file.root):
             try:
                 os.rmdir(directory)  # only succeeds once the bag's last file is gone
             except OSError:

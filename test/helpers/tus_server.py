@@ -21,7 +21,7 @@ def free_port() -> int:
 
 class TusServer:
     def __init__(self, directory: str, port: int | None = None, api_key: str = "",
-                 fail_every: int = 0) -> None:
+                 fail_every: int = 0, max_size: int = 0) -> None:
         if not os.path.isdir(os.path.join(SERVER_DIR, "node_modules", "@tus", "server")):
             raise RuntimeError("the reference tus server is not installed: run "
                                "`npm install` in test/tus_server (bash .ci/setup --test does)")
@@ -29,6 +29,7 @@ class TusServer:
         self.port = port or free_port()
         self.api_key = api_key
         self.fail_every = fail_every
+        self.max_size = max_size
         self.process: subprocess.Popen | None = None
 
     @property
@@ -37,7 +38,8 @@ class TusServer:
 
     def start(self) -> TusServer:
         command = ["node", os.path.join(SERVER_DIR, "server.mjs"), "--dir", self.directory,
-                   "--port", str(self.port), "--fail-every", str(self.fail_every)]
+                   "--port", str(self.port), "--fail-every", str(self.fail_every),
+                   "--max-size", str(self.max_size)]
         if self.api_key:
             command += ["--api-key", self.api_key]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)

@@ -4,7 +4,7 @@
 // client's Upload-Metadata (the server itself does not verify checksums),
 // and a ledger of finished uploads so tests can count "exactly once".
 //
-//   node server.mjs --dir DIR [--port 0] [--api-key KEY] [--fail-every N]
+//   node server.mjs --dir DIR [--port 0] [--api-key KEY] [--fail-every N] [--max-size BYTES]
 //
 // --fail-every N answers 503 to every Nth request (a real server-side fault).
 // Prints "listening <port>" once ready. Listens on 127.0.0.1 only.
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     'api-key': { type: 'string', default: '' },
     'fail-every': { type: 'string', default: '0' },
+    'max-size': { type: 'string', default: '0' },
   },
 });
 const dir = path.resolve(values.dir);
@@ -41,6 +42,7 @@ function sha256(file) {
 
 const tus = new Server({
   path: '/files',
+  maxSize: Number(values['max-size']) || undefined,
   datastore: new FileStore({ directory: dir }),
   async onIncomingRequest(req) {
     if (values['api-key'] && req.headers.get('authorization') !== `Bearer ${values['api-key']}`) {

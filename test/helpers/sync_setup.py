@@ -1,0 +1,56 @@
+"""Real bags and files to sync, and a logger that keeps what it was told."""
+
+from __future__ import annotations
+
+import os
+
+from rclpy.qos import QoSProfile
+from rclpy.serialization import serialize_message
+from sensor_msgs.msg import PointCloud2
+
+from data_manager_ros.bag_writer import BagWriter
+from data_manager_ros.mcap_file import Topic
+from data_manager_ros.msg_definitions import full_definition, type_hash
+from data_manager_ros.qos import profile_to_dict
+
+CLOUD = "sensor_msgs/msg/PointCloud2"
+
+
+class ListLogger:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, message: str) -> None:
+        self.lines.append(f"INFO {message}")
+
+    def warning(self, message: str) -> None:
+        self.lines.append(f"WARN {message}")
+
+    def error(self, message: str) -> None:
+        self.lines.append(f"ERROR {message}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def make_bag(capture_dir: str, name: str, megabytes: int, split_mb: int = 0,
+             keep_open: bool = False) -> tuple[BagWriter, dict[str, bytes]]:
+    """A bag of random point clouds; returns the writer and {relative path: bytes} of its files."""
+    writer = BagWriter(os.path.join(capture_dir, name), chunk_size=1 << 20,
+                       max_file_bytes=(split_mb or 1 << 20) << 20, max_file_duration_ns=10**15)
+    writer.add_topic(Topic("/cloud", CLOUD, (profile_to_dict(QoSProfile(depth=10)),),
+                           type_hash(CLOUD), full_definition(CLOUD)))
+    for i in range(megabytes):
+        data = serialize_message(PointCloud2(data=os.urandom(1 << 20), width=65536, height=1,
+                                             point_step=16, row_step=1 << 20))
+        writer.write("/cloud", 10**18 + i, 10**18 + i, data)
+    if keep_open:
+        writer.split()
+    else:
+        writer.close()
+    files = {}
+    for entry in sorted(os.listdir(writer.bag_dir)):
+        if not entry.startswith(".") and not entry.endswith(".active"):
+            with open(os.path.join(writer.bag_dir, entry), "rb") as handle:
+                files[f"{name}/{entry}"] = handle.read()
+    return writer, files

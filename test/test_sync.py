@@ -1,0 +1,280 @@
+"""Uploads against the real @tus/server, with real faults: kills, dead servers, cut links."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from data_manager_ros.config import make_config
+from data_manager_ros.sync.backoff import Backoff
+from data_manager_ros.sync.destinations import DirectoryDestination, make_destination
+from data_manager_ros.sync.journal import JOURNAL_FILE, Journal
+from data_manager_ros.sync.scanner import bag_files
+from data_manager_ros.sync.sync_manager import SyncManager
+from data_manager_ros.sync.uploader import Uploader
+from helpers.processes import wait_for
+from helpers.proxy import FaultProxy
+from helpers.sync_setup import ListLogger, make_bag
+from helpers.tus_server import TusServer
+
+
+def manager(tmp_path, url, **attributes) -> tuple[SyncManager, ListLogger]:
+    log = ListLogger()
+    attributes.setdefault("capture_dir", str(tmp_path / "capture"))
+    os.makedirs(attributes["capture_dir"], exist_ok=True)
+    config = make_config({"sync_url": url, "robot_id": "robot7", **attributes}, [])
+    return SyncManager(config, log), log
+
+
+def drain(sync: SyncManager, timeout: float = 60.0) -> None:
+    wait_for(lambda: not sync.uploader.pending(), timeout, "the upload queue to empty")
+
+
+def by_path(server: TusServer) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for upload in server.completed():
+        out.setdefault(upload["metadata"]["relative_path"], []).append(upload)
+    return out
+
+
+def assert_arrived_once(server: TusServer, files: dict[str, bytes]) -> None:
+    arrived = by_path(server)
+    assert sorted(arrived) == sorted(files)
+    for path, data in files.items():
+        assert len(arrived[path]) == 1, f"{path} completed {len(arrived[path])} times"
+        assert server.stored(arrived[path][0]["id"]) == data
+
+
+def test_closed_bag_arrives_byte_identical_then_is_deleted(tmp_path, tus_server):
+    sync, log = manager(tmp_path, tus_server.url, tags=["field-test"])
+    _, files = make_bag(str(tmp_path / "capture"), "bag_a", 6, split_mb=2)
+    assert len(files) == 4  # three splits and metadata.yaml
+    try:
+        assert sync.sweep() == 4
+        drain(sync)
+    finally:
+        sync.close()
+    assert_arrived_once(tus_server, files)
+    meta = by_path(tus_server)["bag_a/bag_a_0.mcap"][0]["metadata"]
+    assert meta["robot_id"] == "robot7" and meta["tags"] == "field-test"
+    assert meta["topics"] == "/cloud" and meta["kind"] == "bag" and meta["bag"] == "bag_a"
+    assert sorted(os.listdir(tmp_path / "capture")) == [JOURNAL_FILE]  # bag dir removed
+    assert Journal(str(tmp_path / "capture" / JOURNAL_FILE)).entries() == []
+
+
+def test_open_bag_uploads_closed_files_but_not_metadata_or_active_file(tmp_path, tus_server):
+    writer, files = make_bag(str(tmp_path / "capture"), "bag_b", 3, split_mb=1, keep_open=True)
+    writer.add_topic(writer.topics["/cloud"])
+    writer.write("/cloud", 1, 1, b"\0" * 64)  # opens the next file: .active
+    found = [f.relative_path for f in bag_files(str(tmp_path / "capture"), print)]
+    assert found == sorted(p.split("/", 1)[1] and p for p in files if p.endswith(".mcap"))
+    writer.close()
+    found = [f.relative_path for f in bag_files(str(tmp_path / "capture"), print)]
+    assert "bag_b/metadata.yaml" in found
+
+
+def test_additional_paths_wait_for_quiet_time_and_stay_inside(tmp_path, tus_server):
+    extra = tmp_path / "logs"
+    (extra / "sub").mkdir(parents=True)
+    (extra / "old.log").write_bytes(b"old" * 1000)
+    (extra / "sub" / "truncated.mcap").write_bytes(b"\x89MCAP0\r\n" + os.urandom(500))
+    (extra / "fresh.log").write_bytes(b"still being written")
+    (extra / ".hidden").write_bytes(b"x")
+    (tmp_path / "secret.txt").write_bytes(b"outside")
+    os.symlink(tmp_path / "secret.txt", extra / "escape.txt")
+    past = time.time() - 60
+    for name in ("old.log", "sub/truncated.mcap"):
+        os.utime(extra / name, (past, past))
+    sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(extra)],
+                        file_last_modified_millis=10000)
+    try:
+        assert sync.sweep() == 2
+        drain(sync)
+    finally:
+        sync.close()
+    assert sorted(by_path(tus_server)) == ["logs/old.log", "logs/sub/truncated.mcap"]
+    assert sorted(os.listdir(extra)) == [".hidden", "escape.txt", "fresh.log", "sub"]
+    assert "escape.txt links outside" in log.text()
+    assert (tmp_path / "secret.txt").exists()
+
+
+def test_sigkill_mid_file_resumes_without_resending_a_byte(tmp_path, tus_server):
+    proxy = FaultProxy(tus_server.port)
+    _, files = make_bag(str(tmp_path / "capture"), "bag_k", 40)
+    config = tmp_path / "dm.yaml"
+
+    def run(limit: int) -> subprocess.Popen:
+        config.write_text(yaml.safe_dump({"data_manager": {
+            "capture_dir": str(tmp_path / "capture"), "sync_url": proxy.url(),
+            "upload_bandwidth_limit_bytes_per_s": limit}}))
+        return subprocess.Popen([sys.executable, "-m", "helpers.sync_run", str(config)],
+                                stdout=subprocess.PIPE, text=True)
+
+    first = run(8 << 20)  # ~5 s for the 40 MiB file
+    assert first.stdout.readline().startswith("queued")
+    wait_for(lambda: proxy.upstream_bytes > 12 << 20, 30, "12 MiB on the wire")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    sent_before = proxy.upstream_bytes
+    assert "bag_k/bag_k_0.mcap" not in by_path(tus_server)
+
+    second = run(0)
+    assert second.wait(60) == 0
+    size = len(files["bag_k/bag_k_0.mcap"])
+    overhead = proxy.upstream_bytes - sum(len(d) for d in files.values())
+    assert 0 <= overhead < 8192, f"{overhead} bytes beyond the files: something was re-sent"
+    assert sent_before < size
+    assert_arrived_once(tus_server, files)
+
+
+def test_server_killed_and_restarted_mid_upload(tmp_path, tus_server):
+    _, files = make_bag(str(tmp_path / "capture"), "bag_s", 24, split_mb=8)
+    proxy = FaultProxy(tus_server.port)
+    sync, log = manager(tmp_path, proxy.url(), upload_bandwidth_limit_bytes_per_s=16 << 20)
+    try:
+        sync.sweep()
+        wait_for(lambda: proxy.upstream_bytes > 6 << 20, 30, "6 MiB sent")
+        tus_server.kill()
+        time.sleep(1.0)
+        tus_server.restart()
+        drain(sync, 90)
+    finally:
+        sync.close()
+    assert_arrived_once(tus_server, files)
+    assert "failed" in log.text()
+
+
+def test_connections_cut_mid_patch(tmp_path, tus_server):
+    _, files = make_bag(str(tmp_path / "capture"), "bag_c", 12, split_mb=4)
+    proxy = FaultProxy(tus_server.port, cut_after=3 << 20, cuts=4)
+    sync, log = manager(tmp_path, proxy.url())
+    try:
+        sync.sweep()
+        drain(sync, 90)
+    finally:
+        sync.close()
+    assert proxy.cuts_left <= 0
+    assert_arrived_once(tus_server, files)
+
+
+def test_5xx_answers_are_retried(tmp_path):
+    server = TusServer(str(tmp_path / "server"), fail_every=3).start()
+    try:
+        _, files = make_bag(str(tmp_path / "capture"), "bag_5", 6, split_mb=1)
+        sync, log = manager(tmp_path, server.url)
+        try:
+            sync.sweep()
+            drain(sync, 90)
+        finally:
+            sync.close()
+        assert_arrived_once(server, files)
+        assert "HTTP 503" in log.text()
+    finally:
+        server.kill()
+
+
+def test_refused_file_moves_to_failed_with_reason(tmp_path):
+    server = TusServer(str(tmp_path / "server"), max_size=2 << 20).start()
+    try:
+        _, files = make_bag(str(tmp_path / "capture"), "bag_t", 3)
+        sync, log = manager(tmp_path, server.url)
+        try:
+            sync.sweep()
+            drain(sync)
+        finally:
+            sync.close()
+        failed = tmp_path / "capture" / "failed" / "bag_t"
+        assert (failed / "bag_t_0.mcap").read_bytes() == files["bag_t/bag_t_0.mcap"]
+        assert "HTTP 413" in (failed / "bag_t_0.mcap.reason.txt").read_text()
+        assert log.text().count("refused for good") == 1
+        assert sorted(by_path(server)) == ["bag_t/metadata.yaml"]
+    finally:
+        server.kill()
+
+
+def test_api_key_is_sent_and_never_logged(tmp_path, monkeypatch):
+    key = "sk-test-9f8e7d6c5b4a"
+    server = TusServer(str(tmp_path / "server"), api_key=key).start()
+    try:
+        _, files = make_bag(str(tmp_path / "capture"), "bag_key", 2)
+        monkeypatch.setenv("DM_TEST_KEY", "wrong")
+        sync, log = manager(tmp_path, server.url, api_key_env="DM_TEST_KEY")
+        sync.sweep()
+        wait_for(lambda: "refused the API key" in log.text(), 30, "the refusal")
+        sync.close()
+        monkeypatch.setenv("DM_TEST_KEY", key)
+        sync, log2 = manager(tmp_path, server.url, api_key_env="DM_TEST_KEY")
+        sync.sweep()
+        drain(sync)
+        sync.close()
+        assert_arrived_once(server, files)
+        assert key not in log.text() + log2.text()
+    finally:
+        server.kill()
+
+
+def test_directory_destination_copies_whole_files(tmp_path):
+    _, files = make_bag(str(tmp_path / "capture"), "bag_d", 3, split_mb=1)
+    sync, _ = manager(tmp_path, f"file://{tmp_path / 'cloud'}")
+    try:
+        sync.sweep()
+        drain(sync)
+    finally:
+        sync.close()
+    for path, data in files.items():
+        assert (tmp_path / "cloud" / path).read_bytes() == data
+    assert not list((tmp_path / "cloud").rglob("*.part"))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_backoff_schedule_doubles_from_200ms_and_caps_at_an_hour():
+    backoff = Backoff()
+    assert [backoff.delay(n) for n in range(1, 6)] == pytest.approx([0.2, 0.4, 0.8, 1.6, 3.2])
+    assert backoff.delay(15) == pytest.approx(3276.8)
+    assert backoff.delay(16) == 3600 and backoff.delay(10**6) == 3600
+
+
+def test_file_in_backoff_holds_no_worker_and_follows_the_schedule(tmp_path):
+    from helpers.tus_server import free_port
+
+    capture = tmp_path / "capture"
+    _, files = make_bag(str(capture), "bag_x", 1)
+    clock = FakeClock()
+    log = ListLogger()
+    dead = make_destination(f"http://127.0.0.1:{free_port()}/files/", {}, 0)  # nothing listens
+    uploader = Uploader(dead, Journal(str(tmp_path / "j.sqlite3")), log, robot_id="r",
+                        clock=clock)
+    uploader.enqueue(bag_files(str(capture), print))
+    schedule = []
+    for _ in range(14):
+        while uploader.run_due():
+            pass
+        schedule.append(round(uploader.next_due() - clock.now, 3))
+        clock.now = uploader.next_due()
+    assert schedule == [0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6,
+                        819.2, 1638.4]
+    assert "Connection" in log.text() and all(p.exists() for p in (capture / "bag_x").iterdir())
+
+    # A good destination: the other file goes while the first one waits out its backoff.
+    uploader.destination = DirectoryDestination(f"file://{tmp_path / 'cloud'}")
+    (tmp_path / "cloud" / "bag_x").mkdir(parents=True)
+    (tmp_path / "cloud" / "bag_x" / "bag_x_0.mcap.part").mkdir()  # this one cannot be written
+    clock.now += 5000
+    assert uploader.run_due() and uploader.run_due()
+    assert (tmp_path / "cloud" / "bag_x" / "metadata.yaml").read_bytes() == files[
+        "bag_x/metadata.yaml"]
+    assert [f.relative_path for f, _, _ in uploader.pending()] == ["bag_x/bag_x_0.mcap"]
+    assert uploader.next_due() == pytest.approx(clock.now + Backoff().delay(15))
