@@ -17,7 +17,7 @@ setup(
         # scripts there (setup.cfg), a pip install needs these launchers.
         (f"lib/{PACKAGE}", glob(f"resource/lib/{PACKAGE}/*")),
     ],
-    install_requires=["mcap>=1.2", "PyYAML", "requests"],
+    install_requires=["mcap>=1.6", "PyYAML", "requests", "rosbags>=0.10"],
     zip_safe=True,
     maintainer="data_manager_ros developers",
     maintainer_email="dev@data-manager-ros.invalid",
@@ -27,6 +27,7 @@ setup(
         "console_scripts": [
             "data_manager = data_manager_ros.main:main",
             "data_manager_demo_sensors = data_manager_ros.demo:main",
+            "data_manager_sync = data_manager_ros.sync_cli:main",
         ],
     },
 )

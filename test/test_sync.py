@@ -113,7 +113,7 @@ def test_sigkill_mid_file_resumes_without_resending_a_byte(tmp_path, tus_server)
         config.write_text(yaml.safe_dump({"data_manager": {
             "capture_dir": str(tmp_path / "capture"), "sync_url": proxy.url(),
             "upload_bandwidth_limit_bytes_per_s": limit}}))
-        return subprocess.Popen([sys.executable, "-m", "helpers.sync_run", str(config)],
+        return subprocess.Popen([sys.executable, "-m", "data_manager_ros.sync_cli", str(config)],
                                 stdout=subprocess.PIPE, text=True)
 
     first = run(8 << 20)  # ~5 s for the 40 MiB file
