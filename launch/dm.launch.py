@@ -26,7 +26,7 @@ def generate_launch_description() -> LaunchDescription:
             package="data_manager_ros", executable="data_manager", name="data_manager",
             namespace=LaunchConfiguration("namespace"), output="screen", emulate_tty=True,
             parameters=parameters, condition=condition,
-            arguments=["--ros-args", "--log-level", LaunchConfiguration("log_level")])
+            ros_arguments=["--log-level", LaunchConfiguration("log_level")])
 
     return LaunchDescription([
         DeclareLaunchArgument("config_file",

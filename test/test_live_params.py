@@ -1,0 +1,113 @@
+"""`ros2 param set` on a running node: changes take effect at once, bad values are refused."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import pytest
+import rclpy
+from mcap.reader import make_reader
+
+from helpers.bags import bag_dirs
+from helpers.params import ParamClient
+from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
+
+SECOND = 1_000_000_000
+FREQ = "methods.gps1.Position.capture_frequency_hz"
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("live")
+    path = write_config(str(tmp / "dm.yaml"), {"gps1": [{"method": "Position"}]},
+                        capture_dir=str(tmp / "a"), sync_disabled=True,
+                        maximum_capture_file_duration_s=1.0)
+    node = NodeProcess(path, str(tmp / "node.log")).start()
+    sensors = start_sensors(200, 20)
+    rclpy.init()
+    client = ParamClient()
+    node.wait_log("capturing /gps1/position")
+    yield tmp, node, client
+    client.close()
+    rclpy.shutdown()
+    sensors.terminate()
+    sensors.wait()
+    assert node.stop() == 0
+
+
+def closed_messages(bag: str, since_ns: int) -> dict[str, list[int]]:
+    """topic → log times after ``since_ns`` in the bag's closed files."""
+    out: dict[str, list[int]] = {}
+    for name in sorted(os.listdir(bag)):
+        if name.endswith(".mcap"):
+            with open(os.path.join(bag, name), "rb") as handle:
+                for _, channel, message in make_reader(handle).iter_messages():
+                    if message.log_time >= since_ns:
+                        out.setdefault(channel.topic, []).append(message.log_time)
+    return out
+
+
+@pytest.mark.parametrize("name,value,reason", [
+    (FREQ, math.nan, "must be a number, got NaN"),
+    ("capture_methods", ["gps1"], "must be 'component/method'"),
+    ("additional_sync_paths", ["/no/such/dir"], "'/no/such/dir' is not an existing directory"),
+    ("sync_url", "ftp://x", "must start with https://"),
+    ("capture_dir", "/dev/null/capture", "is not a writable directory"),
+    ("flush_interval_s", 99.0, ""),
+    ("compression", "gzip", "must be one of none, zstd, lz4"),
+])
+def test_invalid_update_is_refused_and_old_value_stays(running, name, value, reason):
+    _, node, client = running
+    before = client.get(name)
+    ok, why = client.set(name, value)
+    assert not ok and reason in why
+    assert client.get(name) == before
+    assert node.process.poll() is None
+
+
+def test_frequency_change_applies_without_restart(running):
+    tmp, _, client = running
+    assert client.set(FREQ, 5.0) == (True, "")
+    changed = time.time_ns()
+    time.sleep(4.5)
+    [bag] = bag_dirs(str(tmp / "a"))
+    times = closed_messages(bag, changed + SECOND // 2)["/gps1/position"]
+    seconds = [sum(1 for t in times if times[0] + s * SECOND <= t < times[0] + (s + 1) * SECOND)
+               for s in range(2)]
+    assert all(4 <= n <= 6 for n in seconds), seconds
+    assert client.set(FREQ, math.inf) == (True, "")
+
+
+def test_method_added_at_runtime_is_captured(running):
+    tmp, node, client = running
+    ok, _ = client.set("capture_methods", ["gps1/Position", "camera1/PointCloud"])
+    assert ok
+    node.wait_log("capturing /camera1/point_cloud")
+    assert client.set("methods.camera1.PointCloud.capture_frequency_hz", 10.0)[0]
+    since = time.time_ns()
+    time.sleep(3.0)
+    [bag] = bag_dirs(str(tmp / "a"))
+    assert closed_messages(bag, since).get("/camera1/point_cloud")
+
+
+def test_capture_disabled_closes_the_bag_and_enabling_starts_a_new_one(running):
+    tmp, _, client = running
+    [bag] = bag_dirs(str(tmp / "a"))
+    assert client.set("capture_disabled", True)[0]
+    wait_for(lambda: not os.path.exists(os.path.join(bag, ".recording")), 10, "the bag to close")
+    assert not [n for n in os.listdir(bag) if n.endswith(".active")]
+    assert client.set("capture_disabled", False)[0]
+    wait_for(lambda: len(bag_dirs(str(tmp / "a"))) == 2, 10, "a new bag")
+
+
+def test_capture_dir_switch_closes_old_bag_and_records_into_new_dir(running):
+    tmp, node, client = running
+    assert client.set("capture_dir", str(tmp / "b"))[0]
+    wait_for(lambda: bag_dirs(str(tmp / "b")), 10, "a bag in the new capture_dir")
+    for bag in bag_dirs(str(tmp / "a")):
+        wait_for(lambda b=bag: not os.path.exists(os.path.join(b, ".recording")), 10, "closed")
+    time.sleep(2.5)
+    [new] = bag_dirs(str(tmp / "b"))
+    assert closed_messages(new, 0)["/gps1/position"]
