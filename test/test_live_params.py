@@ -8,9 +8,8 @@ import time
 
 import pytest
 import rclpy
-from mcap.reader import make_reader
 
-from helpers.bags import bag_dirs
+from helpers.bags import bag_dirs, closed_messages
 from helpers.params import ParamClient
 from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
 
@@ -35,18 +34,6 @@ def running(tmp_path_factory):
     sensors.terminate()
     sensors.wait()
     assert node.stop() == 0
-
-
-def closed_messages(bag: str, since_ns: int) -> dict[str, list[int]]:
-    """topic → log times after ``since_ns`` in the bag's closed files."""
-    out: dict[str, list[int]] = {}
-    for name in sorted(os.listdir(bag)):
-        if name.endswith(".mcap"):
-            with open(os.path.join(bag, name), "rb") as handle:
-                for _, channel, message in make_reader(handle).iter_messages():
-                    if message.log_time >= since_ns:
-                        out.setdefault(channel.topic, []).append(message.log_time)
-    return out
 
 
 @pytest.mark.parametrize("name,value,reason", [

@@ -26,6 +26,18 @@ def read_bag(bag_dir: str) -> dict[str, list]:
     return out
 
 
+def closed_messages(bag: str, since_ns: int) -> dict[str, list[int]]:
+    """topic → log times after ``since_ns`` in the closed files of a bag being written."""
+    out: dict[str, list[int]] = {}
+    for name in sorted(os.listdir(bag)):
+        if name.endswith(".mcap"):
+            with open(os.path.join(bag, name), "rb") as handle:
+                for _, channel, message in make_reader(handle).iter_messages():
+                    if message.log_time >= since_ns:
+                        out.setdefault(channel.topic, []).append(message.log_time)
+    return out
+
+
 def read_mcap(path: str) -> dict[str, list]:
     """topic → messages, through mcap's own reader of one file alone."""
     out: dict[str, list] = {}
