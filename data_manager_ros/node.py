@@ -252,3 +252,7 @@ class DataManagerNode(Node):
         self.recorder.clear()
         self.capture.stop()
         self.sync.close()
+        for topic, stats in self.capture.stats.items():
+            self.get_logger().info(
+                f"capture stats {topic}: received {stats.received} written {stats.written} "
+                f"dropped {stats.dropped}")

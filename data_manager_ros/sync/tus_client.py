@@ -53,8 +53,16 @@ class TusClient:
         self._timeout = timeout_s
 
     def _request(self, method: str, url: str, action: str, **kwargs) -> requests.Response:
+        # A server closes idle keep-alive connections; the first request on such a
+        # socket fails at once. POST and HEAD carry no body, so they go again on a
+        # fresh connection; a PATCH is resumed from the server's offset instead.
         try:
-            return self._session.request(method, url, timeout=self._timeout, **kwargs)
+            try:
+                return self._session.request(method, url, timeout=self._timeout, **kwargs)
+            except requests.ConnectionError:
+                if method not in ("POST", "HEAD"):
+                    raise
+                return self._session.request(method, url, timeout=self._timeout, **kwargs)
         except requests.RequestException as error:
             raise RetryableError(f"{action}: {type(error).__name__}: {error}") from None
 

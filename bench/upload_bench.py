@@ -1,0 +1,121 @@
+"""Upload throughput against the reference tus server, as a ratio to curl in the same run.
+
+    python bench/upload_bench.py [--sizes-mib 64 512] [--repeat 3]
+
+For each size, alternately: curl sends the file in one PATCH to a fresh
+upload; our uploader (Uploader + TusDestination, in a child process of its
+own) uploads the same bytes as a closed bag file, including the sha256 it
+computes first for the server to verify. Reports MB/s of both and their
+ratio, our time split into hashing and transfer, and the child's peak RSS,
+which must not grow with the file size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from urllib.parse import urljoin
+
+import requests
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "test"))
+
+from helpers.tus_server import TusServer  # noqa: E402
+
+
+def curl_upload(url: str, path: str) -> float:
+    size = os.path.getsize(path)
+    location = requests.post(url, headers={"Tus-Resumable": "1.0.0",
+                                           "Upload-Length": str(size)}).headers["Location"]
+    start = time.perf_counter()
+    subprocess.run(["curl", "-sS", "-f", "-X", "PATCH", "-T", path, "-o", "/dev/null",
+                    "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: 0",
+                    "-H", "Content-Type: application/offset+octet-stream",
+                    urljoin(url, location)], check=True)
+    return time.perf_counter() - start
+
+
+def child(url: str, path: str, work: str) -> None:
+    """Upload ``path`` as a bag file with the real uploader; print timings and peak RSS."""
+    from data_manager_ros.sync.destinations import TusDestination
+    from data_manager_ros.sync.journal import Journal
+    from data_manager_ros.sync.scanner import bag_files
+    from data_manager_ros.sync.uploader import Uploader
+
+    bag = os.path.join(work, "capture", "bench_bag")
+    os.makedirs(bag)
+    os.link(path, os.path.join(bag, "bench_bag_0.mcap"))
+    uploader = Uploader(TusDestination(url, {}), Journal(os.path.join(work, "j.sqlite3")),
+                        logging_sink(), robot_id="bench")
+    uploader.enqueue(bag_files(os.path.join(work, "capture"), print))
+    start = time.perf_counter()
+    assert uploader.run_due() and not uploader.pending()
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"seconds": elapsed,
+                      "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+
+
+def logging_sink():
+    import logging
+    return logging.getLogger("bench")
+
+
+def ours(url: str, path: str, work: str) -> dict:
+    result = subprocess.run([sys.executable, __file__, "--child", url, path, work],
+                            check=True, capture_output=True, text=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def hash_seconds(path: str) -> float:
+    from data_manager_ros.sync.destinations import sha256_of
+    start = time.perf_counter()
+    sha256_of(path)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes-mib", type=int, nargs="+", default=[64, 512])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="dm-upload-bench-") as tmp:
+        server = TusServer(os.path.join(tmp, "server")).start()
+        try:
+            print("size_MiB  curl_MB/s  ours_MB/s  ratio  ours_hash_s  transfer_ratio"
+                  "  ours_peak_RSS_MiB")
+            for size_mib in args.sizes_mib:
+                source = os.path.join(tmp, f"src_{size_mib}")
+                with open(source, "wb") as handle:
+                    for _ in range(size_mib):
+                        handle.write(os.urandom(1 << 20))
+                curl_s, ours_s, peaks = [], [], []
+                for run in range(args.repeat):
+                    curl_s.append(curl_upload(server.url, source))
+                    result = ours(server.url, source, os.path.join(tmp, f"w{size_mib}_{run}"))
+                    ours_s.append(result["seconds"])
+                    peaks.append(result["peak_rss"])
+                megabytes = size_mib * 1.048576
+                best_curl, best_ours = min(curl_s), min(ours_s)
+                hashing = hash_seconds(source)
+                print(f"{size_mib:8d}  {megabytes / best_curl:9.0f}  {megabytes / best_ours:9.0f}"
+                      f"  {best_curl / best_ours:5.2f}  {hashing:11.2f}"
+                      f"  {best_curl / (best_ours - hashing):14.2f}  {max(peaks) / 2**20:17.0f}")
+                os.unlink(source)
+        finally:
+            server.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
