@@ -7,7 +7,9 @@ it into the current bag, flushes every ``flush_interval`` (the bound on what a
 crash loses) and splits files. The backlog is bounded in bytes: past the bound
 a message is dropped and counted, never silently. A disk error closes nothing
 abruptly: the bag is left for recovery, the error is reported, and a new bag is
-tried after ``retry_interval``.
+tried after ``retry_interval``. Below the minimum free space the current file
+is finalized and capture pauses (drops counted) until space returns, so a full
+disk never leaves a torn file or starves the rest of the robot.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +50,8 @@ class WriterSettings:
     flush_interval_s: float = 1.0
     max_backlog_bytes: int = 256 * 1024 * 1024
     retry_interval_s: float = 5.0
+    minimum_free_bytes: int = 1 << 30
+    minimum_free_fraction: float = 0.05
 
 
 _DEFAULT_LOG = logging.getLogger(__name__)
@@ -94,6 +99,7 @@ class CaptureEngine:
         self._running = False
         self._split_requested = False
         self.last_error = ""
+        self.disk_paused = False
         self._retry_at = 0.0
         self._abandoned: list[str] = []
 
@@ -205,7 +211,7 @@ class CaptureEngine:
         queue = self._queue
         stats = self.stats
         backlog = self._backlog
-        bag = self._bag
+        bag = None if self.disk_paused else self._bag
         while queue:
             topic, log_ns, data = queue.popleft()
             topic_stats = stats[topic]
@@ -222,8 +228,26 @@ class CaptureEngine:
                 continue
             topic_stats.written += 1
 
+    def _check_free_space(self) -> None:
+        usage = shutil.disk_usage(self._capture_dir)
+        minimum = max(self.settings.minimum_free_bytes,
+                      int(usage.total * self.settings.minimum_free_fraction))
+        if usage.free < minimum and not self.disk_paused:
+            self.disk_paused = True
+            self.last_error = (f"capture paused: {usage.free >> 20} MiB free on "
+                               f"{self._capture_dir!r}, below the minimum of {minimum >> 20} MiB "
+                               "(minimum_free_space_bytes / _fraction); resumes when space returns")
+            self._log.error(self.last_error)
+            if self._bag is not None:
+                self._bag.split()
+        elif usage.free >= minimum and self.disk_paused:
+            self.disk_paused = False
+            self.last_error = ""
+            self._log.info(f"capture resumed: {usage.free >> 20} MiB free on {self._capture_dir!r}")
+
     def _maintain(self, now: float) -> None:
         try:
+            self._check_free_space()
             if self._bag is None:
                 if now >= self._retry_at:
                     self._reopen()

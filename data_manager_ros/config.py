@@ -75,6 +75,8 @@ class DataManagerConfig:
     qos_depth: int = 1000
     max_backlog_bytes: int = 256 * 1024 * 1024
     upload_bandwidth_limit_bytes_per_s: int = 0
+    minimum_free_space_bytes: int = 1 << 30
+    minimum_free_space_fraction: float = 0.05
     methods: tuple[MethodConfig, ...] = field(default_factory=tuple)
 
     def expanded_capture_dir(self) -> str:
@@ -98,6 +100,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "qos_depth": (1, 100_000),
     "max_backlog_bytes": (1024 * 1024, 1 << 40),
     "upload_bandwidth_limit_bytes_per_s": (0, 1 << 40),
+    "minimum_free_space_bytes": (0, 1 << 50),
+    "minimum_free_space_fraction": (0.0, 0.9),
 }
 _COMPRESSIONS = ("none", "zstd", "lz4")
 

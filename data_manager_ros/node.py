@@ -55,7 +55,9 @@ def writer_settings(config: DataManagerConfig) -> WriterSettings:
         max_file_bytes=config.maximum_capture_file_size_bytes,
         max_file_duration_s=config.maximum_capture_file_duration_s,
         chunk_size=config.mcap_chunk_size_bytes, compression=config.compression,
-        flush_interval_s=config.flush_interval_s, max_backlog_bytes=config.max_backlog_bytes)
+        flush_interval_s=config.flush_interval_s, max_backlog_bytes=config.max_backlog_bytes,
+        minimum_free_bytes=config.minimum_free_space_bytes,
+        minimum_free_fraction=config.minimum_free_space_fraction)
 
 
 def _descriptor(name: str, value: Any) -> ParameterDescriptor:

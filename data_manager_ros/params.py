@@ -46,6 +46,8 @@ DESCRIPTIONS = {
     "qos_depth": "Subscription queue depth.",
     "max_backlog_bytes": "Bytes queued for the writer before messages are dropped (and counted).",
     "upload_bandwidth_limit_bytes_per_s": "Upload bandwidth cap, 0 = none.",
+    "minimum_free_space_bytes": "Capture pauses below this much free disk (and the fraction).",
+    "minimum_free_space_fraction": "Capture pauses below this fraction of the disk free.",
 }
 
 

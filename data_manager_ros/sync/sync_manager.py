@@ -47,7 +47,14 @@ class SyncManager:
                              config.upload_bandwidth_limit_bytes_per_s),
             Journal(os.path.join(capture_dir, JOURNAL_FILE)), log,
             robot_id=config.robot_id or socket.gethostname(), tags=config.tags)
+        self._forget_vanished()
         self.uploader.start(config.maximum_num_sync_threads)
+
+    def _forget_vanished(self) -> None:
+        """A crash between deleting an uploaded file and its journal row leaves a stale row."""
+        for entry in self.uploader.journal.entries():
+            if not os.path.exists(entry.path):
+                self.uploader.journal.remove(entry.path)
 
     def apply(self, config: DataManagerConfig) -> None:
         """Take a new config; the old capture_dir stays a source until it is empty."""

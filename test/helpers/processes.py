@@ -13,7 +13,9 @@ import yaml
 
 
 def write_config(path: str, components: dict, **attributes: object) -> str:
-    """A native data manager YAML file."""
+    """A native data manager YAML file (free-space floor low enough for small CI disks)."""
+    attributes.setdefault("minimum_free_space_bytes", 64 << 20)
+    attributes.setdefault("minimum_free_space_fraction", 0.0)
     with open(path, "w", encoding="utf-8") as handle:
         yaml.safe_dump({"data_manager": {**attributes, "components": components}}, handle)
     return path
@@ -64,10 +66,11 @@ def run_sensors(gps_hz: float, cloud_hz: float, duration: float, *extra: str,
     return int(words[words.index("published") + 1]), int(words[words.index("and") + 1])
 
 
-def start_sensors(gps_hz: float, cloud_hz: float, duration: float = 0.0) -> subprocess.Popen:
+def start_sensors(gps_hz: float, cloud_hz: float, duration: float = 0.0,
+                  *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "data_manager_ros.demo", "--gps-hz", str(gps_hz),
-         "--cloud-hz", str(cloud_hz), "--duration", str(duration)],
+         "--cloud-hz", str(cloud_hz), "--duration", str(duration), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

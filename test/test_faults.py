@@ -1,0 +1,130 @@
+"""Real faults while capturing and uploading: repeated SIGKILL, a disk that fills up.
+
+Counts are bounded so the suite stays within CI time; bench/kill_loop.py runs
+the long loop.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import shutil
+import time
+
+from mcap.reader import make_reader
+
+from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
+from helpers.tus_server import TusServer
+
+KILLS = int(os.environ.get("DM_FAULT_KILLS", "20"))  # bench/kill_loop runs a longer loop
+FLUSH_S = 0.5
+SECOND = 1_000_000_000
+
+
+def uploaded_log_times(server: TusServer) -> dict[str, list[int]]:
+    """bag file → log times of its messages, for every .mcap the server holds."""
+    out = {}
+    for upload in server.completed():
+        path = upload["metadata"]["relative_path"]
+        if path.endswith(".mcap"):
+            reader = make_reader(io.BytesIO(server.stored(upload["id"])))
+            assert reader.get_summary() is not None, f"{path} uploaded without a summary"
+            out[path] = [m.log_time for _, _, m in reader.iter_messages()]
+    return out
+
+
+def test_repeated_sigkill_loses_nothing_flushed_and_uploads_each_file_once(tmp_path):
+    rng = random.Random(7)
+    server = TusServer(str(tmp_path / "server")).start()
+    config = write_config(str(tmp_path / "dm.yaml"), {"gps1": [{"method": "Position"}]},
+                          capture_dir=str(tmp_path / "capture"), sync_url=server.url,
+                          sync_interval_mins=0.01, maximum_capture_file_duration_s=1.0,
+                          flush_interval_s=FLUSH_S)
+    sensors = start_sensors(300, 0, 0, "--best-effort")
+    node = NodeProcess(config, str(tmp_path / "node.log"))
+    runs = []
+    try:
+        for _ in range(KILLS):
+            node.start()
+            started = time.time_ns()
+            time.sleep(rng.uniform(1.0, 5.0))  # some die in start-up or recovery, most capturing
+            runs.append((started, time.time_ns()))
+            node.kill()
+        node.start()
+        node.wait_log("capturing /gps1/position", 60)
+        time.sleep(3.0)
+        assert node.stop() == 0
+    finally:
+        sensors.terminate()
+        sensors.wait()
+    sync = NodeProcess(config, str(tmp_path / "sync.log"))
+    sync.command = [*sync.command[:2], "data_manager_ros.sync_cli", str(config)]
+    sync.start()
+    assert sync.process.wait(120) == 0, sync.log()
+    server.kill()
+
+    left = [os.path.join(d, f) for d, _, files in os.walk(tmp_path / "capture") for f in files
+            if not f.startswith(".sync_journal")]
+    assert left == [], "files never uploaded"
+    ledger = server.completed()
+    paths = [u["metadata"]["relative_path"] for u in ledger]
+    assert len(paths) == len(set(paths)), "a file completed twice"
+    assert all(p.endswith((".mcap", "metadata.yaml")) for p in paths), "a temporary file went up"
+    files = uploaded_log_times(server)
+    by_bag: dict[str, list[int]] = {}
+    for path, times in files.items():
+        by_bag.setdefault(path.split("/")[0], []).extend(times)
+    with_metadata = {p.split("/")[0] for p in paths if p.endswith("metadata.yaml")}
+    assert set(by_bag) <= with_metadata, "a bag's metadata.yaml never went up"
+    lost_tails = []
+    for started, killed in runs:
+        times = [t for ts in by_bag.values() for t in ts if started <= t <= killed]
+        if times:
+            lost_tails.append(killed - max(times))
+    assert len(lost_tails) >= KILLS // 3, "too few runs recorded anything"
+    assert max(lost_tails) <= FLUSH_S * SECOND + 400_000_000, sorted(lost_tails)[-3:]
+
+
+def test_disk_filling_up_pauses_capture_and_space_returning_resumes_it(tmp_path):
+    free = shutil.disk_usage(tmp_path).free
+    config = write_config(str(tmp_path / "dm.yaml"), {"gps1": [{"method": "Position"}]},
+                          capture_dir=str(tmp_path / "capture"), sync_disabled=True,
+                          minimum_free_space_bytes=free - (300 << 20),
+                          maximum_capture_file_duration_s=1.0)
+    node = NodeProcess(config, str(tmp_path / "node.log")).start()
+    sensors = start_sensors(200, 0)
+    filler = tmp_path / "filler"
+    try:
+        node.wait_log("capturing /gps1/position")
+        with open(filler, "wb") as handle:  # a real fill of the same filesystem
+            for _ in range(400):
+                handle.write(b"\0" * (1 << 20))
+            handle.flush()
+            os.fsync(handle.fileno())
+        node.wait_log("capture paused:", 15)
+        assert "below the minimum of" in node.log()
+        bag = next((tmp_path / "capture").iterdir())
+        wait_for(lambda: not any(n.endswith(".active") for n in os.listdir(bag)), 5,
+                 "the open file to be finalized")
+        filler.unlink()
+        node.wait_log("capture resumed:", 15)
+        resumed = time.time_ns()
+        wait_for(lambda: any(n.endswith(".mcap") and os.path.getmtime(bag / n) * 1e9 > resumed
+                             for n in os.listdir(bag)), 15, "new files after space returned")
+    finally:
+        sensors.terminate()
+        sensors.wait()
+        assert node.stop() == 0
+    assert "dropped" in node.log()
+
+
+def test_capture_dir_is_private(tmp_path):
+    config = write_config(str(tmp_path / "dm.yaml"), {"gps1": [{"method": "Position"}]},
+                          capture_dir=str(tmp_path / "new" / "capture"), sync_disabled=True)
+    node = NodeProcess(config, str(tmp_path / "node.log")).start()
+    try:
+        node.wait_log("recording into")
+    finally:
+        assert node.stop() == 0
+    assert (tmp_path / "new" / "capture").stat().st_mode & 0o777 == 0o700
