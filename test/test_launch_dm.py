@@ -26,8 +26,8 @@ from launch.actions import ExecuteProcess, IncludeLaunchDescription  # noqa: E40
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
 
 from helpers.bags import bag_dirs  # noqa: E402
-from helpers.params import ParamClient  # noqa: E402
 from helpers.processes import wait_for, write_config  # noqa: E402
+from helpers.ros_client import RosClient  # noqa: E402
 
 CAPTURE = tempfile.mkdtemp(prefix="dm-launch-")
 
@@ -57,7 +57,7 @@ class TestRecording(unittest.TestCase):
 
     def test_param_change_takes_effect(self):
         rclpy.init()
-        client = ParamClient()
+        client = RosClient()
         try:
             self.assertEqual(client.set("capture_disabled", True), (True, ""))
             [bag] = bag_dirs(os.path.join(CAPTURE, "capture"))

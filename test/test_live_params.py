@@ -10,8 +10,8 @@ import pytest
 import rclpy
 
 from helpers.bags import bag_dirs, closed_messages
-from helpers.params import ParamClient
 from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
+from helpers.ros_client import RosClient
 
 SECOND = 1_000_000_000
 FREQ = "methods.gps1.Position.capture_frequency_hz"
@@ -26,7 +26,7 @@ def running(tmp_path_factory):
     node = NodeProcess(path, str(tmp / "node.log")).start()
     sensors = start_sensors(200, 20)
     rclpy.init()
-    client = ParamClient()
+    client = RosClient()
     node.wait_log("capturing /gps1/position")
     yield tmp, node, client
     client.close()

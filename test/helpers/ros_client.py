@@ -1,6 +1,9 @@
-"""A real ROS client for a node's parameter services, as `ros2 param set` uses them."""
+"""A real ROS client, as `ros2 param`, `ros2 service call` and `ros2 topic echo` use the node."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 import rclpy
 from rcl_interfaces.srv import GetParameters, SetParameters
@@ -8,9 +11,10 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter, parameter_value_to_python
 
 
-class ParamClient:
+class RosClient:
     def __init__(self, node_name: str = "/data_manager") -> None:
-        self.node = rclpy.create_node("param_client_for_tests")
+        self.node_name = node_name
+        self.node = rclpy.create_node("ros_client_for_tests")
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.node)
         self._set = self.node.create_client(SetParameters, f"{node_name}/set_parameters")
@@ -33,6 +37,29 @@ class ParamClient:
     def get(self, name: str) -> object:
         value = self._call(self._get, GetParameters.Request(names=[name])).values[0]
         return parameter_value_to_python(value)
+
+    def call(self, srv_type: type, service: str, request: object) -> object:
+        """Call ``~/<service>`` of the node."""
+        client = self.node.create_client(srv_type, f"{self.node_name}/{service}")
+        try:
+            return self._call(client, request)
+        finally:
+            self.node.destroy_client(client)
+
+    def next_message(self, msg_type: type, topic: str, accept: Callable[[object], bool],
+                     timeout: float = 15.0) -> object:
+        """The first message on ``topic`` that ``accept`` takes."""
+        found: list[object] = []
+        sub = self.node.create_subscription(
+            msg_type, topic, lambda m: found.append(m) if accept(m) else None, 10)
+        deadline = time.monotonic() + timeout
+        try:
+            while not found and time.monotonic() < deadline:
+                self.executor.spin_once(timeout_sec=0.1)
+        finally:
+            self.node.destroy_subscription(sub)
+        assert found, f"no accepted message on {topic} within {timeout} s"
+        return found[0]
 
     def close(self) -> None:
         self.node.destroy_node()

@@ -1,0 +1,92 @@
+"""The node's ~/ services and /diagnostics, and that the API key never leaks."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.srv import ListParameters
+from std_srvs.srv import SetBool, Trigger
+
+from helpers.bags import bag_dirs
+from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
+from helpers.ros_client import RosClient
+from helpers.tus_server import TusServer
+
+API_KEY = "dm-secret-4d3c2b1a"
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("services")
+    server = TusServer(str(tmp / "server"), api_key=API_KEY).start()
+    path = write_config(str(tmp / "dm.yaml"), {"gps1": [{"method": "Position"}],
+                                                "camera1": [{"method": "PointCloud",
+                                                             "capture_frequency_hz": 5}]},
+                        capture_dir=str(tmp / "capture"), sync_url=server.url,
+                        sync_disabled=True, api_key_env="DM_KEY")
+    node = NodeProcess(path, str(tmp / "node.log"), env={"DM_KEY": API_KEY}).start()
+    sensors = start_sensors(100, 20, 0, "--cloud-size", "8x8")
+    rclpy.init()
+    client = RosClient()
+    node.wait_log("capturing /camera1/point_cloud")
+    yield tmp, node, client, server
+    client.close()
+    rclpy.shutdown()
+    sensors.terminate()
+    sensors.wait()
+    assert node.stop() == 0
+    server.kill()
+    outputs = node.log() + open(tmp / "dump.txt").read()
+    assert API_KEY not in outputs
+
+
+def test_split_then_sync_now_uploads_although_sync_is_disabled(running):
+    tmp, node, client, server = running
+    time.sleep(1.0)
+    answer = client.call(Trigger, "split_bag", Trigger.Request())
+    assert answer.success and "splitting" in answer.message
+    [bag] = bag_dirs(str(tmp / "capture"))
+    wait_for(lambda: any(n.endswith(".mcap") for n in os.listdir(bag)), 10, "the split file")
+    answer = client.call(Trigger, "sync", Trigger.Request())
+    assert answer.success and answer.message.startswith("sync queued: 1 new file(s)")
+    wait_for(lambda: server.completed(), 20, "the upload")
+    assert server.completed()[0]["metadata"]["relative_path"].endswith("_0.mcap")
+
+
+def test_pause_and_resume_capture(running):
+    tmp, node, client, _ = running
+    answer = client.call(SetBool, "pause_capture", SetBool.Request(data=True))
+    assert answer.success and answer.message == "capture paused"
+    wait_for(lambda: not any(os.path.exists(os.path.join(b, ".recording"))
+                             for b in bag_dirs(str(tmp / "capture"))), 10, "the bag to close")
+    bags = len(bag_dirs(str(tmp / "capture")))
+    answer = client.call(SetBool, "pause_capture", SetBool.Request(data=False))
+    assert answer.message == "capture resumed"
+    wait_for(lambda: len(bag_dirs(str(tmp / "capture"))) == bags + 1, 10, "a new bag")
+
+
+def test_diagnostics_report_each_method_and_sync(running):
+    tmp, _, client, _ = running
+
+    def complete(msg: DiagnosticArray) -> bool:
+        names = {s.name for s in msg.status}
+        return {"data_manager: capture gps1/Position", "data_manager: capture camera1/PointCloud",
+                "data_manager: sync"} <= names and all(
+            int(dict((kv.key, kv.value) for kv in s.values).get("written", "1")) > 0
+            for s in msg.status)
+
+    array = client.next_message(DiagnosticArray, "/diagnostics", complete)
+    status = {s.name: {kv.key: kv.value for kv in s.values} for s in array.status}
+    camera = status["data_manager: capture camera1/PointCloud"]
+    assert camera["configured_hz"] == "5.0" and 3.0 <= float(camera["actual_hz"]) <= 7.0
+    assert status["data_manager: sync"]["uploaded_files"].isdigit()
+    with open(tmp / "dump.txt", "w") as dump:
+        dump.write(str(array))
+        names = client.call(ListParameters, "list_parameters", ListParameters.Request())
+        for name in names.result.names:
+            dump.write(f"{name}: {client.get(name)}\n")
+    assert "api_key_env" in open(tmp / "dump.txt").read()
