@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -67,6 +69,17 @@ def test_pause_and_resume_capture(running):
     answer = client.call(SetBool, "pause_capture", SetBool.Request(data=False))
     assert answer.message == "capture resumed"
     wait_for(lambda: len(bag_dirs(str(tmp / "capture"))) == bags + 1, 10, "a new bag")
+
+
+def test_status_command_offline_and_live(running):
+    tmp, _, _, _ = running
+    offline = subprocess.run([sys.executable, "-m", "data_manager_ros.status", "--capture-dir",
+                              str(tmp / "capture")], capture_output=True, text=True, check=True)
+    assert "recording" in offline.stdout and "backlog:" in offline.stdout
+    live = subprocess.run([sys.executable, "-m", "data_manager_ros.status", "--live"],
+                          capture_output=True, text=True, check=True, timeout=60)
+    assert "/camera1/point_cloud" in live.stdout and "of 5.0 Hz [" in live.stdout
+    assert "data_manager: sync" in live.stdout
 
 
 def test_diagnostics_report_each_method_and_sync(running):

@@ -1,0 +1,137 @@
+"""``data_manager_status``: what a person at the robot needs to know, at a glance.
+
+Offline (default) it reads capture_dir and the upload journal, so it works
+with the node stopped; ``--live`` reads the running node's /diagnostics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from data_manager_ros.bag_writer import RECORDING_MARKER
+from data_manager_ros.config import ConfigError, DataManagerConfig
+from data_manager_ros.config_files import load_config_file
+from data_manager_ros.sync.journal import JOURNAL_FILE, Journal
+from data_manager_ros.sync.scanner import FAILED_DIR
+
+BAR = 30
+
+
+def bar(fraction: float) -> str:
+    filled = int(round(max(0.0, min(1.0, fraction)) * BAR))
+    return "[" + "#" * filled + "-" * (BAR - filled) + f"] {100 * fraction:5.1f}%"
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return ""
+
+
+def offline_report(capture_dir: str) -> str:
+    lines = [f"capture_dir {capture_dir}"]
+    if not os.path.isdir(capture_dir):
+        return lines[0] + ": does not exist (nothing captured yet)"
+    backlog = 0
+    for name in sorted(os.listdir(capture_dir)):
+        path = os.path.join(capture_dir, name)
+        if name.startswith(".") or name == FAILED_DIR or not os.path.isdir(path):
+            continue
+        files = [f for f in os.listdir(path) if not f.startswith(".")]
+        size = sum(os.path.getsize(os.path.join(path, f)) for f in files)
+        backlog += size
+        state = "recording" if os.path.exists(os.path.join(path, RECORDING_MARKER)) else "closed"
+        lines.append(f"  bag {name}: {state}, {len(files)} file(s) waiting, {_size(size)}")
+    lines.append(f"backlog: {_size(backlog)} not yet uploaded")
+    journal_path = os.path.join(capture_dir, JOURNAL_FILE)
+    if os.path.exists(journal_path):
+        journal = Journal(journal_path)
+        for entry in journal.entries():
+            state = "started" if entry.upload_url else "queued"
+            lines.append(f"  upload {os.path.relpath(entry.path, capture_dir)}: {state}, "
+                         f"{_size(entry.size)}, {entry.failures} failure(s)"
+                         + (f": {entry.last_error}" if entry.last_error else ""))
+        journal.close()
+    failed = os.path.join(capture_dir, FAILED_DIR)
+    for directory, _, names in os.walk(failed):
+        for name in sorted(n for n in names if n.endswith(".reason.txt")):
+            with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                reason = handle.read().strip()
+            lines.append(f"  FAILED {os.path.relpath(os.path.join(directory, name[:-11]), failed)}"
+                         f": {reason}")
+    return "\n".join(lines)
+
+
+def live_report(statuses: list) -> str:
+    lines = []
+    for status in statuses:
+        values = {kv.key: kv.value for kv in status.values}
+        lines.append(f"{status.name}: {status.message}")
+        if "configured_hz" in values:
+            actual = float(values["actual_hz"])
+            try:
+                target = f"of {values['configured_hz']} Hz " + bar(
+                    actual / float(values["configured_hz"]))
+            except ValueError:  # "every message": no target to measure against
+                target = "(every message)"
+            lines.append(f"  {values['topic']}: {actual:.1f} Hz {target}"
+                         f"  written {values['written']} dropped {values['dropped']}")
+        else:
+            lines.append(f"  queued {values.get('queued_files')} file(s), "
+                         f"{_size(int(values.get('queued_bytes', 0)))}; in flight "
+                         f"{_size(int(values.get('in_flight_bytes', 0)))}; uploaded "
+                         f"{values.get('uploaded_files')}; failures {values.get('failures')}; "
+                         f"oldest unsynced {values.get('oldest_unsynced_age_s')} s")
+            if values.get("last_error"):
+                lines.append(f"  last error: {values['last_error']}")
+    return "\n".join(lines)
+
+
+def _live(timeout: float) -> str:
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    rclpy.init()
+    node = rclpy.create_node("data_manager_status")
+    found: list = []
+    node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: found.extend(
+        s for s in m.status if s.name.startswith("data_manager:")), 10)
+    deadline = time.monotonic() + timeout
+    while not found and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.1)
+    node.destroy_node()
+    rclpy.try_shutdown()
+    return live_report(found) if found else "no data_manager diagnostics on /diagnostics"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config_file", nargs="?", help="data_manager config (for capture_dir)")
+    parser.add_argument("--capture-dir", help="read this capture_dir instead")
+    parser.add_argument("--live", action="store_true", help="ask the running node")
+    parser.add_argument("--timeout", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    if args.live:
+        print(_live(args.timeout))
+        return 0
+    try:
+        if args.capture_dir:
+            capture_dir = os.path.abspath(os.path.expanduser(args.capture_dir))
+        elif args.config_file:
+            capture_dir = load_config_file(args.config_file).expanded_capture_dir()
+        else:
+            capture_dir = DataManagerConfig().expanded_capture_dir()
+    except ConfigError as error:
+        print(f"data_manager_status: {error}", file=sys.stderr)
+        return 2
+    print(offline_report(capture_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
