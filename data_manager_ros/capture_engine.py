@@ -43,15 +43,17 @@ class Logger(Protocol):
 
 @dataclass
 class WriterSettings:
-    max_file_bytes: int = 128 * 1024 * 1024
-    max_file_duration_s: float = 60.0
-    chunk_size: int = 768 * 1024
-    compression: str = "none"
-    flush_interval_s: float = 1.0
-    max_backlog_bytes: int = 256 * 1024 * 1024
+    """The writer's share of the config (defaults live in config.DataManagerConfig)."""
+
+    max_file_bytes: int
+    max_file_duration_s: float
+    chunk_size: int
+    compression: str
+    flush_interval_s: float
+    max_backlog_bytes: int
+    minimum_free_bytes: int
+    minimum_free_fraction: float
     retry_interval_s: float = 5.0
-    minimum_free_bytes: int = 1 << 30
-    minimum_free_fraction: float = 0.05
 
 
 _DEFAULT_LOG = logging.getLogger(__name__)
