@@ -108,7 +108,7 @@ def test_split_by_duration_gives_closed_files_while_capture_runs(tmp_path):
                   maximum_capture_file_duration_s=1.0)
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
     try:
-        run_sensors(200, 0, 4.5)
+        run_sensors(200, 0, 6.5)  # files close on the 1 s writer tick: each lasts 1-2 s
         [bag] = bag_dirs(str(tmp_path / "capture"))
         closed = sorted(f for f in os.listdir(bag) if f.endswith(".mcap"))
         assert len(closed) >= 3

@@ -11,9 +11,11 @@ import os
 import random
 import shutil
 import time
+from pathlib import Path
 
 from mcap.reader import make_reader
 
+from helpers.bags import bag_dirs
 from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
 from helpers.tus_server import TusServer
 
@@ -104,7 +106,7 @@ def test_disk_filling_up_pauses_capture_and_space_returning_resumes_it(tmp_path)
             os.fsync(handle.fileno())
         node.wait_log("capture paused:", 15)
         assert "below the minimum of" in node.log()
-        bag = next((tmp_path / "capture").iterdir())
+        [bag] = [Path(b) for b in bag_dirs(str(tmp_path / "capture"))]
         wait_for(lambda: not any(n.endswith(".active") for n in os.listdir(bag)), 5,
                  "the open file to be finalized")
         filler.unlink()
