@@ -278,3 +278,23 @@ def test_file_in_backoff_holds_no_worker_and_follows_the_schedule(tmp_path):
         "bag_x/metadata.yaml"]
     assert [f.relative_path for f, _, _ in uploader.pending()] == ["bag_x/bag_x_0.mcap"]
     assert uploader.next_due() == pytest.approx(clock.now + Backoff().delay(15))
+
+
+def test_stop_interrupts_an_upload_at_once_and_it_resumes_later(tmp_path, tus_server):
+    _, files = make_bag(str(tmp_path / "capture"), "bag_i", 20)
+    proxy = FaultProxy(tus_server.port)
+    sync, _ = manager(tmp_path, proxy.url(), upload_bandwidth_limit_bytes_per_s=4 << 20)
+    sync.sweep()
+    wait_for(lambda: proxy.upstream_bytes > 4 << 20, 30, "4 MiB sent")
+    started = time.monotonic()
+    sync.close()
+    assert time.monotonic() - started < 2.0
+    assert "bag_i/bag_i_0.mcap" not in by_path(tus_server)
+    sync, _ = manager(tmp_path, proxy.url())
+    try:
+        sync.sweep()
+        drain(sync)
+    finally:
+        sync.close()
+    assert_arrived_once(tus_server, files)
+    assert proxy.upstream_bytes - sum(len(d) for d in files.values()) < 8192

@@ -22,7 +22,12 @@ from mcap.reader import make_reader
 from data_manager_ros.capture_engine import Logger
 from data_manager_ros.sync.backoff import Backoff
 from data_manager_ros.sync.destinations import Destination, sha256_of
-from data_manager_ros.sync.errors import RetryableError, TerminalError, UploadGone
+from data_manager_ros.sync.errors import (
+    RetryableError,
+    TerminalError,
+    UploadGone,
+    UploadInterrupted,
+)
 from data_manager_ros.sync.journal import Journal, JournalEntry
 from data_manager_ros.sync.scanner import FAILED_DIR, SyncFile
 
@@ -133,6 +138,7 @@ class Uploader:
             self._threads.append(thread)
 
     def stop(self) -> None:
+        """Stop the workers; an upload in flight stops at its next block and resumes later."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
@@ -193,6 +199,8 @@ class Uploader:
             sent = [0]
 
             def on_read(count: int) -> None:
+                if self._stopping:
+                    raise UploadInterrupted(f"{path}: uploader stopping")
                 sent[0] += count
                 self.stats.sent_bytes += count
                 self.stats.in_flight[path] = (sent[0], entry.size)
@@ -202,6 +210,10 @@ class Uploader:
             after = os.stat(path)
             if (after.st_size, after.st_mtime_ns) != (entry.size, entry.mtime_ns):
                 raise UploadGone(f"{path} changed while it was uploaded")
+        except UploadInterrupted:
+            with self._cond:
+                self._busy.discard(path)
+                self._push(job)
         except UploadGone as error:
             self._forget_upload(path)
             self._retry(job, str(error))
