@@ -98,3 +98,19 @@ def test_capture_dir_switch_closes_old_bag_and_records_into_new_dir(running):
     time.sleep(2.5)
     [new] = bag_dirs(str(tmp / "b"))
     assert closed_messages(new, 0)["/gps1/position"]
+
+
+def test_setting_config_file_replaces_the_config(running):
+    tmp, node, client = running
+    new = write_config(str(tmp / "new.yaml"), {"gps1": [{"method": "Position",
+                                                         "capture_frequency_hz": 2.0}]},
+                       capture_dir=str(tmp / "b"), sync_disabled=True, tags=["swapped"])
+    assert client.set("config_file", new) == (True, "")
+    assert client.get(FREQ) == 2.0
+    assert client.get("tags") == ["swapped"]
+    assert client.get("capture_methods") == ["gps1/Position"]
+    bad = tmp / "bad.yaml"
+    bad.write_text("data_manager: {sync_interval_mins: soon}\n")
+    ok, reason = client.set("config_file", str(bad))
+    assert not ok and "'sync_interval_mins' must be a number" in reason
+    assert client.get(FREQ) == 2.0 and node.process.poll() is None
