@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
@@ -43,6 +44,8 @@ def sync_status(uploader: Uploader, sync_disabled: bool) -> DiagnosticStatus:
     stats = uploader.stats
     failing = [p for p in pending if p[1]]
     oldest = min((f.mtime_ns for f, _, _ in pending), default=None)
+    uploading = {f"uploading {os.path.basename(path)}": f"{sent}/{size}"
+                 for path, (sent, size) in list(stats.in_flight.items())}
     level = DiagnosticStatus.WARN if failing else DiagnosticStatus.OK
     message = f"{len(failing)} file(s) failing" if failing else (
         "sync disabled" if sync_disabled else "ok")
@@ -56,4 +59,5 @@ def sync_status(uploader: Uploader, sync_disabled: bool) -> DiagnosticStatus:
         "last_error": failing[0][2] if failing else "",
         "last_success": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stats.last_success))
         if stats.last_success else "never",
+        **uploading,
     })

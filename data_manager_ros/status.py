@@ -87,6 +87,11 @@ def live_report(statuses: list) -> str:
                          f"{_size(int(values.get('in_flight_bytes', 0)))}; uploaded "
                          f"{values.get('uploaded_files')}; failures {values.get('failures')}; "
                          f"oldest unsynced {values.get('oldest_unsynced_age_s')} s")
+            for key, value in values.items():
+                if key.startswith("uploading "):
+                    sent, size = (int(v) for v in value.split("/"))
+                    lines.append(f"  {key}: {_size(sent)} of {_size(size)} "
+                                 f"{bar(sent / size if size else 1.0)}")
             if values.get("last_error"):
                 lines.append(f"  last error: {values['last_error']}")
     return "\n".join(lines)

@@ -53,6 +53,7 @@ def assert_arrived_once(server: TusServer, files: dict[str, bytes]) -> None:
 
 def test_closed_bag_arrives_byte_identical_then_is_deleted(tmp_path, tus_server):
     sync, log = manager(tmp_path, tus_server.url, tags=["field-test"])
+    sync.uploader.methods_by_topic = {"/cloud": "camera1/PointCloud"}
     _, files = make_bag(str(tmp_path / "capture"), "bag_a", 6, split_mb=2)
     assert len(files) == 4  # three splits and metadata.yaml
     try:
@@ -63,7 +64,8 @@ def test_closed_bag_arrives_byte_identical_then_is_deleted(tmp_path, tus_server)
     assert_arrived_once(tus_server, files)
     meta = by_path(tus_server)["bag_a/bag_a_0.mcap"][0]["metadata"]
     assert meta["robot_id"] == "robot7" and meta["tags"] == "field-test"
-    assert meta["topics"] == "/cloud" and meta["kind"] == "bag" and meta["bag"] == "bag_a"
+    assert meta["topics"] == "/cloud" and meta["methods"] == "camera1/PointCloud"
+    assert meta["kind"] == "bag" and meta["bag"] == "bag_a"
     assert sorted(os.listdir(tmp_path / "capture")) == [JOURNAL_FILE]  # bag dir removed
     assert Journal(str(tmp_path / "capture" / JOURNAL_FILE)).entries() == []
 

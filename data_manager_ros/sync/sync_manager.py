@@ -47,6 +47,7 @@ class SyncManager:
                              config.upload_bandwidth_limit_bytes_per_s),
             Journal(os.path.join(capture_dir, JOURNAL_FILE)), log,
             robot_id=config.robot_id or socket.gethostname(), tags=config.tags)
+        self.uploader.methods_by_topic = {m.topic: m.key for m in config.methods}
         self._forget_vanished()
         self.uploader.start(config.maximum_num_sync_threads)
 
@@ -64,6 +65,7 @@ class SyncManager:
             self.capture_dirs.append(capture_dir)
         self.uploader.robot_id = config.robot_id or socket.gethostname()
         self.uploader.tags = config.tags
+        self.uploader.methods_by_topic = {m.topic: m.key for m in config.methods}
         restart = (_destination_settings(old) != _destination_settings(config)
                    or old.maximum_num_sync_threads != config.maximum_num_sync_threads)
         if restart:

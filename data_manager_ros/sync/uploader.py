@@ -53,13 +53,13 @@ class _Job:
     last_error: str = ""
 
 
-def _bag_topics(path: str) -> str:
+def _bag_topics(path: str) -> list[str]:
     try:
         with open(path, "rb") as handle:
             summary = make_reader(handle).get_summary()
     except Exception:  # noqa: BLE001 - a file we cannot parse is still uploaded as-is
-        return ""
-    return ",".join(sorted(c.topic for c in summary.channels.values())) if summary else ""
+        return []
+    return sorted(c.topic for c in summary.channels.values()) if summary else []
 
 
 class Uploader:
@@ -70,6 +70,7 @@ class Uploader:
         self.journal = journal
         self.robot_id = robot_id
         self.tags = tags
+        self.methods_by_topic: dict[str, str] = {}
         self._log = log
         self._backoff = backoff
         self._clock = clock
@@ -183,7 +184,10 @@ class Uploader:
         if self.tags:
             metadata["tags"] = ",".join(self.tags)
         if file.is_bag_file and file.path.endswith(".mcap"):
-            metadata["topics"] = _bag_topics(file.path)
+            topics = _bag_topics(file.path)
+            metadata["topics"] = ",".join(topics)
+            metadata["methods"] = ",".join(
+                self.methods_by_topic[t] for t in topics if t in self.methods_by_topic)
             metadata["bag"] = os.path.basename(os.path.dirname(file.path))
         return metadata
 
