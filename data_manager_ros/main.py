@@ -14,7 +14,7 @@ import sys
 import threading
 
 import rclpy
-from rclpy.experimental import EventsExecutor
+from rclpy.executors import Executor, SingleThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
 
@@ -22,6 +22,17 @@ from data_manager_ros.config import ConfigError
 from data_manager_ros.node import DataManagerNode
 
 SLICE_S = 0.2
+
+
+def fastest_executor() -> tuple[Executor, str]:
+    """The EventsExecutor where this rclpy has it (Kilted); older ones fall back."""
+    try:
+        from rclpy.experimental import EventsExecutor
+    except ImportError:
+        return SingleThreadedExecutor(), ("rclpy has no EventsExecutor: using the "
+                                          "SingleThreadedExecutor, which tops out at a few "
+                                          "kHz of small messages")
+    return EventsExecutor(), ""
 
 
 def main(args: list[str] | None = None) -> int:
@@ -35,7 +46,9 @@ def main(args: list[str] | None = None) -> int:
         print(f"data_manager: invalid configuration: {error}", file=sys.stderr)
         rclpy.try_shutdown()
         return 2
-    executor = EventsExecutor()
+    executor, warning = fastest_executor()
+    if warning:
+        node.get_logger().warning(warning)
     executor.add_node(node)
     never = Future()
     while not stop.is_set():
