@@ -274,8 +274,10 @@ class CaptureEngine:
 
     def _reopen(self) -> None:
         for bag_dir in list(self._abandoned):
-            recover_bag(bag_dir, self.settings.chunk_size)
+            report = recover_bag(bag_dir, self.settings.chunk_size)
             self._abandoned.remove(bag_dir)
+            self._log.warning(f"finalized the interrupted bag {bag_dir}: "
+                              f"{report.salvaged_messages} message(s) of its last file kept")
         self._open_bag()
         self.last_error = ""
         self._log.info("capture resumed")

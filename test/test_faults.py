@@ -10,9 +10,11 @@ import io
 import os
 import random
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from mcap.reader import make_reader
 
 from helpers.bags import bag_dirs
@@ -130,3 +132,39 @@ def test_capture_dir_is_private(tmp_path):
     finally:
         assert node.stop() == 0
     assert (tmp_path / "new" / "capture").stat().st_mode & 0o777 == 0o700
+
+
+def test_enospc_mid_write_keeps_the_node_up_and_capture_resumes(tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("needs permission to mount a 24 MiB tmpfs (root)")
+    try:
+        config = write_config(str(tmp_path / "dm.yaml"),
+                              {"camera1": [{"method": "PointCloud"}]},
+                              capture_dir=str(mount / "capture"), sync_disabled=True,
+                              minimum_free_space_bytes=0)
+        node = NodeProcess(config, str(tmp_path / "node.log")).start()
+        sensors = start_sensors(0, 10)
+        try:
+            node.wait_log("No space left on device", 30)
+            assert "capture paused, retrying in 5 s" in node.log()
+            subprocess.run(["mount", "-o", "remount,size=400m", str(mount)], check=True)
+            node.wait_log("capture resumed", 30)
+            assert node.process.poll() is None
+        finally:
+            sensors.terminate()
+            sensors.wait()
+            assert node.stop() == 0
+        first, second = bag_dirs(str(mount / "capture"))
+        for bag in (first, second):
+            names = os.listdir(bag)
+            assert "metadata.yaml" in names and not [n for n in names if n.startswith(".")
+                                                     or n.endswith(".active")]
+            for name in names:
+                if name.endswith(".mcap"):
+                    with open(os.path.join(bag, name), "rb") as handle:
+                        assert make_reader(handle).get_summary() is not None
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
