@@ -72,12 +72,14 @@ class BagWriter:
         if self._file is None:
             self._open(log_ns)
         self._file.write(topic, log_ns, publish_ns, data)
-        if self._file.size >= self._max_bytes:
+        if self._file.message_bytes >= self._max_bytes:
             self.split()
 
     def tick(self, now_ns: int) -> None:
-        """Split a file that is older than the split duration, even if its topics went quiet."""
-        if self._file is not None and now_ns - self._file_opened_ns >= self._max_duration_ns:
+        """Split a file that is older than the split duration, even if its topics went quiet,
+        or that the schemas, indexes and chunk headers made larger than the size limit."""
+        if self._file is not None and (now_ns - self._file_opened_ns >= self._max_duration_ns
+                                       or self._file.size >= self._max_bytes):
             self.split()
 
     def flush(self) -> None:

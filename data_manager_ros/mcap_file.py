@@ -17,6 +17,8 @@ from data_manager_ros.bag_metadata import FileEntry
 from data_manager_ros.fsutil import fsync_dir
 
 ACTIVE_SUFFIX = ".active"
+# opcode, record length, channel id, sequence, log and publish time, message index entry
+MESSAGE_RECORD_OVERHEAD = 1 + 8 + 2 + 4 + 8 + 8 + 16
 PROFILE = "ros2"
 LIBRARY = "data_manager_ros"
 COMPRESSIONS = {"none": CompressionType.NONE, "zstd": CompressionType.ZSTD,
@@ -59,6 +61,7 @@ class McapFile:
         self.start_ns = 0
         self.end_ns = 0
         self.message_count = 0
+        self.message_bytes = 0
 
     def add_topic(self, topic: Topic) -> None:
         if topic.name in self._channels:
@@ -75,6 +78,7 @@ class McapFile:
     def write(self, topic: str, log_ns: int, publish_ns: int, data: bytes) -> None:
         self._writer.add_message(self._channels[topic], log_ns, data, publish_ns)
         self.counts[topic] += 1
+        self.message_bytes += len(data) + MESSAGE_RECORD_OVERHEAD
         if not self.message_count or log_ns < self.start_ns:
             self.start_ns = log_ns
         self.end_ns = max(self.end_ns, log_ns)
@@ -82,6 +86,7 @@ class McapFile:
 
     @property
     def size(self) -> int:
+        """Bytes in the file so far (a syscall: not for every message)."""
         return self._stream.tell()
 
     def flush(self) -> None:
