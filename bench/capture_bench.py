@@ -2,13 +2,17 @@
 
     python bench/capture_bench.py [--gps-hz 1000] [--cloud-hz 30] [--duration 20]
                                   [--best-effort] [--executor events|single|multi]
+                                  [--deserialized] [--gps-capture-hz HZ] [--sync]
 
 The demo sensors (another process) publish NavSatFix at --gps-hz and 640x480x16 B
 PointCloud2 at --cloud-hz. First a bare subscriber (raw, empty callback) counts
 what arrives: the ceiling of Python on this machine. Then the node records the
 same stream into a bag. Reports published / received / written / dropped per
 topic, the node's CPU, its peak RSS, and the ratio of the node's capture to
-the bare subscriber's.
+the bare subscriber's (and the bare subscriber's own peak RSS for reference).
+--deserialized makes the bare subscriber take messages instead of bytes;
+--gps-capture-hz throttles the node's GPS method and reports the rate it kept;
+--sync uploads the closed files to a local tus server while capturing.
 """
 
 from __future__ import annotations
@@ -26,10 +30,14 @@ import psutil
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "test"))
+
+from helpers.tus_server import TusServer  # noqa: E402
+
 GPS, CLOUD = "/gps1/position", "/camera1/point_cloud"
 
 
-def bare(duration: float, executor: str, best_effort: bool) -> None:
+def bare(duration: float, executor: str, best_effort: bool, raw: bool) -> None:
     """Child: count raw messages with an empty callback; print the counts."""
     import rclpy
     from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
@@ -46,7 +54,7 @@ def bare(duration: float, executor: str, best_effort: bool) -> None:
     for topic, msg_type in ((GPS, NavSatFix), (CLOUD, PointCloud2)):
         def count(_: bytes, topic: str = topic) -> None:
             counts[topic] += 1
-        node.create_subscription(msg_type, topic, count, qos, raw=True)
+        node.create_subscription(msg_type, topic, count, qos, raw=raw)
     chosen = {"events": EventsExecutor, "single": SingleThreadedExecutor,
               "multi": MultiThreadedExecutor}[executor]()
     chosen.add_node(node)
@@ -72,24 +80,39 @@ def published(process: subprocess.Popen) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def run_bare(args: argparse.Namespace) -> tuple[tuple[int, int], tuple[int, int]]:
+def watch_peak_rss(pid: int, until: subprocess.Popen) -> int:
+    process, peak = psutil.Process(pid), 0
+    while until.poll() is None:
+        peak = max(peak, process.memory_info().rss)
+        time.sleep(0.2)
+    return peak
+
+
+def run_bare(args: argparse.Namespace) -> tuple[tuple[int, int], tuple[int, int], int]:
     child = subprocess.Popen([sys.executable, __file__, "--bare", args.executor,
-                              str(args.duration + 6)] + (["--best-effort"] * args.best_effort),
+                              str(args.duration + 6)] + (["--best-effort"] * args.best_effort)
+                             + (["--deserialized"] * args.deserialized),
                              stdout=subprocess.PIPE, text=True)
     pub = sensors(args)
+    peak = watch_peak_rss(child.pid, pub)
     sent = published(pub)
     words = child.communicate(timeout=120)[0].split()
-    return sent, (int(words[-2]), int(words[-1]))
+    return sent, (int(words[-2]), int(words[-1])), peak
 
 
-def run_node(args: argparse.Namespace, tmp: str) -> dict:
+def run_node(args: argparse.Namespace, tmp: str, sync_url: str) -> dict:
     config = os.path.join(tmp, "dm.yaml")
+    gps = {"method": "Position", "type": "sensor_msgs/msg/NavSatFix"}
+    if args.gps_capture_hz:
+        gps["capture_frequency_hz"] = args.gps_capture_hz
     with open(config, "w") as handle:
         yaml.safe_dump({"data_manager": {
-            "capture_dir": os.path.join(tmp, "capture"), "sync_disabled": True,
-            "components": {"gps1": [{"method": "Position", "type": "sensor_msgs/msg/NavSatFix"}],
-                           "camera1": [{"method": "PointCloud",
-                                        "type": "sensor_msgs/msg/PointCloud2"}]}}}, handle)
+            "capture_dir": os.path.join(tmp, "capture"), "sync_disabled": not sync_url,
+            "sync_url": sync_url or "file://" + os.path.join(tmp, "uploaded"),
+            "sync_interval_mins": 0.05, "maximum_capture_file_duration_s": 5.0,
+            "components": {"gps1": [gps], "camera1": [{"method": "PointCloud",
+                                                       "type": "sensor_msgs/msg/PointCloud2"}]}}},
+            handle)
     log_path = os.path.join(tmp, "node.log")
     with open(log_path, "w") as log:
         node = subprocess.Popen([sys.executable, "-m", "data_manager_ros.main", "--ros-args",
@@ -99,10 +122,7 @@ def run_node(args: argparse.Namespace, tmp: str) -> dict:
     pub = sensors(args)
     cpu_start = proc.cpu_times()
     wall_start = time.monotonic()
-    peak = 0
-    while pub.poll() is None:
-        peak = max(peak, proc.memory_info().rss)
-        time.sleep(0.2)
+    peak = watch_peak_rss(node.pid, pub)
     sent = published(pub)
     time.sleep(2.0)
     cpu_end = proc.cpu_times()
@@ -115,7 +135,7 @@ def run_node(args: argparse.Namespace, tmp: str) -> dict:
         r"capture stats (\S+): received (\d+) written (\d+) dropped (\d+)", text)}
     cpu = (cpu_end.user + cpu_end.system) - (cpu_start.user + cpu_start.system)
     return {"sent": sent, "stats": stats, "cpu_percent": 100 * cpu / wall,
-            "peak_rss_mib": peak / 2**20}
+            "peak_rss_mib": peak / 2**20, "capture_s": sent[0] / args.gps_hz}
 
 
 def main() -> int:
@@ -125,16 +145,27 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--best-effort", action="store_true")
     parser.add_argument("--executor", default="events", choices=["events", "single", "multi"])
+    parser.add_argument("--deserialized", action="store_true")
+    parser.add_argument("--gps-capture-hz", type=float, default=0.0)
+    parser.add_argument("--sync", action="store_true")
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
-        bare(float(args.bare[1]), args.bare[0], args.best_effort)
+        bare(float(args.bare[1]), args.bare[0], args.best_effort, not args.deserialized)
         return 0
-    sent_bare, got_bare = run_bare(args)
+    sent_bare, got_bare, bare_peak = run_bare(args)
     with tempfile.TemporaryDirectory(prefix="dm-capture-bench-") as tmp:
-        result = run_node(args, tmp)
+        server = TusServer(os.path.join(tmp, "server")).start() if args.sync else None
+        try:
+            result = run_node(args, tmp, server.url if server else "")
+            uploaded = len(server.completed()) if server else 0
+        finally:
+            if server:
+                server.kill()
     print(f"gps {args.gps_hz:g} Hz, clouds {args.cloud_hz:g} Hz, {args.duration:g} s, "
-          f"{'best effort' if args.best_effort else 'reliable'}, bare executor {args.executor}")
+          f"{'best effort' if args.best_effort else 'reliable'}, bare executor {args.executor}"
+          f"{' deserialized' if args.deserialized else ' raw'}"
+          f"{f', {uploaded} files uploaded during capture' if args.sync else ''}")
     print("topic                  bare: sent  received | node: sent  received   written  dropped"
           "  ratio")
     for index, topic in enumerate((GPS, CLOUD)):
@@ -145,7 +176,12 @@ def main() -> int:
               f"{result['sent'][index]:10d} {received:9d} {written:9d} {dropped:8d}  "
               f"{node_rate / max(bare_rate, 1e-9):5.3f}")
     print(f"node CPU {result['cpu_percent']:.0f}% of one core, peak RSS "
-          f"{result['peak_rss_mib']:.0f} MiB")
+          f"{result['peak_rss_mib']:.0f} MiB (bare subscriber {bare_peak / 2**20:.0f} MiB)")
+    if args.gps_capture_hz:
+        kept = result["stats"].get(GPS, (0, 0, 0))[1]
+        achieved = kept / result["capture_s"]
+        print(f"throttled GPS: kept {achieved:.2f} Hz of {args.gps_capture_hz:g} Hz configured "
+              f"({100 * (achieved / args.gps_capture_hz - 1):+.2f}%)")
     return 0
 
 
