@@ -39,3 +39,18 @@ def test_source_slower_than_limit_keeps_everything():
 def test_rejects_frequencies_that_are_not_a_limit(bad):
     with pytest.raises(ValueError, match="positive finite"):
         RateGate(bad)
+
+
+def test_batched_delivery_keeps_the_configured_rate():
+    """An executor busy elsewhere hands over 100 ms of a 1 kHz stream at once."""
+    times = [(i // 100) * 100_000_000 + (i % 100) * 10_000 for i in range(1000 * 60)]
+    kept = admitted(RateGate(100.0), times)
+    assert abs(len(kept) - 6000) <= 10
+
+
+def test_slow_source_does_not_bank_a_burst():
+    """5 Hz for a minute under a 10 Hz limit, then 1 kHz: no more than 250 ms of catch-up."""
+    slow = [i * 200_000_000 for i in range(300)]
+    fast = [60 * SECOND + i * 1_000_000 for i in range(1000)]
+    kept = admitted(RateGate(10.0), slow + fast)
+    assert len(kept) - 300 <= 10 + 3
