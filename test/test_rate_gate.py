@@ -42,15 +42,15 @@ def test_rejects_frequencies_that_are_not_a_limit(bad):
 
 
 def test_batched_delivery_keeps_the_configured_rate():
-    """An executor busy elsewhere hands over 100 ms of a 1 kHz stream at once."""
-    times = [(i // 100) * 100_000_000 + (i % 100) * 10_000 for i in range(1000 * 60)]
+    """An executor busy elsewhere hands over 500 ms of a 1 kHz stream at once."""
+    times = [(i // 500) * 500_000_000 + (i % 500) * 10_000 for i in range(1000 * 60)]
     kept = admitted(RateGate(100.0), times)
-    assert abs(len(kept) - 6000) <= 10
+    assert abs(len(kept) - 6000) <= 60  # within 1%; only the first batch has no grid yet
 
 
-def test_slow_source_does_not_bank_a_burst():
-    """5 Hz for a minute under a 10 Hz limit, then 1 kHz: no more than 250 ms of catch-up."""
+def test_slow_source_banks_at_most_one_second():
+    """5 Hz for a minute under a 10 Hz limit, then 1 kHz: at most 1 s of catch-up."""
     slow = [i * 200_000_000 for i in range(300)]
     fast = [60 * SECOND + i * 1_000_000 for i in range(1000)]
     kept = admitted(RateGate(10.0), slow + fast)
-    assert len(kept) - 300 <= 10 + 3
+    assert len(kept) - 300 <= 10 + 10
