@@ -208,14 +208,14 @@ class DataManagerNode(Node):
 
     def _on_timer(self) -> None:
         if not self.config.sync_disabled:
-            self.sync.sweep()
+            self.sync.request_sweep()
 
     # -- services ------------------------------------------------------------------------
     def _on_sync(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        added = self.sync.sweep()
+        self.sync.request_sweep()
         pending = self.sync.uploader.pending()
         response.success = True
-        response.message = (f"sync queued: {added} new file(s), {len(pending)} queued, "
+        response.message = (f"sync sweep queued; {len(pending)} file(s) already queued, "
                             f"{sum(f.size for f, _, _ in pending)} bytes")
         return response
 

@@ -54,7 +54,7 @@ def test_split_then_sync_now_uploads_although_sync_is_disabled(running):
     [bag] = bag_dirs(str(tmp / "capture"))
     wait_for(lambda: any(n.endswith(".mcap") for n in os.listdir(bag)), 10, "the split file")
     answer = client.call(Trigger, "sync", Trigger.Request())
-    assert answer.success and answer.message.startswith("sync queued: 1 new file(s)")
+    assert answer.success and answer.message.startswith("sync sweep queued; 0 file(s) already")
     wait_for(lambda: server.completed(), 20, "the upload")
     assert server.completed()[0]["metadata"]["relative_path"].endswith("_0.mcap")
 

@@ -1,13 +1,16 @@
 """Turns the data manager config into a running uploader and feeds it on each sweep.
 
 The API key is read from the environment or a file at each apply, never from a
-parameter, so it cannot leak through ``ros2 param dump`` or logs.
+parameter, so it cannot leak through ``ros2 param dump`` or logs. Sweeps scan
+directories and touch the sqlite journal, so they run on a thread of their
+own: the node's executor only asks for one, and never waits on the disk.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 
 from data_manager_ros.capture_engine import Logger
@@ -50,6 +53,11 @@ class SyncManager:
         self.uploader.methods_by_topic = {m.topic: m.key for m in config.methods}
         self._forget_vanished()
         self.uploader.start(config.maximum_num_sync_threads)
+        self._sweep_wanted = threading.Event()
+        self._closing = False
+        self._sweeper = threading.Thread(target=self._sweep_when_asked, name="sync-sweeper",
+                                         daemon=True)
+        self._sweeper.start()
 
     def _forget_vanished(self) -> None:
         """A crash between deleting an uploaded file and its journal row leaves a stale row."""
@@ -75,6 +83,21 @@ class SyncManager:
                 config.sync_url, _headers(config), config.upload_bandwidth_limit_bytes_per_s)
             self.uploader.start(config.maximum_num_sync_threads)
 
+    def request_sweep(self) -> None:
+        """Queue a sweep and return at once (for timer and service callbacks)."""
+        self._sweep_wanted.set()
+
+    def _sweep_when_asked(self) -> None:
+        while True:
+            self._sweep_wanted.wait()
+            self._sweep_wanted.clear()
+            if self._closing:
+                return
+            try:
+                self.sweep()
+            except OSError as error:
+                self._log.error(f"sync sweep failed: {error}; next sweep tries again")
+
     def sweep(self) -> int:
         """Queue every file that is ready now; returns how many were new."""
         def skipped(reason: str) -> None:
@@ -95,6 +118,9 @@ class SyncManager:
         return self.uploader.enqueue(files)
 
     def close(self) -> None:
+        self._closing = True
+        self._sweep_wanted.set()
+        self._sweeper.join()
         self.uploader.stop()
         self.uploader.destination.close()
         self.uploader.journal.close()
