@@ -30,6 +30,7 @@ class RecoveryReport:
     bag_dir: str
     recovered_files: list[str]
     salvaged_messages: int
+    error: str = ""
 
 
 def bag_is_open(bag_dir: str) -> bool:
@@ -55,14 +56,21 @@ def needs_recovery(bag_dir: str) -> bool:
 
 
 def recover_capture_dir(capture_dir: str, chunk_size: int) -> list[RecoveryReport]:
-    """Recover every orphaned bag directly under ``capture_dir``."""
+    """Recover every orphaned bag directly under ``capture_dir``.
+
+    A bag that cannot be recovered (e.g. a garbled metadata.yaml) is left as it
+    is and reported with its error; the others are still recovered.
+    """
     reports = []
     if not os.path.isdir(capture_dir):
         return reports
     for name in sorted(os.listdir(capture_dir)):
         path = os.path.join(capture_dir, name)
         if os.path.isdir(path) and not os.path.islink(path) and needs_recovery(path):
-            reports.append(recover_bag(path, chunk_size))
+            try:
+                reports.append(recover_bag(path, chunk_size))
+            except Exception as error:  # noqa: BLE001 - one bad bag must not stop the rest
+                reports.append(RecoveryReport(path, [], 0, f"{type(error).__name__}: {error}"))
     return reports
 
 

@@ -120,10 +120,17 @@ class CaptureEngine:
         self._capture_dir = capture_dir
         os.makedirs(capture_dir, mode=0o700, exist_ok=True)
         for report in recover_capture_dir(capture_dir, self.settings.chunk_size):
-            self._log.warning(f"recovered bag {report.bag_dir} left open by an earlier run: "
-                              f"{len(report.recovered_files)} file(s) finalized, "
-                              f"{report.salvaged_messages} message(s) salvaged")
-        self._open_bag()
+            if report.error:
+                self._log.error(f"cannot recover bag {report.bag_dir} ({report.error}); "
+                                "left untouched for a person to look at")
+            else:
+                self._log.warning(f"recovered bag {report.bag_dir} left open by an earlier "
+                                  f"run: {len(report.recovered_files)} file(s) finalized, "
+                                  f"{report.salvaged_messages} message(s) salvaged")
+        try:
+            self._open_bag()
+        except OSError as error:
+            self._fail(error)  # the writer thread retries, as after a failed write
         self._running = True
         self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
         self._thread.start()

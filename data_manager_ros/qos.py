@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import yaml
 from rclpy.duration import Duration
 from rclpy.qos import (
     DurabilityPolicy,
@@ -58,8 +57,3 @@ def profile_to_dict(profile: QoSProfile) -> dict:
         "liveliness_lease_duration": _duration(profile.liveliness_lease_duration),
         "avoid_ros_namespace_conventions": bool(profile.avoid_ros_namespace_conventions),
     }
-
-
-def profiles_yaml(profiles: Iterable[QoSProfile]) -> str:
-    """The YAML string rosbag2 stores in the MCAP channel metadata."""
-    return yaml.safe_dump([profile_to_dict(p) for p in profiles], sort_keys=False)

@@ -141,3 +141,16 @@ def test_sigkill_loses_only_unflushed_messages_and_recovery_finalizes(tmp_path):
         raw = [r for _, _, r in reader.messages()]
     assert [deserialize_message(r, NavSatFix) for r in raw] == [fix(i) for i in range(700)]
     assert recover_capture_dir(str(tmp_path / "capture"), 4096) == []
+
+
+def test_a_bag_that_cannot_be_recovered_is_reported_and_left_alone(tmp_path):
+    capture = tmp_path / "capture"
+    write_bag(capture / "good")
+    (capture / "good" / ".recording").write_text("1")
+    (capture / "bad").mkdir()
+    (capture / "bad" / ".recording").write_text("1")
+    (capture / "bad" / "metadata.yaml").write_text("rosbag2_bagfile_information: [garbled")
+    reports = {os.path.basename(r.bag_dir): r for r in recover_capture_dir(str(capture), 4096)}
+    assert "garbled" in (capture / "bad" / "metadata.yaml").read_text()
+    assert reports["bad"].error.startswith(("ParserError", "ScannerError"))
+    assert reports["good"].error == "" and not (capture / "good" / ".recording").exists()
