@@ -73,6 +73,13 @@ def _descriptor(name: str, value: Any) -> ParameterDescriptor:
     return descriptor
 
 
+def _parameter(name: str, value: Any) -> Parameter:
+    """A typed parameter: an untyped [] would become a byte array."""
+    if isinstance(value, list):
+        return Parameter(name, Parameter.Type.STRING_ARRAY, value)
+    return Parameter(name, value=value)
+
+
 def _method_help(name: str) -> str:
     field = name.rsplit(".", 1)[-1]
     return {
@@ -134,7 +141,7 @@ class DataManagerNode(Node):
             # rclpy would type a [] default as a byte array; declare by type instead
             param = self.declare_parameter(name, _EMPTY[descriptor.type], descriptor)
             if param.type_ == Parameter.Type.NOT_SET:
-                self.set_parameters([Parameter(name, Parameter.Type.STRING_ARRAY, [])])
+                self.set_parameters([_parameter(name, [])])
         else:
             self.declare_parameter(name, value, descriptor)
         self._declared.add(name)
@@ -175,8 +182,8 @@ class DataManagerNode(Node):
                 self.undeclare_parameter(name)
                 self._declared.discard(name)
         if any(c.name == CONFIG_FILE for c in changes):
-            updates = [Parameter(n, value=v) for n, v in wanted.items()
-                       if self.get_parameter(n).value != v and not (isinstance(v, list) and not v)]
+            updates = [_parameter(n, v) for n, v in wanted.items()
+                       if self.get_parameter(n).value != v]
             if updates:
                 self.set_parameters(updates)
         old, self.config = self.config, new

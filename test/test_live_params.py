@@ -114,3 +114,7 @@ def test_setting_config_file_replaces_the_config(running):
     ok, reason = client.set("config_file", str(bad))
     assert not ok and "'sync_interval_mins' must be a number" in reason
     assert client.get(FREQ) == 2.0 and node.process.poll() is None
+    untagged = write_config(str(tmp / "untagged.yaml"), {"gps1": [{"method": "Position"}]},
+                            capture_dir=str(tmp / "b"), sync_disabled=True, tags=[])
+    assert client.set("config_file", untagged) == (True, "")
+    assert client.get("tags") == [] and math.isinf(client.get(FREQ))
