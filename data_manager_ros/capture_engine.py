@@ -62,10 +62,11 @@ _DEFAULT_LOG = logging.getLogger(__name__)
 class TopicStats:
     """Counters, each written by one thread only so no lock is needed."""
 
-    __slots__ = ("received", "queued", "dropped", "written")
+    __slots__ = ("received", "throttled", "queued", "dropped", "written")
 
     def __init__(self) -> None:
         self.received = 0
+        self.throttled = 0  # skipped by the method's capture frequency, on purpose
         self.queued = 0
         self.dropped = 0
         self.written = 0
@@ -170,6 +171,7 @@ class CaptureEngine:
             stats.received += 1
             received_ns = clock()
             if gate is not None and not gate.admit(received_ns):
+                stats.throttled += 1
                 return
             size = len(data)
             if backlog.queued - backlog.written + size > limit:

@@ -34,7 +34,8 @@ def capture_statuses(config: DataManagerConfig, engine: CaptureEngine,
             "topic": method.topic,
             "configured_hz": method.rate_limit_hz or "every message",
             "actual_hz": f"{rates.get(method.topic, 0.0):.1f}",
-            "received": stats.received, "written": stats.written, "dropped": stats.dropped,
+            "received": stats.received, "throttled": stats.throttled,
+            "written": stats.written, "dropped": stats.dropped,
             "writer_backlog_bytes": engine.backlog_bytes(),
         }))
     return statuses

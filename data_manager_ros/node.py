@@ -264,4 +264,4 @@ class DataManagerNode(Node):
         for topic, stats in self.capture.stats.items():
             self.get_logger().info(
                 f"capture stats {topic}: received {stats.received} written {stats.written} "
-                f"dropped {stats.dropped}")
+                f"dropped {stats.dropped} throttled {stats.throttled}")
