@@ -86,16 +86,15 @@ class Uploader:
     # -- queue -----------------------------------------------------------------------
     def enqueue(self, files: Iterable[SyncFile]) -> int:
         """Queue files not yet known; returns how many were new."""
+        new = [f for f in files if f.path not in self._jobs]
+        failures = {f.path: e.failures for f in new if (e := self.journal.get(f.path))}
         added = 0
-        with self._cond:
-            for file in files:
-                if file.path in self._jobs:
-                    continue
-                entry = self.journal.get(file.path)
-                job = _Job(file, failures=entry.failures if entry else 0)
-                self._jobs[file.path] = job
-                self._push(job)
-                added += 1
+        with self._cond:  # no disk I/O under the lock: pending() runs on the executor
+            for file in new:
+                if file.path not in self._jobs:
+                    self._jobs[file.path] = job = _Job(file, failures=failures.get(file.path, 0))
+                    self._push(job)
+                    added += 1
             self._cond.notify_all()
         return added
 
@@ -106,6 +105,13 @@ class Uploader:
 
     def _push(self, job: _Job) -> None:
         heapq.heappush(self._heap, (job.next_try, next(self._seq), job.file.path))
+
+    def _requeue(self, job: _Job) -> None:
+        """Hand a job taken by a worker back to the queue."""
+        with self._cond:
+            self._busy.discard(job.file.path)
+            self._push(job)
+            self._cond.notify_all()
 
     def _take_due(self) -> _Job | None:
         now = self._clock()
@@ -157,11 +163,10 @@ class Uploader:
                         wait = 1.0 if not self._heap else max(0.0, self._heap[0][0] - self._clock())
                         self._cond.wait(min(wait, 1.0))
                 if self._stopping:
-                    if job is not None:
-                        self._busy.discard(job.file.path)
-                        self._push(job)
-                    return
+                    break
             self._process(job)
+        if job is not None:
+            self._requeue(job)
 
     # -- one attempt ----------------------------------------------------------------
     def _entry_for(self, file: SyncFile, size: int, mtime_ns: int) -> JournalEntry:
@@ -215,12 +220,9 @@ class Uploader:
             if (after.st_size, after.st_mtime_ns) != (entry.size, entry.mtime_ns):
                 raise UploadGone(f"{path} changed while it was uploaded")
         except UploadInterrupted:
-            with self._cond:
-                self._busy.discard(path)
-                self._push(job)
+            self._requeue(job)
         except UploadGone as error:
-            self._forget_upload(path)
-            self._retry(job, str(error))
+            self._retry(job, str(error), restart=True)
         except (RetryableError, OSError) as error:
             self._retry(job, str(error))
         except TerminalError as error:
@@ -230,14 +232,8 @@ class Uploader:
         finally:
             self.stats.in_flight.pop(path, None)
 
-    def _forget_upload(self, path: str) -> None:
-        """The next attempt starts a new upload from byte 0."""
-        entry = self.journal.get(path)
-        if entry is not None:
-            entry.upload_url = ""
-            self.journal.put(entry)
-
-    def _retry(self, job: _Job, reason: str) -> None:
+    def _retry(self, job: _Job, reason: str, restart: bool = False) -> None:
+        """Back off; with ``restart`` the next attempt starts a new upload from byte 0."""
         job.failures += 1
         job.last_error = reason
         delay = self._backoff.delay(job.failures)
@@ -246,13 +242,12 @@ class Uploader:
         entry = self.journal.get(job.file.path)
         if entry is not None:
             entry.failures, entry.last_error = job.failures, reason
+            if restart:
+                entry.upload_url = ""
             self.journal.put(entry)
         self._log.warning(f"upload of {job.file.path} failed ({reason}); "
                           f"try {job.failures + 1} in {delay:.1f} s")
-        with self._cond:
-            self._busy.discard(job.file.path)
-            self._push(job)
-            self._cond.notify_all()
+        self._requeue(job)
 
     def _finish(self, job: _Job, message: str = "") -> None:
         if message:
