@@ -15,7 +15,7 @@ import time
 
 from data_manager_ros.capture_engine import Logger
 from data_manager_ros.config import DataManagerConfig
-from data_manager_ros.sync.destinations import make_destination
+from data_manager_ros.sync.destinations import Destination, make_destination
 from data_manager_ros.sync.journal import JOURNAL_FILE, Journal
 from data_manager_ros.sync.scanner import bag_files, quiet_files
 from data_manager_ros.sync.uploader import Uploader
@@ -33,6 +33,11 @@ def _headers(config: DataManagerConfig) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"} if key else {}
 
 
+def _destination(config: DataManagerConfig) -> Destination:
+    return make_destination(config.sync_url, _headers(config),
+                            config.upload_bandwidth_limit_bytes_per_s)
+
+
 def _destination_settings(config: DataManagerConfig) -> tuple:
     return (config.sync_url, config.api_key_env, config.api_key_file,
             config.upload_bandwidth_limit_bytes_per_s)
@@ -45,12 +50,10 @@ class SyncManager:
         os.makedirs(capture_dir, mode=0o700, exist_ok=True)
         self.capture_dirs: list[str] = [capture_dir]
         self.config = config
-        self.uploader = Uploader(
-            make_destination(config.sync_url, _headers(config),
-                             config.upload_bandwidth_limit_bytes_per_s),
-            Journal(os.path.join(capture_dir, JOURNAL_FILE)), log,
-            robot_id=config.robot_id or socket.gethostname(), tags=config.tags)
-        self.uploader.methods_by_topic = {m.topic: m.key for m in config.methods}
+        self.uploader = Uploader(_destination(config),
+                                 Journal(os.path.join(capture_dir, JOURNAL_FILE)), log,
+                                 robot_id="")
+        self._label_uploads(config)
         self._forget_vanished()
         self.uploader.start(config.maximum_num_sync_threads)
         self._sweep_wanted = threading.Event()
@@ -58,6 +61,12 @@ class SyncManager:
         self._sweeper = threading.Thread(target=self._sweep_when_asked, name="sync-sweeper",
                                          daemon=True)
         self._sweeper.start()
+
+    def _label_uploads(self, config: DataManagerConfig) -> None:
+        """What every upload's metadata says about where it came from."""
+        self.uploader.robot_id = config.robot_id or socket.gethostname()
+        self.uploader.tags = config.tags
+        self.uploader.methods_by_topic = {m.topic: m.key for m in config.methods}
 
     def _forget_vanished(self) -> None:
         """A crash between deleting an uploaded file and its journal row leaves a stale row."""
@@ -71,16 +80,13 @@ class SyncManager:
         capture_dir = config.expanded_capture_dir()
         if capture_dir not in self.capture_dirs:
             self.capture_dirs.append(capture_dir)
-        self.uploader.robot_id = config.robot_id or socket.gethostname()
-        self.uploader.tags = config.tags
-        self.uploader.methods_by_topic = {m.topic: m.key for m in config.methods}
+        self._label_uploads(config)
         restart = (_destination_settings(old) != _destination_settings(config)
                    or old.maximum_num_sync_threads != config.maximum_num_sync_threads)
         if restart:
             self.uploader.stop()
             self.uploader.destination.close()
-            self.uploader.destination = make_destination(
-                config.sync_url, _headers(config), config.upload_bandwidth_limit_bytes_per_s)
+            self.uploader.destination = _destination(config)
             self.uploader.start(config.maximum_num_sync_threads)
 
     def request_sweep(self) -> None:
