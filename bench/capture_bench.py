@@ -3,24 +3,29 @@
     python bench/capture_bench.py [--gps-hz 1000] [--cloud-hz 30] [--duration 20]
                                   [--best-effort] [--executor events|single|multi]
                                   [--deserialized] [--gps-capture-hz HZ] [--sync]
+                                  [--upload-limit BYTES_PER_S] [--qos-depth N]
 
-The demo sensors (another process) publish NavSatFix at --gps-hz and 640x480x16 B
+The demo sensors (a process each) publish NavSatFix at --gps-hz and 640x480x16 B
 PointCloud2 at --cloud-hz. First a bare subscriber (raw, empty callback) counts
 what arrives: the ceiling of Python on this machine. Then the node records the
 same stream into a bag. Reports published / received / written / dropped per
-topic, the node's CPU, its peak RSS, and the ratio of the node's capture to
-the bare subscriber's (and the bare subscriber's own peak RSS for reference).
+topic, the CPU and peak memory of the node and of its upload process (RSS split
+into private memory, Fast DDS shared memory and mapped files), the node's RSS
+each minute, and the ratio of the node's capture to the bare subscriber's.
 --deserialized makes the bare subscriber take messages instead of bytes;
 --gps-capture-hz throttles the node's GPS method and reports the rate it kept;
---sync uploads the closed files to a local tus server while capturing.
+--sync uploads the closed files to a local tus server while capturing (the
+server runs at nice 19: it stands in for a remote one).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -28,6 +33,7 @@ import time
 
 import psutil
 import yaml
+from mcap.reader import make_reader
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test"))
@@ -37,7 +43,7 @@ from helpers.tus_server import TusServer  # noqa: E402
 GPS, CLOUD = "/gps1/position", "/camera1/point_cloud"
 
 
-def bare(duration: float, executor: str, best_effort: bool, raw: bool) -> None:
+def bare(duration: float, executor: str, best_effort: bool, raw: bool, depth: int) -> None:
     """Child: count raw messages with an empty callback; print the counts."""
     import rclpy
     from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
@@ -49,7 +55,7 @@ def bare(duration: float, executor: str, best_effort: bool, raw: bool) -> None:
     rclpy.init()
     node = rclpy.create_node("bare_subscriber")
     counts = {GPS: 0, CLOUD: 0}
-    qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.BEST_EFFORT if best_effort
+    qos = QoSProfile(depth=depth, reliability=ReliabilityPolicy.BEST_EFFORT if best_effort
                      else ReliabilityPolicy.RELIABLE)
     for topic, msg_type in ((GPS, NavSatFix), (CLOUD, PointCloud2)):
         def count(_: bytes, topic: str = topic) -> None:
@@ -65,36 +71,70 @@ def bare(duration: float, executor: str, best_effort: bool, raw: bool) -> None:
     print(f"bare {counts[GPS]} {counts[CLOUD]}", flush=True)
 
 
-def sensors(args: argparse.Namespace) -> subprocess.Popen:
-    command = [sys.executable, "-m", "data_manager_ros.demo", "--gps-hz", str(args.gps_hz),
-               "--cloud-hz", str(args.cloud_hz), "--duration", str(args.duration),
-               "--wait-subscribers", "1"]
-    if args.best_effort:
-        command.append("--best-effort")
-    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+def sensors(args: argparse.Namespace) -> list[subprocess.Popen]:
+    """One process per sensor, as on a robot with a driver each: a Python publisher
+    stalls its other topic while it publishes a 4.9 MB cloud."""
+    processes = []
+    for gps_hz, cloud_hz in ((args.gps_hz, 0), (0, args.cloud_hz)):
+        if not gps_hz and not cloud_hz:
+            continue
+        command = [sys.executable, "-m", "data_manager_ros.demo", "--gps-hz", str(gps_hz),
+                   "--cloud-hz", str(cloud_hz), "--duration", str(args.duration),
+                   "--wait-subscribers", "1"]
+        if args.best_effort:
+            command.append("--best-effort")
+        processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True))
+    return processes
 
 
-def published(process: subprocess.Popen) -> tuple[int, int]:
-    out = process.communicate(timeout=120)[0]
-    match = re.search(r"published (\d+) GPS fixes and (\d+) point clouds", out)
-    return int(match.group(1)), int(match.group(2))
+def published(processes: list[subprocess.Popen]) -> tuple[int, int]:
+    gps = clouds = 0
+    for process in processes:
+        out = process.communicate(timeout=120)[0]
+        match = re.search(r"published (\d+) GPS fixes and (\d+) point clouds", out)
+        gps, clouds = gps + int(match.group(1)), clouds + int(match.group(2))
+    return gps, clouds
 
 
-def watch_peak_rss(pid: int, until: subprocess.Popen) -> int:
-    process, peak = psutil.Process(pid), 0
-    while until.poll() is None:
-        peak = max(peak, process.memory_info().rss)
+def memory(pid: int) -> dict[str, int]:
+    """RSS and its parts (RssShmem: Fast DDS's shared-memory transport)."""
+    with open(f"/proc/{pid}/status") as status:
+        fields = dict(line.split(":", 1) for line in status)
+    if "VmRSS" not in fields:
+        raise FileNotFoundError(f"process {pid} has exited")
+    return {key: int(fields[key].split()[0]) * 1024
+            for key in ("VmRSS", "RssAnon", "RssFile", "RssShmem")}
+
+
+def watch_memory(pid: int, until: list[subprocess.Popen]) -> tuple[dict, dict, list[int]]:
+    """Peaks of the process and of its children (the upload process), and its RSS each minute."""
+    peak: dict[str, int] = {}
+    children_peak: dict[str, int] = {}
+    per_minute: list[int] = []
+    start = time.monotonic()
+    while any(process.poll() is None for process in until):
+        try:
+            sample = memory(pid)
+            kids = [memory(child.pid) for child in psutil.Process(pid).children()]
+        except (FileNotFoundError, psutil.NoSuchProcess):
+            break
+        for key, value in sample.items():
+            peak[key] = max(peak.get(key, 0), value)
+            children_peak[key] = max([children_peak.get(key, 0)] + [k[key] for k in kids])
+        if time.monotonic() - start >= 60 * (len(per_minute) + 1):
+            per_minute.append(sample["VmRSS"])
         time.sleep(0.2)
-    return peak
+    return peak, children_peak, per_minute
 
 
-def run_bare(args: argparse.Namespace) -> tuple[tuple[int, int], tuple[int, int], int]:
+def run_bare(args: argparse.Namespace) -> tuple[tuple[int, int], tuple[int, int], dict]:
     child = subprocess.Popen([sys.executable, __file__, "--bare", args.executor,
-                              str(args.duration + 6)] + (["--best-effort"] * args.best_effort)
+                              str(args.duration + 6), "--qos-depth", str(args.qos_depth)]
+                             + (["--best-effort"] * args.best_effort)
                              + (["--deserialized"] * args.deserialized),
                              stdout=subprocess.PIPE, text=True)
     pub = sensors(args)
-    peak = watch_peak_rss(child.pid, pub)
+    peak = watch_memory(child.pid, pub)[0]
     sent = published(pub)
     words = child.communicate(timeout=120)[0].split()
     return sent, (int(words[-2]), int(words[-1])), peak
@@ -110,6 +150,8 @@ def run_node(args: argparse.Namespace, tmp: str, sync_url: str) -> dict:
             "capture_dir": os.path.join(tmp, "capture"), "sync_disabled": not sync_url,
             "sync_url": sync_url or "file://" + os.path.join(tmp, "uploaded"),
             "sync_interval_mins": 0.05, "maximum_capture_file_duration_s": 5.0,
+            "qos_depth": args.qos_depth,
+            "upload_bandwidth_limit_bytes_per_s": args.upload_limit,
             "components": {"gps1": [gps], "camera1": [{"method": "PointCloud",
                                                        "type": "sensor_msgs/msg/PointCloud2"}]}}},
             handle)
@@ -120,12 +162,14 @@ def run_node(args: argparse.Namespace, tmp: str, sync_url: str) -> dict:
                                 stderr=subprocess.STDOUT)
     proc = psutil.Process(node.pid)
     pub = sensors(args)
-    cpu_start = proc.cpu_times()
+    time.sleep(1.0)  # the upload process has started
+    processes = [proc] + proc.children()
+    cpu_start = [p.cpu_times() for p in processes]
     wall_start = time.monotonic()
-    peak = watch_peak_rss(node.pid, pub)
+    peak, upload_peak, per_minute = watch_memory(node.pid, pub)
     sent = published(pub)
     time.sleep(2.0)
-    cpu_end = proc.cpu_times()
+    cpu_end = [p.cpu_times() for p in processes]
     wall = time.monotonic() - wall_start
     node.send_signal(signal.SIGINT)
     node.wait(60)
@@ -133,9 +177,50 @@ def run_node(args: argparse.Namespace, tmp: str, sync_url: str) -> dict:
         text = handle.read()
     stats = {m.group(1): tuple(int(g) for g in m.groups()[1:]) for m in re.finditer(
         r"capture stats (\S+): received (\d+) written (\d+) dropped (\d+)", text)}
-    cpu = (cpu_end.user + cpu_end.system) - (cpu_start.user + cpu_start.system)
-    return {"sent": sent, "stats": stats, "cpu_percent": 100 * cpu / wall,
-            "peak_rss_mib": peak / 2**20, "capture_s": sent[0] / args.gps_hz}
+    cpu = [100 * ((end.user + end.system) - (start.user + start.system)) / wall
+           for start, end in zip(cpu_start, cpu_end, strict=True)]
+    backlog = re.search(r"backlog peak (\d+) bytes", text)
+    return {"sent": sent, "stats": stats, "cpu_percent": cpu[0],
+            "backlog_peak": int(backlog.group(1)) if backlog else 0,
+            "upload_cpu_percent": sum(cpu[1:]), "peak": peak, "upload_peak": upload_peak,
+            "per_minute": per_minute, "capture_s": sent[0] / args.gps_hz}
+
+
+def gps_times(directories: list[str]) -> tuple[list[int], list[int]]:
+    """Receive (log) times and publisher stamps of every GPS fix kept, from bags still on
+    disk and from uploaded copies."""
+    times = []
+    for directory in directories:
+        for root, _, names in os.walk(directory):
+            for name in names:
+                with open(os.path.join(root, name), "rb") as handle:
+                    if handle.read(8) != b"\x89MCAP0\r\n":
+                        continue
+                    handle.seek(0)
+                    times += [(message.log_time, stamp_ns(message.data)) for _, _, message in
+                              make_reader(handle).iter_messages(topics=[GPS])]
+    times.sort()
+    return [log for log, _ in times], sorted(stamp for _, stamp in times)
+
+
+def stamp_ns(cdr: bytes) -> int:
+    """header.stamp of a little-endian CDR message that starts with a std_msgs/Header."""
+    sec, nanosec = struct.unpack_from("<iI", cdr, 4)
+    return sec * 1_000_000_000 + nanosec
+
+
+def gap_report(times: list[int], period_ms: float) -> str:
+    gaps = [(b - a) / 1e6 for a, b in itertools.pairwise(times)]
+    late = [gap for gap in gaps if gap > 2 * period_ms]
+    return (f"longest {max(gaps, default=0):.0f} ms, {len(late)} longer than two periods "
+            f"({sum(late) / 1000:.2f} s in all)")
+
+
+def mib(memory_peaks: dict[str, int]) -> str:
+    return (f"{memory_peaks.get('VmRSS', 0) / 2**20:.0f} MiB (private "
+            f"{memory_peaks.get('RssAnon', 0) / 2**20:.0f}, DDS shared memory "
+            f"{memory_peaks.get('RssShmem', 0) / 2**20:.0f}, files "
+            f"{memory_peaks.get('RssFile', 0) / 2**20:.0f})")
 
 
 def main() -> int:
@@ -148,24 +233,34 @@ def main() -> int:
     parser.add_argument("--deserialized", action="store_true")
     parser.add_argument("--gps-capture-hz", type=float, default=0.0)
     parser.add_argument("--sync", action="store_true")
+    parser.add_argument("--upload-limit", type=int, default=0,
+                        help="upload_bandwidth_limit_bytes_per_s with --sync (0: none)")
+    parser.add_argument("--qos-depth", type=int, default=1000,
+                        help="history depth of the bare and the node's subscriptions")
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
-        bare(float(args.bare[1]), args.bare[0], args.best_effort, not args.deserialized)
+        bare(float(args.bare[1]), args.bare[0], args.best_effort, not args.deserialized,
+             args.qos_depth)
         return 0
     sent_bare, got_bare, bare_peak = run_bare(args)
     with tempfile.TemporaryDirectory(prefix="dm-capture-bench-") as tmp:
         server = TusServer(os.path.join(tmp, "server")).start() if args.sync else None
+        if server:  # it stands in for a remote server: it must not take the robot's CPU
+            os.setpriority(os.PRIO_PROCESS, server.process.pid, 19)
         try:
             result = run_node(args, tmp, server.url if server else "")
             uploaded = len(server.completed()) if server else 0
+            received_at, stamped_at = gps_times([os.path.join(tmp, "capture")]
+                                  + ([server.directory] if server else []))
         finally:
             if server:
                 server.kill()
     print(f"gps {args.gps_hz:g} Hz, clouds {args.cloud_hz:g} Hz, {args.duration:g} s, "
           f"{'best effort' if args.best_effort else 'reliable'}, bare executor {args.executor}"
-          f"{' deserialized' if args.deserialized else ' raw'}"
-          f"{f', {uploaded} files uploaded during capture' if args.sync else ''}")
+          f"{' deserialized' if args.deserialized else ' raw'}, depth {args.qos_depth}"
+          f"{f', {uploaded} files uploaded during capture' if args.sync else ''}"
+          f"{f' (limit {args.upload_limit / 1e6:g} MB/s)' if args.upload_limit else ''}")
     print("topic                  bare: sent  received | node: sent  received   written  dropped"
           "  ratio")
     for index, topic in enumerate((GPS, CLOUD)):
@@ -175,13 +270,22 @@ def main() -> int:
         print(f"{topic:22} {sent_bare[index]:10d} {got_bare[index]:9d} | "
               f"{result['sent'][index]:10d} {received:9d} {written:9d} {dropped:8d}  "
               f"{node_rate / max(bare_rate, 1e-9):5.3f}")
-    print(f"node CPU {result['cpu_percent']:.0f}% of one core, peak RSS "
-          f"{result['peak_rss_mib']:.0f} MiB (bare subscriber {bare_peak / 2**20:.0f} MiB)")
+    print(f"node CPU {result['cpu_percent']:.0f}% of one core, upload process CPU "
+          f"{result['upload_cpu_percent']:.0f}%, writer backlog peak "
+          f"{result['backlog_peak'] / 2**20:.1f} MiB")
+    print(f"peak RSS: node {mib(result['peak'])}; upload process {mib(result['upload_peak'])}; "
+          f"bare subscriber {mib(bare_peak)}")
+    if result["per_minute"]:
+        print("node RSS at each minute (MiB): "
+              + " ".join(f"{value / 2**20:.0f}" for value in result["per_minute"]))
     if args.gps_capture_hz:
         kept = result["stats"].get(GPS, (0, 0, 0))[1]
         achieved = kept / result["capture_s"]
         print(f"throttled GPS: kept {achieved:.2f} Hz of {args.gps_capture_hz:g} Hz configured "
               f"({100 * (achieved / args.gps_capture_hz - 1):+.2f}%)")
+        period_ms = 1000 / args.gps_capture_hz
+        print(f"gaps between kept fixes by receive time: {gap_report(received_at, period_ms)}")
+        print(f"gaps between kept fixes by publisher stamp: {gap_report(stamped_at, period_ms)}")
     return 0
 
 

@@ -93,6 +93,7 @@ class CaptureEngine:
         self._clock = clock
         self._queue: collections.deque = collections.deque()
         self._backlog = _Backlog()
+        self.peak_backlog_bytes = 0
         self._topics: dict[str, Topic] = {}
         self.stats: dict[str, TopicStats] = {}
         self._lock = threading.Lock()
@@ -207,6 +208,7 @@ class CaptureEngine:
         next_flush = time.monotonic() + self.settings.flush_interval_s
         while True:
             running = self._running
+            self.peak_backlog_bytes = max(self.peak_backlog_bytes, self.backlog_bytes())
             with self._lock:
                 self._drain()
                 now = time.monotonic()

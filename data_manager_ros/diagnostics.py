@@ -9,7 +9,7 @@ from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
 from data_manager_ros.capture_engine import CaptureEngine, TopicStats
 from data_manager_ros.config import DataManagerConfig
-from data_manager_ros.sync.uploader import Uploader
+from data_manager_ros.sync.snapshot import SyncSnapshot
 
 
 def _status(name: str, level: bytes, message: str, values: dict[str, object]) -> DiagnosticStatus:
@@ -37,29 +37,31 @@ def capture_statuses(config: DataManagerConfig, engine: CaptureEngine,
             "received": stats.received, "throttled": stats.throttled,
             "written": stats.written, "dropped": stats.dropped,
             "writer_backlog_bytes": engine.backlog_bytes(),
+            "writer_backlog_peak_bytes": engine.peak_backlog_bytes,
         }))
     return statuses
 
 
-def sync_status(uploader: Uploader, sync_disabled: bool) -> DiagnosticStatus:
-    pending = uploader.pending()
-    stats = uploader.stats
-    failing = [p for p in pending if p[1]]
-    oldest = min((f.mtime_ns for f, _, _ in pending), default=None)
+def sync_status(snapshot: SyncSnapshot, sync_disabled: bool,
+                process_error: str = "") -> DiagnosticStatus:
     uploading = {f"uploading {os.path.basename(path)}": f"{sent}/{size}"
-                 for path, (sent, size) in list(stats.in_flight.items())}
-    level = DiagnosticStatus.WARN if failing else DiagnosticStatus.OK
-    message = f"{len(failing)} file(s) failing" if failing else (
-        "sync disabled" if sync_disabled else "ok")
+                 for path, (sent, size) in snapshot.in_flight.items()}
+    if process_error:
+        level, message = DiagnosticStatus.ERROR, process_error
+    elif snapshot.failing_files:
+        level, message = DiagnosticStatus.WARN, f"{snapshot.failing_files} file(s) failing"
+    else:
+        level, message = DiagnosticStatus.OK, "sync disabled" if sync_disabled else "ok"
+    oldest = snapshot.oldest_mtime_ns
     return _status("data_manager: sync", level, message, {
-        "queued_files": len(pending),
-        "queued_bytes": sum(f.size for f, _, _ in pending),
+        "queued_files": snapshot.queued_files,
+        "queued_bytes": snapshot.queued_bytes,
         "oldest_unsynced_age_s": f"{(time.time_ns() - oldest) / 1e9:.0f}" if oldest else "0",
-        "in_flight_bytes": sum(size - sent for sent, size in list(stats.in_flight.values())),
-        "uploaded_files": stats.uploaded_files, "failures": stats.failures,
-        "failed_files": stats.failed_files,
-        "last_error": failing[0][2] if failing else "",
-        "last_success": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stats.last_success))
-        if stats.last_success else "never",
+        "in_flight_bytes": sum(size - sent for sent, size in snapshot.in_flight.values()),
+        "uploaded_files": snapshot.uploaded_files, "failures": snapshot.failures,
+        "failed_files": snapshot.failed_files,
+        "last_error": snapshot.last_error,
+        "last_success": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.last_success))
+        if snapshot.last_success else "never",
         **uploading,
     })

@@ -1,8 +1,10 @@
-"""Durable file replacement: a reader or a crash sees the old file or the new one, never half."""
+"""Filesystem guarantees the rest relies on: durable replacement, private dirs, crash-safe locks."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import time
 
 
 def fsync_dir(path: str) -> None:
@@ -29,3 +31,27 @@ def make_private_dir(path: str) -> None:
     os.makedirs(path, mode=0o700, exist_ok=True)
     if not os.access(path, os.W_OK | os.X_OK):
         raise PermissionError(f"directory {path!r} is not writable by this user")
+
+
+class LockBusy(OSError):
+    pass
+
+
+def hold_exclusive_lock(path: str, wait_s: float) -> int:
+    """Take an flock on ``path`` (waiting up to ``wait_s``) and return its fd.
+
+    The kernel drops the lock when its holder dies, even by SIGKILL, so a
+    stale lock can never block a restart.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise LockBusy(f"{path} is still locked by another process after "
+                               f"{wait_s:g} s") from None
+            time.sleep(0.1)

@@ -41,7 +41,7 @@ from data_manager_ros.params import (
     config_to_params,
     method_to_params,
 )
-from data_manager_ros.sync.sync_manager import SyncManager
+from data_manager_ros.sync.sync_process import SyncProcess
 from data_manager_ros.topic_recorder import TopicRecorder
 
 _TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
@@ -108,7 +108,7 @@ class DataManagerNode(Node):
         self._paused = False
         self.capture = CaptureEngine(writer_settings(self.config), self.get_logger())
         self.recorder = TopicRecorder(self, self.capture, self.config.qos_depth)
-        self.sync = SyncManager(self.config, self.get_logger())
+        self.sync = SyncProcess(self.config, self.get_logger())
         self._sync_timer = None
         self._last_counts: dict[str, tuple[float, int]] = {}
         self._rates: dict[str, float] = {}
@@ -220,10 +220,10 @@ class DataManagerNode(Node):
     # -- services ------------------------------------------------------------------------
     def _on_sync(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         self.sync.request_sweep()
-        pending = self.sync.uploader.pending()
+        snapshot = self.sync.snapshot
         response.success = True
-        response.message = (f"sync sweep queued; {len(pending)} file(s) already queued, "
-                            f"{sum(f.size for f, _, _ in pending)} bytes")
+        response.message = (f"sync sweep queued; {snapshot.queued_files} file(s) already "
+                            f"queued, {snapshot.queued_bytes} bytes")
         return response
 
     def _on_pause(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
@@ -253,7 +253,8 @@ class DataManagerNode(Node):
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
         array.status = capture_statuses(self.config, self.capture, self._rates)
-        array.status.append(sync_status(self.sync.uploader, self.config.sync_disabled))
+        array.status.append(sync_status(self.sync.snapshot, self.config.sync_disabled,
+                                        self.sync.problem))
         self._diagnostics.publish(array)
 
     def close(self) -> None:
@@ -265,3 +266,5 @@ class DataManagerNode(Node):
             self.get_logger().info(
                 f"capture stats {topic}: received {stats.received} written {stats.written} "
                 f"dropped {stats.dropped} throttled {stats.throttled}")
+        self.get_logger().info(
+            f"capture writer backlog peak {self.capture.peak_backlog_bytes} bytes")

@@ -14,6 +14,7 @@ import time
 
 from data_manager_ros.config import ConfigError
 from data_manager_ros.config_files import load_config_file
+from data_manager_ros.fsutil import LockBusy
 from data_manager_ros.sync.sync_manager import SyncManager
 
 
@@ -29,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"data_manager_sync: invalid configuration: {error}", file=sys.stderr)
         return 2
-    manager = SyncManager(config, logging.getLogger("data_manager_sync"))
+    try:
+        manager = SyncManager(config, logging.getLogger("data_manager_sync"))
+    except LockBusy as error:
+        print(f"data_manager_sync: {error}", file=sys.stderr)
+        return 2
     print(f"queued {manager.sweep()} file(s)", flush=True)
     deadline = time.monotonic() + args.timeout if args.timeout else None
     while manager.uploader.pending():

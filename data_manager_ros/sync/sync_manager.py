@@ -3,7 +3,9 @@
 The API key is read from the environment or a file at each apply, never from a
 parameter, so it cannot leak through ``ros2 param dump`` or logs. Sweeps scan
 directories and touch the sqlite journal, so they run on a thread of their
-own: the node's executor only asks for one, and never waits on the disk.
+own and a request for one returns at once. The node runs this in its upload
+process (``sync_worker``); ``data_manager_sync`` runs it directly. A lock on
+the journal keeps the two from uploading the same files at once.
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ import time
 
 from data_manager_ros.capture_engine import Logger
 from data_manager_ros.config import DataManagerConfig
+from data_manager_ros.fsutil import LockBusy, hold_exclusive_lock
 from data_manager_ros.sync.destinations import Destination, make_destination
 from data_manager_ros.sync.journal import JOURNAL_FILE, Journal
 from data_manager_ros.sync.scanner import bag_files, quiet_files
 from data_manager_ros.sync.uploader import Uploader
+
+# Long enough for an uploader that was just told to stop to finish its block.
+LOCK_WAIT_S = 10.0
 
 
 def api_key(config: DataManagerConfig) -> str:
@@ -50,9 +56,13 @@ class SyncManager:
         os.makedirs(capture_dir, mode=0o700, exist_ok=True)
         self.capture_dirs: list[str] = [capture_dir]
         self.config = config
-        self.uploader = Uploader(_destination(config),
-                                 Journal(os.path.join(capture_dir, JOURNAL_FILE)), log,
-                                 robot_id="")
+        journal = os.path.join(capture_dir, JOURNAL_FILE)
+        try:
+            self._lock_fd = hold_exclusive_lock(journal + ".lock", LOCK_WAIT_S)
+        except LockBusy as error:
+            raise LockBusy(f"another uploader is using {journal} ({error}); stop it first: "
+                           f"two uploaders would send the same files twice") from None
+        self.uploader = Uploader(_destination(config), Journal(journal), log, robot_id="")
         self._label_uploads(config)
         self._forget_vanished()
         self.uploader.start(config.maximum_num_sync_threads)
@@ -130,3 +140,4 @@ class SyncManager:
         self.uploader.stop()
         self.uploader.destination.close()
         self.uploader.journal.close()
+        os.close(self._lock_fd)

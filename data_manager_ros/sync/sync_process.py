@@ -1,0 +1,120 @@
+"""The node's handle on the upload process (``sync_worker``): start, feed, watch, restart.
+
+A supervisor thread owns the child for its whole life: ``PR_SET_PDEATHSIG``
+fires when the thread that started a child ends, so the same thread starts
+it, reads its reports and restarts it with backoff if it ever exits while the
+node still runs. Config changes and sweep requests are written to its stdin
+and never wait on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from data_manager_ros.capture_engine import Logger
+from data_manager_ros.config import DataManagerConfig
+from data_manager_ros.params import config_to_params
+from data_manager_ros.sync.backoff import Backoff
+from data_manager_ros.sync.snapshot import SyncSnapshot
+
+
+class SyncProcess:
+    def __init__(self, config: DataManagerConfig, log: Logger) -> None:
+        self._log = log
+        self._backoff = Backoff()
+        self._config = config
+        self._lock = threading.Lock()  # guards _child and writes to its stdin
+        self._child: subprocess.Popen | None = None
+        self._closing = threading.Event()
+        self.snapshot = SyncSnapshot()
+        self.problem = ""
+        self.restarts = 0
+        self._failures = 0
+        self._supervisor = threading.Thread(target=self._supervise, name="sync-supervisor",
+                                            daemon=True)
+        self._supervisor.start()
+
+    @property
+    def pid(self) -> int | None:
+        child = self._child
+        return child.pid if child else None
+
+    def apply(self, config: DataManagerConfig) -> None:
+        with self._lock:
+            self._config = config
+            self._write({"config": config_to_params(config)})
+
+    def request_sweep(self) -> None:
+        with self._lock:
+            self._write({"sweep": True})
+
+    def _write(self, message: dict[str, Any]) -> None:
+        """Called with the lock held, so a config and the child it goes to cannot cross."""
+        if self._child is None:
+            return  # the supervisor sends the current config to the next child
+        try:
+            self._child.stdin.write(json.dumps(message) + "\n")
+            self._child.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # it died; the supervisor restarts it with the current config
+
+    def _supervise(self) -> None:
+        while not self._closing.is_set():
+            child = subprocess.Popen(
+                [sys.executable, "-m", "data_manager_ros.sync.sync_worker", str(os.getpid())],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+            with self._lock:
+                self._child = child
+                if self._closing.is_set():
+                    child.stdin.close()
+                else:
+                    self._write({"config": config_to_params(self._config)})
+            for line in child.stdout:
+                self._on_line(line)
+            code = child.wait()
+            with self._lock:
+                self._child = None
+            if self._closing.is_set():
+                return
+            self._failures += 1
+            self.restarts += 1
+            delay = self._backoff.delay(self._failures)
+            self.problem = (f"upload process exited with code {code}; "
+                            f"restarting it in {delay:.1f} s")
+            self._log.error(self.problem)
+            self._closing.wait(delay)
+
+    def _on_line(self, line: str) -> None:
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            self._log.warning(f"upload process: {line.rstrip()}")
+            return
+        if "status" in message:
+            self.snapshot = SyncSnapshot(**message["status"])
+            self._failures, self.problem = 0, ""  # it has run long enough to report
+        elif message.get("log") == "error":
+            self._log.error(message["message"])
+        elif message.get("log") == "warning":
+            self._log.warning(message["message"])
+        else:
+            self._log.info(message["message"])
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Let the child stop its uploads at the next block (they resume next run), then reap it."""
+        self._closing.set()
+        with self._lock:
+            if self._child is not None:
+                self._child.stdin.close()
+        self._supervisor.join(timeout_s)
+        with self._lock:
+            child = self._child
+        if child is not None:
+            child.kill()
+            self._log.warning(f"upload process did not stop within {timeout_s:g} s; killed it")
+        self._supervisor.join()

@@ -1,0 +1,119 @@
+"""The upload process: a SyncManager driven by JSON lines on stdin, reporting on stdout.
+
+Uploads run here and not in the node: hashing, HTTP and sqlite in the node's
+process stalled its executor for over a second at a time and cost a throttled
+capture 6 % of its rate (docs/performance.md). A process of its own, at a
+lower CPU priority, leaves the executor and the cores to capture.
+
+Protocol, one JSON object per line. In: ``{"config": <parameter dict>}``
+(the first one starts the uploader and its first sweep), ``{"sweep": true}``;
+end of input closes the uploader cleanly. Out: ``{"log": <severity>,
+"message": ...}`` and ``{"status": <SyncSnapshot>}`` every second.
+
+The process dies with the node (``PR_SET_PDEATHSIG``), as it would on a robot
+that loses power: nothing uploads on behalf of a node that is gone, and the
+journal lets the next one resume mid-file.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import json
+import os
+import signal
+import sys
+import threading
+from typing import IO, Any
+
+from data_manager_ros.fsutil import LockBusy
+from data_manager_ros.params import config_from_params
+from data_manager_ros.sync.snapshot import snapshot_of
+from data_manager_ros.sync.sync_manager import SyncManager
+
+NICENESS = 10
+STATUS_INTERVAL_S = 1.0
+EXIT_LOCK_BUSY = 3
+_PR_SET_PDEATHSIG = 1
+
+
+class _Channel:
+    """JSON lines to the node; several threads log, so whole lines go out under a lock."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        line = json.dumps(message) + "\n"
+        with self._lock:
+            self._out.write(line)
+            self._out.flush()
+
+
+class _ChannelLogger:
+    """The uploader's log, handed to the node so it lands in rclpy's log and /rosout."""
+
+    def __init__(self, channel: _Channel) -> None:
+        self._channel = channel
+
+    def info(self, message: str) -> None:
+        self._channel.send({"log": "info", "message": message})
+
+    def warning(self, message: str) -> None:
+        self._channel.send({"log": "warning", "message": message})
+
+    def error(self, message: str) -> None:
+        self._channel.send({"log": "error", "message": message})
+
+
+def _die_with(parent_pid: int) -> None:
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the node died before prctl took effect
+        os._exit(0)
+
+
+def _report_until(stop: threading.Event, channel: _Channel, manager: SyncManager) -> None:
+    while not stop.wait(STATUS_INTERVAL_S):
+        channel.send({"status": dataclasses.asdict(snapshot_of(manager.uploader))})
+
+
+def serve(lines: IO[str], channel: _Channel) -> int:
+    log = _ChannelLogger(channel)
+    manager: SyncManager | None = None
+    stop = threading.Event()
+    for line in lines:
+        message = json.loads(line)
+        if "config" in message:
+            config = config_from_params(message["config"])
+            if manager is not None:
+                manager.apply(config)
+                continue
+            try:
+                manager = SyncManager(config, log)
+            except LockBusy as error:
+                log.error(str(error))
+                return EXIT_LOCK_BUSY
+            threading.Thread(target=_report_until, args=(stop, channel, manager),
+                             name="sync-status", daemon=True).start()
+            if not config.sync_disabled:
+                manager.request_sweep()  # resume what a previous run left at once
+        elif message.get("sweep") and manager is not None:
+            manager.request_sweep()
+    stop.set()
+    if manager is not None:
+        manager.close()
+        channel.send({"status": dataclasses.asdict(snapshot_of(manager.uploader))})
+    return 0
+
+
+def main() -> int:
+    _die_with(int(sys.argv[1]))
+    os.nice(NICENESS)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the node, which closes stdin
+    return serve(sys.stdin, _Channel(sys.stdout))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
