@@ -20,7 +20,7 @@ from data_manager_ros.sync.sync_manager import SyncManager
 from data_manager_ros.sync.uploader import Uploader
 from helpers.processes import wait_for
 from helpers.proxy import FaultProxy
-from helpers.sync_setup import ListLogger, make_bag
+from helpers.sync_setup import ListLogger, assert_arrived_once, by_path, make_bag
 from helpers.tus_server import TusServer
 
 
@@ -34,21 +34,6 @@ def manager(tmp_path, url, **attributes) -> tuple[SyncManager, ListLogger]:
 
 def drain(sync: SyncManager, timeout: float = 60.0) -> None:
     wait_for(lambda: not sync.uploader.pending(), timeout, "the upload queue to empty")
-
-
-def by_path(server: TusServer) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for upload in server.completed():
-        out.setdefault(upload["metadata"]["relative_path"], []).append(upload)
-    return out
-
-
-def assert_arrived_once(server: TusServer, files: dict[str, bytes]) -> None:
-    arrived = by_path(server)
-    assert sorted(arrived) == sorted(files)
-    for path, data in files.items():
-        assert len(arrived[path]) == 1, f"{path} completed {len(arrived[path])} times"
-        assert server.stored(arrived[path][0]["id"]) == data
 
 
 def test_closed_bag_arrives_byte_identical_then_is_deleted(tmp_path, tus_server):

@@ -12,6 +12,7 @@ from data_manager_ros.bag_writer import BagWriter
 from data_manager_ros.mcap_file import Topic
 from data_manager_ros.msg_definitions import full_definition, type_hash
 from data_manager_ros.qos import profile_to_dict
+from helpers.tus_server import TusServer
 
 CLOUD = "sensor_msgs/msg/PointCloud2"
 
@@ -54,3 +55,21 @@ def make_bag(capture_dir: str, name: str, megabytes: int, split_mb: int = 0,
             with open(os.path.join(writer.bag_dir, entry), "rb") as handle:
                 files[f"{name}/{entry}"] = handle.read()
     return writer, files
+
+
+def by_path(server: TusServer) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for upload in server.completed():
+        out.setdefault(upload["metadata"]["relative_path"], []).append(upload)
+    return out
+
+
+def assert_arrived_once(server: TusServer, files: dict[str, bytes], only: bool = True) -> None:
+    """Each file completed exactly once, byte-identical; with ``only``, nothing else did."""
+    arrived = by_path(server)
+    if only:
+        assert sorted(arrived) == sorted(files)
+    for path, data in files.items():
+        times = len(arrived.get(path, []))
+        assert times == 1, f"{path} completed {times} times"
+        assert server.stored(arrived[path][0]["id"]) == data
