@@ -3,7 +3,8 @@
     python bench/capture_bench.py [--gps-hz 1000] [--cloud-hz 30] [--duration 20]
                                   [--best-effort] [--executor events|single|multi]
                                   [--deserialized] [--gps-capture-hz HZ] [--sync]
-                                  [--upload-limit BYTES_PER_S] [--qos-depth N]
+                                  [--upload-limit BYTES_PER_S] [--discard-uploaded]
+                                  [--qos-depth N]
 
 The demo sensors (a process each) publish NavSatFix at --gps-hz and 640x480x16 B
 PointCloud2 at --cloud-hz. First a bare subscriber (raw, empty callback) counts
@@ -21,6 +22,7 @@ server runs at nice 19: it stands in for a remote one).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import re
@@ -29,6 +31,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import psutil
@@ -183,7 +186,7 @@ def run_node(args: argparse.Namespace, tmp: str, sync_url: str) -> dict:
     return {"sent": sent, "stats": stats, "cpu_percent": cpu[0],
             "backlog_peak": int(backlog.group(1)) if backlog else 0,
             "upload_cpu_percent": sum(cpu[1:]), "peak": peak, "upload_peak": upload_peak,
-            "per_minute": per_minute, "capture_s": sent[0] / args.gps_hz}
+            "per_minute": per_minute, "capture_s": sent[0] / args.gps_hz if args.gps_hz else 0.0}
 
 
 def gps_times(directories: list[str]) -> tuple[list[int], list[int]]:
@@ -216,6 +219,15 @@ def gap_report(times: list[int], period_ms: float) -> str:
             f"({sum(late) / 1000:.2f} s in all)")
 
 
+def discard_verified_uploads(server: TusServer, stop: threading.Event) -> None:
+    """The cloud keeps nothing here: long runs would not fit on this disk twice."""
+    while not stop.wait(2.0):
+        for upload in server.completed():
+            for suffix in ("", ".json"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(server.directory, upload["id"] + suffix))
+
+
 def mib(memory_peaks: dict[str, int]) -> str:
     return (f"{memory_peaks.get('VmRSS', 0) / 2**20:.0f} MiB (private "
             f"{memory_peaks.get('RssAnon', 0) / 2**20:.0f}, DDS shared memory "
@@ -235,6 +247,8 @@ def main() -> int:
     parser.add_argument("--sync", action="store_true")
     parser.add_argument("--upload-limit", type=int, default=0,
                         help="upload_bandwidth_limit_bytes_per_s with --sync (0: none)")
+    parser.add_argument("--discard-uploaded", action="store_true",
+                        help="with --sync, the server deletes what it verified (long runs)")
     parser.add_argument("--qos-depth", type=int, default=1000,
                         help="history depth of the bare and the node's subscriptions")
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
@@ -248,12 +262,17 @@ def main() -> int:
         server = TusServer(os.path.join(tmp, "server")).start() if args.sync else None
         if server:  # it stands in for a remote server: it must not take the robot's CPU
             os.setpriority(os.PRIO_PROCESS, server.process.pid, 19)
+        stop_discarding = threading.Event()
+        if server and args.discard_uploaded:
+            threading.Thread(target=discard_verified_uploads, args=(server, stop_discarding),
+                             daemon=True).start()
         try:
             result = run_node(args, tmp, server.url if server else "")
             uploaded = len(server.completed()) if server else 0
             received_at, stamped_at = gps_times([os.path.join(tmp, "capture")]
                                   + ([server.directory] if server else []))
         finally:
+            stop_discarding.set()
             if server:
                 server.kill()
     print(f"gps {args.gps_hz:g} Hz, clouds {args.cloud_hz:g} Hz, {args.duration:g} s, "
