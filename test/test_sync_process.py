@@ -9,9 +9,11 @@ import time
 
 import psutil
 
+from data_manager_ros.config import make_config
+from data_manager_ros.sync.sync_process import SyncProcess
 from helpers.processes import NodeProcess, wait_for, write_config
 from helpers.proxy import FaultProxy
-from helpers.sync_setup import assert_arrived_once, make_bag
+from helpers.sync_setup import ListLogger, assert_arrived_once, make_bag
 
 WORKER = "data_manager_ros.sync.sync_worker"
 
@@ -32,6 +34,25 @@ def node_config(tmp_path, url: str, limit: int = 0) -> str:
     return write_config(str(tmp_path / f"dm_{limit}.yaml"), {},
                         capture_dir=str(tmp_path / "capture"), sync_url=url,
                         upload_bandwidth_limit_bytes_per_s=limit, sync_interval_mins=0.02)
+
+
+def test_sweeps_on_request_when_disabled_and_reports_through_snapshots_and_log(tmp_path,
+                                                                             tus_server):
+    capture = str(tmp_path / "capture")
+    _, files = make_bag(capture, "bag_s", 3, split_mb=1)
+    log = ListLogger()
+    sync = SyncProcess(make_config({"capture_dir": capture, "sync_url": tus_server.url,
+                                    "sync_disabled": True}, []), log)
+    try:
+        time.sleep(3.0)
+        assert tus_server.completed() == [], "sync_disabled, yet it uploaded before asked"
+        sync.request_sweep()
+        wait_for(lambda: sync.snapshot.uploaded_files == len(files), 60, "the snapshot's count")
+    finally:
+        sync.close()
+    assert_arrived_once(tus_server, files)
+    assert sync.snapshot.queued_files == 0 and sync.snapshot.last_success > 0
+    assert "uploaded bag_s/bag_s_0.mcap" in log.text()
 
 
 def test_upload_process_dies_with_a_killed_node_and_the_next_node_resumes(tmp_path, tus_server):

@@ -33,16 +33,10 @@ class SyncProcess:
         self._closing = threading.Event()
         self.snapshot = SyncSnapshot()
         self.problem = ""
-        self.restarts = 0
         self._failures = 0
         self._supervisor = threading.Thread(target=self._supervise, name="sync-supervisor",
                                             daemon=True)
         self._supervisor.start()
-
-    @property
-    def pid(self) -> int | None:
-        child = self._child
-        return child.pid if child else None
 
     def apply(self, config: DataManagerConfig) -> None:
         with self._lock:
@@ -82,7 +76,6 @@ class SyncProcess:
             if self._closing.is_set():
                 return
             self._failures += 1
-            self.restarts += 1
             delay = self._backoff.delay(self._failures)
             self.problem = (f"upload process exited with code {code}; "
                             f"restarting it in {delay:.1f} s")

@@ -1,9 +1,9 @@
 """The upload process: a SyncManager driven by JSON lines on stdin, reporting on stdout.
 
-Uploads run here and not in the node: hashing, HTTP and sqlite in the node's
-process stalled its executor for over a second at a time and cost a throttled
-capture 6 % of its rate (docs/performance.md). A process of its own, at a
-lower CPU priority, leaves the executor and the cores to capture.
+Uploads run here and not in the node's process: hashing, HTTP and sqlite
+then never hold the GIL the executor needs to take kHz topics, and at a
+lower CPU priority they leave the cores to capture when the robot is short
+of them (docs/performance.md has what this did and did not change).
 
 Protocol, one JSON object per line. In: ``{"config": <parameter dict>}``
 (the first one starts the uploader and its first sweep), ``{"sweep": true}``;
