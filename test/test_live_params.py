@@ -95,9 +95,11 @@ def test_capture_dir_switch_closes_old_bag_and_records_into_new_dir(running):
     wait_for(lambda: bag_dirs(str(tmp / "b")), 10, "a bag in the new capture_dir")
     for bag in bag_dirs(str(tmp / "a")):
         wait_for(lambda b=bag: not os.path.exists(os.path.join(b, ".recording")), 10, "closed")
-    time.sleep(2.5)
     [new] = bag_dirs(str(tmp / "b"))
-    assert closed_messages(new, 0)["/gps1/position"]
+    # seen once under CI load: clouds reached the new bag within 2.5 s, GPS fixes not yet
+    # (after the subscription churn of the tests before); the bound is generous on purpose
+    wait_for(lambda: closed_messages(new, 0).get("/gps1/position"), 20,
+             "GPS fixes in a closed file of the new capture_dir")
 
 
 def test_setting_config_file_replaces_the_config(running):
