@@ -12,7 +12,8 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.json")),
+        (f"share/{PACKAGE}/config",
+         sorted(glob("config/*.yaml") + glob("config/*.json") + glob("config/*.xml"))),
         # `ros2 run` looks in <prefix>/lib/<package>/; colcon puts the console
         # scripts there (setup.cfg), a pip install needs these launchers.
         (f"lib/{PACKAGE}", glob(f"resource/lib/{PACKAGE}/*")),

@@ -123,3 +123,25 @@ def test_split_by_duration_gives_closed_files_while_capture_runs(tmp_path):
     finally:
         assert node.stop() == 0
     wait_for(lambda: not os.path.exists(os.path.join(bag, ".recording")), 5, "bag closed")
+
+
+def test_lower_memory_dds_profile_is_valid_and_loses_nothing(tmp_path):
+    profile = os.path.join(os.path.dirname(__file__), "..", "config",
+                           "fastdds_dynamic_history.xml")
+    path = config(tmp_path, {"gps1": [{"method": "Position"}],
+                             "camera1": [{"method": "PointCloud"}]})
+    node = NodeProcess(path, str(tmp_path / "node.log"),
+                       env={"FASTDDS_DEFAULT_PROFILES_FILE": os.path.abspath(profile),
+                            "RMW_FASTRTPS_USE_QOS_FROM_XML": "1"}).start()
+    try:
+        camera = start_sensors(0, 30, 4.0, "--wait-subscribers", "1")  # a driver each
+        fixes, _ = run_sensors(500, 0, 4.0)
+        clouds = int(camera.communicate(timeout=60)[0].split(" and ")[1].split()[0])
+        time.sleep(1.0)
+    finally:
+        assert node.stop() == 0
+    assert "XMLPARSER" not in node.log()
+    [bag] = bag_dirs(str(tmp_path / "capture"))
+    messages = read_bag(bag)
+    assert len(messages["/gps1/position"]) == fixes
+    assert len(messages["/camera1/point_cloud"]) == clouds
