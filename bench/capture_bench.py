@@ -189,19 +189,23 @@ def run_node(args: argparse.Namespace, tmp: str, sync_url: str) -> dict:
             "per_minute": per_minute, "capture_s": sent[0] / args.gps_hz if args.gps_hz else 0.0}
 
 
-def gps_times(directories: list[str]) -> tuple[list[int], list[int]]:
-    """Receive (log) times and publisher stamps of every GPS fix kept, from bags still on
-    disk and from uploaded copies."""
+def bag_files_kept(capture_dir: str, server: TusServer | None) -> list[str]:
+    """The finalized .mcap files still on disk and the uploads the server verified."""
+    paths = [os.path.join(root, name) for root, _, names in os.walk(capture_dir)
+             for name in names if name.endswith(".mcap")]
+    if server:
+        paths += [os.path.join(server.directory, upload["id"]) for upload in server.completed()
+                  if upload["metadata"]["relative_path"].endswith(".mcap")]
+    return [path for path in paths if os.path.exists(path)]
+
+
+def gps_times(paths: list[str]) -> tuple[list[int], list[int]]:
+    """Receive (log) times and publisher stamps of every GPS fix in these files."""
     times = []
-    for directory in directories:
-        for root, _, names in os.walk(directory):
-            for name in names:
-                with open(os.path.join(root, name), "rb") as handle:
-                    if handle.read(8) != b"\x89MCAP0\r\n":
-                        continue
-                    handle.seek(0)
-                    times += [(message.log_time, stamp_ns(message.data)) for _, _, message in
-                              make_reader(handle).iter_messages(topics=[GPS])]
+    for path in paths:
+        with open(path, "rb") as handle:
+            times += [(message.log_time, stamp_ns(message.data)) for _, _, message in
+                      make_reader(handle).iter_messages(topics=[GPS])]
     times.sort()
     return [log for log, _ in times], sorted(stamp for _, stamp in times)
 
@@ -269,8 +273,8 @@ def main() -> int:
         try:
             result = run_node(args, tmp, server.url if server else "")
             uploaded = len(server.completed()) if server else 0
-            received_at, stamped_at = gps_times([os.path.join(tmp, "capture")]
-                                  + ([server.directory] if server else []))
+            received_at, stamped_at = gps_times(
+                bag_files_kept(os.path.join(tmp, "capture"), server))
         finally:
             stop_discarding.set()
             if server:
