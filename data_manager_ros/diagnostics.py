@@ -44,8 +44,9 @@ def capture_statuses(config: DataManagerConfig, engine: CaptureEngine,
 
 def sync_status(snapshot: SyncSnapshot, sync_disabled: bool,
                 process_error: str = "") -> DiagnosticStatus:
+    stats = snapshot.stats
     uploading = {f"uploading {os.path.basename(path)}": f"{sent}/{size}"
-                 for path, (sent, size) in snapshot.in_flight.items()}
+                 for path, (sent, size) in stats.in_flight.items()}
     if process_error:
         level, message = DiagnosticStatus.ERROR, process_error
     elif snapshot.failing_files:
@@ -57,11 +58,11 @@ def sync_status(snapshot: SyncSnapshot, sync_disabled: bool,
         "queued_files": snapshot.queued_files,
         "queued_bytes": snapshot.queued_bytes,
         "oldest_unsynced_age_s": f"{(time.time_ns() - oldest) / 1e9:.0f}" if oldest else "0",
-        "in_flight_bytes": sum(size - sent for sent, size in snapshot.in_flight.values()),
-        "uploaded_files": snapshot.uploaded_files, "failures": snapshot.failures,
-        "failed_files": snapshot.failed_files,
+        "in_flight_bytes": sum(size - sent for sent, size in stats.in_flight.values()),
+        "uploaded_files": stats.uploaded_files, "failures": stats.failures,
+        "failed_files": stats.failed_files,
         "last_error": snapshot.last_error,
-        "last_success": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.last_success))
-        if snapshot.last_success else "never",
+        "last_success": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stats.last_success))
+        if stats.last_success else "never",
         **uploading,
     })

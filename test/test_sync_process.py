@@ -47,11 +47,12 @@ def test_sweeps_on_request_when_disabled_and_reports_through_snapshots_and_log(t
         time.sleep(3.0)
         assert tus_server.completed() == [], "sync_disabled, yet it uploaded before asked"
         sync.request_sweep()
-        wait_for(lambda: sync.snapshot.uploaded_files == len(files), 60, "the snapshot's count")
+        wait_for(lambda: sync.snapshot.stats.uploaded_files == len(files), 60,
+                 "the snapshot's count")
     finally:
         sync.close()
     assert_arrived_once(tus_server, files)
-    assert sync.snapshot.queued_files == 0 and sync.snapshot.last_success > 0
+    assert sync.snapshot.queued_files == 0 and sync.snapshot.stats.last_success > 0
     assert "uploaded bag_s/bag_s_0.mcap" in log.text()
 
 

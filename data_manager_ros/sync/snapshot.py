@@ -6,9 +6,10 @@ state in /diagnostics and ``~/sync`` from the last snapshot the child sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from data_manager_ros.sync.uploader import Uploader
+from data_manager_ros.sync.uploader import Uploader, UploadStats
 
 
 @dataclass
@@ -18,11 +19,11 @@ class SyncSnapshot:
     oldest_mtime_ns: int = 0
     failing_files: int = 0
     last_error: str = ""
-    in_flight: dict[str, list[int]] = field(default_factory=dict)  # path → [sent, size]
-    uploaded_files: int = 0
-    failures: int = 0
-    failed_files: int = 0
-    last_success: float = 0.0
+    stats: UploadStats = field(default_factory=UploadStats)
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> SyncSnapshot:
+        return cls(**{**values, "stats": UploadStats(**values["stats"])})
 
 
 def snapshot_of(uploader: Uploader) -> SyncSnapshot:
@@ -35,6 +36,5 @@ def snapshot_of(uploader: Uploader) -> SyncSnapshot:
         oldest_mtime_ns=min((f.mtime_ns for f, _, _ in pending), default=0),
         failing_files=len(failing),
         last_error=failing[0] if failing else "",
-        in_flight={path: [sent, size] for path, (sent, size) in list(stats.in_flight.items())},
-        uploaded_files=stats.uploaded_files, failures=stats.failures,
-        failed_files=stats.failed_files, last_success=stats.last_success)
+        # workers update in_flight meanwhile: copy it in one step before it is serialized
+        stats=replace(stats, in_flight=dict(list(stats.in_flight.items()))))

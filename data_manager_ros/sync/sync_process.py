@@ -89,7 +89,7 @@ class SyncProcess:
             self._log.warning(f"upload process: {line.rstrip()}")
             return
         if "status" in message:
-            self.snapshot = SyncSnapshot(**message["status"])
+            self.snapshot = SyncSnapshot.from_json(message["status"])
             self._failures, self.problem = 0, ""  # it has run long enough to report
         elif message.get("log") == "error":
             self._log.error(message["message"])
