@@ -4,7 +4,7 @@
                                   [--best-effort] [--executor events|single|multi]
                                   [--deserialized] [--gps-capture-hz HZ] [--sync]
                                   [--upload-limit BYTES_PER_S] [--discard-uploaded]
-                                  [--qos-depth N]
+                                  [--qos-depth N] [--latency] [--publisher-profile XML]
 
 The demo sensors (a process each) publish NavSatFix at --gps-hz and 640x480x16 B
 PointCloud2 at --cloud-hz. First a bare subscriber (raw, empty callback) counts
@@ -16,7 +16,11 @@ each minute, and the ratio of the node's capture to the bare subscriber's.
 --deserialized makes the bare subscriber take messages instead of bytes;
 --gps-capture-hz throttles the node's GPS method and reports the rate it kept;
 --sync uploads the closed files to a local tus server while capturing (the
-server runs at nice 19: it stands in for a remote one).
+server runs at nice 19: it stands in for a remote one). --latency reports how
+long after its stamp each message reached the bare subscriber and the node: how
+long messages wait in DDS and in the executor, which is what costs memory.
+--publisher-profile gives the sensor processes a Fast DDS profile
+(config/fastdds_large_messages.xml: what point cloud drivers should run with).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import json
 import os
 import re
 import signal
@@ -46,8 +51,10 @@ from helpers.tus_server import TusServer  # noqa: E402
 GPS, CLOUD = "/gps1/position", "/camera1/point_cloud"
 
 
-def bare(duration: float, executor: str, best_effort: bool, raw: bool, depth: int) -> None:
-    """Child: count raw messages with an empty callback; print the counts."""
+def bare(duration: float, executor: str, best_effort: bool, raw: bool, depth: int,
+         latency: bool) -> None:
+    """Child: count raw messages with an empty callback (with --latency: one that notes
+    how long after its stamp each message arrived); print the counts as JSON."""
     import rclpy
     from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
     from rclpy.experimental import EventsExecutor
@@ -58,12 +65,18 @@ def bare(duration: float, executor: str, best_effort: bool, raw: bool, depth: in
     rclpy.init()
     node = rclpy.create_node("bare_subscriber")
     counts = {GPS: 0, CLOUD: 0}
+    latencies: dict[str, list[int]] = {GPS: [], CLOUD: []}
     qos = QoSProfile(depth=depth, reliability=ReliabilityPolicy.BEST_EFFORT if best_effort
                      else ReliabilityPolicy.RELIABLE)
     for topic, msg_type in ((GPS, NavSatFix), (CLOUD, PointCloud2)):
         def count(_: bytes, topic: str = topic) -> None:
             counts[topic] += 1
-        node.create_subscription(msg_type, topic, count, qos, raw=raw)
+
+        def count_and_time(data: bytes, topic: str = topic) -> None:
+            counts[topic] += 1
+            latencies[topic].append(time.time_ns() - stamp_ns(data))
+        node.create_subscription(msg_type, topic, count_and_time if latency else count, qos,
+                                 raw=raw)
     chosen = {"events": EventsExecutor, "single": SingleThreadedExecutor,
               "multi": MultiThreadedExecutor}[executor]()
     chosen.add_node(node)
@@ -71,7 +84,8 @@ def bare(duration: float, executor: str, best_effort: bool, raw: bool, depth: in
     never = Future()
     while time.monotonic() < stop:
         chosen.spin_until_future_complete(never, timeout_sec=0.2)
-    print(f"bare {counts[GPS]} {counts[CLOUD]}", flush=True)
+    print(json.dumps({"counts": [counts[GPS], counts[CLOUD]], "latency_ns": latencies}),
+          flush=True)
 
 
 def sensors(args: argparse.Namespace) -> list[subprocess.Popen]:
@@ -86,7 +100,11 @@ def sensors(args: argparse.Namespace) -> list[subprocess.Popen]:
                    "--wait-subscribers", "1"]
         if args.best_effort:
             command.append("--best-effort")
-        processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True))
+        env = dict(os.environ)
+        if args.publisher_profile:  # this profile alone, whatever the node is given
+            env["FASTDDS_DEFAULT_PROFILES_FILE"] = os.path.abspath(args.publisher_profile)
+            env.pop("RMW_FASTRTPS_USE_QOS_FROM_XML", None)
+        processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env))
     return processes
 
 
@@ -130,17 +148,17 @@ def watch_memory(pid: int, until: list[subprocess.Popen]) -> tuple[dict, dict, l
     return peak, children_peak, per_minute
 
 
-def run_bare(args: argparse.Namespace) -> tuple[tuple[int, int], tuple[int, int], dict]:
+def run_bare(args: argparse.Namespace) -> tuple[tuple[int, int], dict, dict]:
     child = subprocess.Popen([sys.executable, __file__, "--bare", args.executor,
                               str(args.duration + 6), "--qos-depth", str(args.qos_depth)]
                              + (["--best-effort"] * args.best_effort)
-                             + (["--deserialized"] * args.deserialized),
+                             + (["--deserialized"] * args.deserialized)
+                             + (["--latency"] * args.latency),
                              stdout=subprocess.PIPE, text=True)
     pub = sensors(args)
     peak = watch_memory(child.pid, pub)[0]
     sent = published(pub)
-    words = child.communicate(timeout=120)[0].split()
-    return sent, (int(words[-2]), int(words[-1])), peak
+    return sent, json.loads(child.communicate(timeout=120)[0].splitlines()[-1]), peak
 
 
 def run_node(args: argparse.Namespace, tmp: str, sync_url: str) -> dict:
@@ -199,21 +217,31 @@ def bag_files_kept(capture_dir: str, server: TusServer | None) -> list[str]:
     return [path for path in paths if os.path.exists(path)]
 
 
-def gps_times(paths: list[str]) -> tuple[list[int], list[int]]:
-    """Receive (log) times and publisher stamps of every GPS fix in these files."""
-    times = []
+def stamped_times(paths: list[str]) -> dict[str, list[tuple[int, int]]]:
+    """(receive (log) time, publisher stamp) of every message in these files, by topic."""
+    times: dict[str, list[tuple[int, int]]] = {GPS: [], CLOUD: []}
     for path in paths:
         with open(path, "rb") as handle:
-            times += [(message.log_time, stamp_ns(message.data)) for _, _, message in
-                      make_reader(handle).iter_messages(topics=[GPS])]
-    times.sort()
-    return [log for log, _ in times], sorted(stamp for _, stamp in times)
+            for _, channel, message in make_reader(handle).iter_messages():
+                times[channel.topic].append((message.log_time, stamp_ns(message.data)))
+    for pairs in times.values():
+        pairs.sort()
+    return times
 
 
 def stamp_ns(cdr: bytes) -> int:
     """header.stamp of a little-endian CDR message that starts with a std_msgs/Header."""
     sec, nanosec = struct.unpack_from("<iI", cdr, 4)
     return sec * 1_000_000_000 + nanosec
+
+
+def latency_report(latencies_ns: list[int]) -> str:
+    """Stamp to receive: the publisher's and DDS's delay plus the subscriber's."""
+    if not latencies_ns:
+        return "none"
+    ordered = sorted(latencies_ns)
+    median, p99 = ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.99)]
+    return f"median {median / 1e6:.1f}, p99 {p99 / 1e6:.1f}, max {ordered[-1] / 1e6:.1f} ms"
 
 
 def gap_report(times: list[int], period_ms: float) -> str:
@@ -255,13 +283,22 @@ def main() -> int:
                         help="with --sync, the server deletes what it verified (long runs)")
     parser.add_argument("--qos-depth", type=int, default=1000,
                         help="history depth of the bare and the node's subscriptions")
+    parser.add_argument("--latency", action="store_true",
+                        help="report stamp-to-receive delays (the bare callback stops being "
+                             "empty)")
+    parser.add_argument("--publisher-profile", metavar="XML",
+                        help="Fast DDS profile of the sensor processes, e.g. "
+                             "config/fastdds_large_messages.xml")
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.latency and args.deserialized:
+        parser.error("--latency reads the stamp from raw messages: drop --deserialized")
     if args.bare:
         bare(float(args.bare[1]), args.bare[0], args.best_effort, not args.deserialized,
-             args.qos_depth)
+             args.qos_depth, args.latency)
         return 0
-    sent_bare, got_bare, bare_peak = run_bare(args)
+    sent_bare, bare_result, bare_peak = run_bare(args)
+    got_bare = bare_result["counts"]
     with tempfile.TemporaryDirectory(prefix="dm-capture-bench-") as tmp:
         server = TusServer(os.path.join(tmp, "server")).start() if args.sync else None
         if server:  # it stands in for a remote server: it must not take the robot's CPU
@@ -273,15 +310,16 @@ def main() -> int:
         try:
             result = run_node(args, tmp, server.url if server else "")
             uploaded = len(server.completed()) if server else 0
-            received_at, stamped_at = gps_times(
-                bag_files_kept(os.path.join(tmp, "capture"), server))
+            times = stamped_times(bag_files_kept(os.path.join(tmp, "capture"), server))
         finally:
             stop_discarding.set()
             if server:
                 server.kill()
+    profile = os.path.basename(args.publisher_profile or "")
     print(f"gps {args.gps_hz:g} Hz, clouds {args.cloud_hz:g} Hz, {args.duration:g} s, "
           f"{'best effort' if args.best_effort else 'reliable'}, bare executor {args.executor}"
           f"{' deserialized' if args.deserialized else ' raw'}, depth {args.qos_depth}"
+          f"{f', sensors with {profile}' if profile else ''}"
           f"{f', {uploaded} files uploaded during capture' if args.sync else ''}"
           f"{f' (limit {args.upload_limit / 1e6:g} MB/s)' if args.upload_limit else ''}")
     print("topic                  bare: sent  received | node: sent  received   written  dropped"
@@ -307,8 +345,15 @@ def main() -> int:
         print(f"throttled GPS: kept {achieved:.2f} Hz of {args.gps_capture_hz:g} Hz configured "
               f"({100 * (achieved / args.gps_capture_hz - 1):+.2f}%)")
         period_ms = 1000 / args.gps_capture_hz
+        received_at = [log for log, _ in times[GPS]]
+        stamped_at = sorted(stamp for _, stamp in times[GPS])
         print(f"gaps between kept fixes by receive time: {gap_report(received_at, period_ms)}")
         print(f"gaps between kept fixes by publisher stamp: {gap_report(stamped_at, period_ms)}")
+    if args.latency:
+        for topic in (GPS, CLOUD):
+            print(f"stamp to receive, {topic}: bare "
+                  f"{latency_report(bare_result['latency_ns'][topic])}; node "
+                  f"{latency_report([log - stamp for log, stamp in times[topic]])}")
     return 0
 
 
