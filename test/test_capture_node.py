@@ -9,9 +9,18 @@ from rosbags.rosbag2 import Reader
 
 from data_manager_ros.demo import gps_fix
 from helpers.bags import bag_dirs, closed_messages, read_bag, read_mcap
-from helpers.processes import NodeProcess, run_sensors, start_sensors, wait_for, write_config
+from helpers.processes import (
+    NodeProcess,
+    largest_shared_memory_segment,
+    published,
+    run_sensors,
+    start_sensors,
+    wait_for,
+    write_config,
+)
 
 SECOND = 1_000_000_000
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config")
 
 
 def config(tmp_path, components, **attributes):
@@ -126,17 +135,16 @@ def test_split_by_duration_gives_closed_files_while_capture_runs(tmp_path):
 
 
 def test_lower_memory_dds_profile_is_valid_and_loses_nothing(tmp_path):
-    profile = os.path.join(os.path.dirname(__file__), "..", "config",
-                           "fastdds_dynamic_history.xml")
+    profile = os.path.join(CONFIG_DIR, "fastdds_dynamic_history.xml")
     path = config(tmp_path, {"gps1": [{"method": "Position"}],
                              "camera1": [{"method": "PointCloud"}]})
     node = NodeProcess(path, str(tmp_path / "node.log"),
-                       env={"FASTDDS_DEFAULT_PROFILES_FILE": os.path.abspath(profile),
+                       env={"FASTDDS_DEFAULT_PROFILES_FILE": profile,
                             "RMW_FASTRTPS_USE_QOS_FROM_XML": "1"}).start()
     try:
         camera = start_sensors(0, 30, 4.0, "--wait-subscribers", "1")  # a driver each
         fixes, _ = run_sensors(500, 0, 4.0)
-        clouds = int(camera.communicate(timeout=60)[0].split(" and ")[1].split()[0])
+        clouds = published(camera.communicate(timeout=60)[0])[1]
         time.sleep(1.0)
     finally:
         assert node.stop() == 0
@@ -145,3 +153,27 @@ def test_lower_memory_dds_profile_is_valid_and_loses_nothing(tmp_path):
     messages = read_bag(bag)
     assert len(messages["/gps1/position"]) == fixes
     assert len(messages["/camera1/point_cloud"]) == clouds
+
+
+def test_large_message_profile_gives_drivers_a_32_mib_segment_and_loses_nothing(tmp_path):
+    """The profile point cloud drivers should run with (docs/performance.md, "Memory")."""
+    path = config(tmp_path, {"gps1": [{"method": "Position"}],
+                             "camera1": [{"method": "PointCloud"}]})
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    try:
+        sensors = start_sensors(
+            200, 30, 4.0, "--wait-subscribers", "1",
+            env={"FASTDDS_DEFAULT_PROFILES_FILE": os.path.join(CONFIG_DIR,
+                                                               "fastdds_large_messages.xml")})
+        wait_for(lambda: largest_shared_memory_segment(sensors.pid) >= 32 << 20, 30,
+                 "the sensors' 32 MiB shared-memory segment")
+        output = sensors.communicate(timeout=60)[0]
+        time.sleep(1.0)
+    finally:
+        assert node.stop() == 0
+    assert "XMLPARSER" not in output
+    fixes, clouds = published(output)
+    [bag] = bag_dirs(str(tmp_path / "capture"))
+    messages = read_bag(bag)
+    assert len(messages["/gps1/position"]) == fixes > 0
+    assert len(messages["/camera1/point_cloud"]) == clouds > 0

@@ -62,16 +62,33 @@ def run_sensors(gps_hz: float, cloud_hz: float, duration: float, *extra: str,
         [sys.executable, "-m", "data_manager_ros.demo", "--gps-hz", str(gps_hz),
          "--cloud-hz", str(cloud_hz), "--duration", str(duration), "--wait-subscribers", "1",
          *extra], capture_output=True, text=True, timeout=timeout, check=True)
-    words = result.stdout.split()
+    return published(result.stdout)
+
+
+def published(sensors_output: str) -> tuple[int, int]:
+    """(fixes, clouds) from the demo sensors' closing line."""
+    words = sensors_output.split()
     return int(words[words.index("published") + 1]), int(words[words.index("and") + 1])
 
 
-def start_sensors(gps_hz: float, cloud_hz: float, duration: float = 0.0,
-                  *extra: str) -> subprocess.Popen:
+def start_sensors(gps_hz: float, cloud_hz: float, duration: float = 0.0, *extra: str,
+                  env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "data_manager_ros.demo", "--gps-hz", str(gps_hz),
          "--cloud-hz", str(cloud_hz), "--duration", str(duration), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, **(env or {})})
+
+
+def largest_shared_memory_segment(pid: int) -> int:
+    """Bytes of the biggest Fast DDS shared-memory segment a process has mapped."""
+    sizes = [0]
+    with open(f"/proc/{pid}/maps") as maps:
+        for line in maps:
+            if "/dev/shm/fastdds_" in line and "port" not in line:
+                low, high = line.split()[0].split("-")
+                sizes.append(int(high, 16) - int(low, 16))
+    return max(sizes)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
