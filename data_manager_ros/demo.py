@@ -15,12 +15,14 @@ import time
 
 import rclpy
 from rclpy._rclpy_pybind11 import RCLError
+from rclpy.duration import Duration
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import NavSatFix, PointCloud2, PointField
 
 GPS_TOPIC = "/gps1/position"
 CLOUD_TOPIC = "/camera1/point_cloud"
+DELIVERY_TIMEOUT_S = 10.0
 
 
 def point_cloud(width: int = 640, height: int = 480) -> PointCloud2:
@@ -81,6 +83,12 @@ class Publisher:
                 self.clouds_sent += 1
             time.sleep(0.0005)
 
+    def wait_delivered(self, timeout_s: float) -> bool:
+        """Whether every reliable subscriber acknowledged everything sent: a big message
+        whose fragments are being resent would be lost if the process exited first."""
+        timeout = Duration(seconds=timeout_s)
+        return all(publisher.wait_for_all_acked(timeout) for publisher in (self._gps, self._cloud))
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -106,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.wait_subscribers:
             time.sleep(1.0)  # discovery saw the subscriber; let reliable matching finish
         publisher.run(args.duration, node)
-        time.sleep(0.5)  # let reliable transport deliver the tail
+        if not publisher.wait_delivered(DELIVERY_TIMEOUT_S):
+            node.get_logger().warning(f"not every subscriber acknowledged the last messages "
+                                      f"within {DELIVERY_TIMEOUT_S:.0f} s")
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
