@@ -217,12 +217,12 @@ def bag_files_kept(capture_dir: str, server: TusServer | None) -> list[str]:
     return [path for path in paths if os.path.exists(path)]
 
 
-def stamped_times(paths: list[str]) -> dict[str, list[tuple[int, int]]]:
-    """(receive (log) time, publisher stamp) of every message in these files, by topic."""
-    times: dict[str, list[tuple[int, int]]] = {GPS: [], CLOUD: []}
-    for path in paths:
+def stamped_times(paths: list[str], topics: list[str]) -> dict[str, list[tuple[int, int]]]:
+    """(receive (log) time, publisher stamp) of every message of these topics, by topic."""
+    times: dict[str, list[tuple[int, int]]] = {topic: [] for topic in topics}
+    for path in paths if topics else []:
         with open(path, "rb") as handle:
-            for _, channel, message in make_reader(handle).iter_messages():
+            for _, channel, message in make_reader(handle).iter_messages(topics=topics):
                 times[channel.topic].append((message.log_time, stamp_ns(message.data)))
     for pairs in times.values():
         pairs.sort()
@@ -310,7 +310,9 @@ def main() -> int:
         try:
             result = run_node(args, tmp, server.url if server else "")
             uploaded = len(server.completed()) if server else 0
-            times = stamped_times(bag_files_kept(os.path.join(tmp, "capture"), server))
+            times = stamped_times(bag_files_kept(os.path.join(tmp, "capture"), server),
+                                  [GPS, CLOUD] if args.latency
+                                  else [GPS] if args.gps_capture_hz else [])
         finally:
             stop_discarding.set()
             if server:
