@@ -160,16 +160,17 @@ def test_large_message_profile_gives_drivers_a_32_mib_segment_and_loses_nothing(
     path = config(tmp_path, {"gps1": [{"method": "Position"}],
                              "camera1": [{"method": "PointCloud"}]})
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    sensors = start_sensors(
+        200, 30, 4.0, "--wait-subscribers", "1",
+        env={"FASTDDS_DEFAULT_PROFILES_FILE": os.path.join(CONFIG_DIR,
+                                                           "fastdds_large_messages.xml")})
     try:
-        sensors = start_sensors(
-            200, 30, 4.0, "--wait-subscribers", "1",
-            env={"FASTDDS_DEFAULT_PROFILES_FILE": os.path.join(CONFIG_DIR,
-                                                               "fastdds_large_messages.xml")})
         wait_for(lambda: largest_shared_memory_segment(sensors.pid) >= 32 << 20, 30,
                  "the sensors' 32 MiB shared-memory segment")
         output = sensors.communicate(timeout=60)[0]
         time.sleep(1.0)
     finally:
+        sensors.kill()  # still publishing only if a wait above failed
         assert node.stop() == 0
     assert "XMLPARSER" not in output
     fixes, clouds = published(output)
