@@ -85,7 +85,7 @@ class BagMetadata:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     def save(self, bag_dir: str) -> None:
-        atomic_write(os.path.join(bag_dir, METADATA_FILE), self.to_yaml().encode())
+        save_metadata(bag_dir, self.to_yaml())
 
     @classmethod
     def load(cls, bag_dir: str) -> BagMetadata:
@@ -108,6 +108,11 @@ class BagMetadata:
             f["path"], f["starting_time"]["nanoseconds_since_epoch"],
             f["duration"]["nanoseconds"], f["message_count"]) for f in info.get("files", [])]
         return meta
+
+
+def save_metadata(bag_dir: str, metadata_yaml: str) -> None:
+    """Replace the bag's metadata.yaml with ``metadata_yaml`` (from ``BagMetadata.to_yaml``)."""
+    atomic_write(os.path.join(bag_dir, METADATA_FILE), metadata_yaml.encode())
 
 
 def _file_index(entry: FileEntry) -> tuple[int, str]:

@@ -1,9 +1,11 @@
 """A rosbag2 bag directory that grows by split files while capture runs.
 
 Files are split by size and by age so that closed files can be uploaded while
-capture goes on. A ``.recording`` lock file, flock-ed for the life of the
-writer, tells recovery and the uploader that the bag is still open; the kernel
-drops the lock when the process dies, so a crashed bag is recognisable.
+capture goes on; their fsyncs and final renames run on a ``DurableQueue``, so
+writing never waits for the disk. A ``.recording`` lock file, flock-ed for the
+life of the writer, tells recovery and the uploader that the bag is still open;
+the kernel drops the lock when the process dies, so a crashed bag is
+recognisable.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import fcntl
 import os
 from datetime import datetime
 
-from data_manager_ros.bag_metadata import BagMetadata, TopicEntry
+from data_manager_ros.bag_metadata import BagMetadata, TopicEntry, save_metadata
+from data_manager_ros.durable_queue import DurableQueue
 from data_manager_ros.fsutil import make_private_dir
 from data_manager_ros.mcap_file import McapFile, Topic
 
@@ -54,6 +57,7 @@ class BagWriter:
         self._next_index = len(self.metadata.files)
         self._file: McapFile | None = None
         self._file_opened_ns = 0
+        self._durable = DurableQueue()
 
     @property
     def topics(self) -> dict[str, Topic]:
@@ -83,28 +87,46 @@ class BagWriter:
             self.split()
 
     def flush(self) -> None:
+        """Hand what was written to the OS and have it fsynced in the background; raises the
+        OSError of any earlier background fsync or commit."""
+        self._durable.raise_error()
         if self._file is not None:
             self._file.flush()
+            self._durable.sync(self._file)
 
-    def split(self) -> str | None:
-        """Close the current file (if any); returns its final path."""
+    def split(self) -> None:
+        """Finish the current file (if any); it takes its final name once durable."""
         if self._file is None:
-            return None
+            return
         current, self._file = self._file, None
         self.metadata.add_file(current.entry(), current.counts)
-        current.close(self.metadata.to_yaml())
-        self.metadata.save(self.bag_dir)
-        return current.final_path
+        metadata_yaml = self.metadata.to_yaml()
+        current.finish(metadata_yaml)
+
+        def commit() -> None:
+            current.commit()
+            save_metadata(self.bag_dir, metadata_yaml)
+
+        self._durable.commit(current, commit)
+
+    def wait_durable(self) -> None:
+        """Block until every finished file has its final name; raise any background error."""
+        self._durable.wait()
 
     def close(self) -> None:
         """Finalize the last file and mark the bag closed (its metadata.yaml is final)."""
         self.split()
+        self._durable.close()
         self.metadata.save(self.bag_dir)
         os.unlink(self._lock.name)
         self._lock.close()
 
     def abandon(self) -> None:
         """Give up after a write error, leaving the bag to recovery at the next start."""
+        try:
+            self._durable.close()  # before the file: a queued fsync may still need it
+        except OSError:
+            pass  # the error that made us give up, or one like it: recovery deals with both
         if self._file is not None:
             self._file.abandon()
             self._file = None

@@ -4,12 +4,13 @@ Callbacks only gate the rate and append to a deque (receive time is both log
 and publish time: the EventsExecutor, the only Python executor fast enough
 here, cannot pass MessageInfo to raw callbacks); one writer thread drains
 it into the current bag, flushes every ``flush_interval`` (the bound on what a
-crash loses) and splits files. The backlog is bounded in bytes: past the bound
-a message is dropped and counted, never silently. A disk error closes nothing
-abruptly: the bag is left for recovery, the error is reported, and a new bag is
-tried after ``retry_interval``. Below the minimum free space the current file
-is finalized and capture pauses (drops counted) until space returns, so a full
-disk never leaves a torn file or starves the rest of the robot.
+crash loses; the bag's fsyncs run in the background) and splits files. The
+backlog is bounded in bytes: past the bound a message is dropped and counted,
+never silently. A disk error closes nothing abruptly: the bag is left for
+recovery, the error is reported, and a new bag is tried after
+``retry_interval``. Below the minimum free space the current file is finalized
+and capture pauses (drops counted) until space returns, so a full disk never
+leaves a torn file or starves the rest of the robot.
 """
 
 from __future__ import annotations
@@ -73,13 +74,15 @@ class TopicStats:
 
 
 class _Backlog:
-    """Bytes in the queue: ``queued`` grows on the executor thread, ``written`` on the writer."""
+    """Bytes in the queue: ``queued`` and ``peak`` grow on the executor thread, ``written`` on
+    the writer. The peak is taken at each append, so a writer stall cannot hide it."""
 
-    __slots__ = ("queued", "written")
+    __slots__ = ("queued", "written", "peak")
 
     def __init__(self) -> None:
         self.queued = 0
         self.written = 0
+        self.peak = 0
 
 
 MessageCallback = Callable[[bytes], None]
@@ -93,7 +96,6 @@ class CaptureEngine:
         self._clock = clock
         self._queue: collections.deque = collections.deque()
         self._backlog = _Backlog()
-        self.peak_backlog_bytes = 0
         self._topics: dict[str, Topic] = {}
         self.stats: dict[str, TopicStats] = {}
         self._lock = threading.Lock()
@@ -174,18 +176,24 @@ class CaptureEngine:
             if gate is not None and not gate.admit(received_ns):
                 stats.throttled += 1
                 return
-            size = len(data)
-            if backlog.queued - backlog.written + size > limit:
+            pending = backlog.queued - backlog.written + len(data)
+            if pending > limit:
                 stats.dropped += 1
                 return
             stats.queued += 1
-            backlog.queued += size
+            backlog.queued += len(data)
+            if pending > backlog.peak:
+                backlog.peak = pending
             append((topic, received_ns, data))
 
         return on_message
 
     def backlog_bytes(self) -> int:
         return self._backlog.queued - self._backlog.written
+
+    @property
+    def peak_backlog_bytes(self) -> int:
+        return self._backlog.peak
 
     # -- writer thread ---------------------------------------------------------------
     def _open_bag(self) -> None:
@@ -208,7 +216,6 @@ class CaptureEngine:
         next_flush = time.monotonic() + self.settings.flush_interval_s
         while True:
             running = self._running
-            self.peak_backlog_bytes = max(self.peak_backlog_bytes, self.backlog_bytes())
             with self._lock:
                 self._drain()
                 now = time.monotonic()

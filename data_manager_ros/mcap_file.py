@@ -90,24 +90,36 @@ class McapFile:
         return self._stream.tell()
 
     def flush(self) -> None:
-        """Close the open chunk and make it durable: bounds what a crash can lose."""
+        """Close the open chunk and hand it to the OS: a crash of this process loses none of
+        it from here on; ``sync`` makes it survive a power cut as well."""
         self._writer.flush()
+        self._stream.flush()
+
+    def sync(self) -> None:
+        """fsync what ``flush`` handed over; may run on another thread than the writes."""
         os.fsync(self._stream.fileno())
 
     def entry(self) -> FileEntry:
         return FileEntry(os.path.basename(self.final_path), self.start_ns,
                          self.end_ns - self.start_ns, self.message_count)
 
-    def close(self, bag_metadata_yaml: str) -> FileEntry:
-        """Finalize (summary, footer), fsync, and give the file its final name."""
+    def finish(self, bag_metadata_yaml: str) -> None:
+        """Write the summary and footer; the file is complete but not yet final."""
         self._writer.add_metadata("rosbag2", {"serialized_metadata": bag_metadata_yaml})
         self._writer.finish()
         self._stream.flush()
-        os.fsync(self._stream.fileno())
+
+    def commit(self) -> None:
+        """fsync the finished file, then give it its final name (durably)."""
+        self.sync()
         self._stream.close()
         os.replace(self.active_path, self.final_path)
         fsync_dir(os.path.dirname(os.path.abspath(self.final_path)))
-        return self.entry()
+
+    def close(self, bag_metadata_yaml: str) -> None:
+        """Finish and commit at once, for callers that have no thread to spare for it."""
+        self.finish(bag_metadata_yaml)
+        self.commit()
 
     def abandon(self) -> None:
         """Release the file after a write error; recovery salvages it at next start."""

@@ -40,7 +40,8 @@ DESCRIPTIONS = {
     "robot_id": "Robot/part id sent with every upload (default: host name).",
     "maximum_capture_file_size_bytes": "Split the bag file at this size.",
     "maximum_capture_file_duration_s": "Split the bag file at this age.",
-    "flush_interval_s": "Flush and fsync period: the most data a crash can lose.",
+    "flush_interval_s": ("Flush period: the most data a crash can lose (plus the fsync time, "
+                         "on power loss)."),
     "mcap_chunk_size_bytes": "MCAP chunk size.",
     "compression": "MCAP chunk compression: none, zstd or lz4.",
     "qos_depth": "Subscription queue depth.",

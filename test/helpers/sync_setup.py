@@ -47,6 +47,7 @@ def make_bag(capture_dir: str, name: str, megabytes: int, split_mb: int = 0,
         writer.write("/cloud", 10**18 + i, 10**18 + i, data)
     if keep_open:
         writer.split()
+        writer.wait_durable()
     else:
         writer.close()
     files = {}
