@@ -12,13 +12,16 @@ what arrives: the ceiling of Python on this machine. Then the node records the
 same stream into a bag. Reports published / received / written / dropped per
 topic, the CPU and peak memory of the node and of its upload process (RSS split
 into private memory, Fast DDS shared memory and mapped files), the node's RSS
-each minute, and the ratio of the node's capture to the bare subscriber's.
+each minute and the median and p99 of its samples (every 0.1 s: how much of
+the peak is a brief swing), and the ratio of the node's capture to the bare
+subscriber's.
 --deserialized makes the bare subscriber take messages instead of bytes;
 --gps-capture-hz throttles the node's GPS method and reports the rate it kept;
 --sync uploads the closed files to a local tus server while capturing (the
 server runs at nice 19: it stands in for a remote one). --latency reports how
 long after its stamp each message reached the bare subscriber and the node: how
-long messages wait in DDS and in the executor, which is what costs memory.
+long messages wait in DDS and in the executor, which is what costs memory
+(with --discard-uploaded, each upload is read for it before it is deleted).
 --publisher-profile gives the sensor processes a Fast DDS profile
 (config/fastdds_large_messages.xml: what point cloud drivers should run with).
 """
@@ -127,11 +130,14 @@ def memory(pid: int) -> dict[str, int]:
             for key in ("VmRSS", "RssAnon", "RssFile", "RssShmem")}
 
 
-def watch_memory(pid: int, until: list[subprocess.Popen]) -> tuple[dict, dict, list[int]]:
-    """Peaks of the process and of its children (the upload process), and its RSS each minute."""
+def watch_memory(pid: int, until: list[subprocess.Popen]
+                 ) -> tuple[dict, dict, list[int], list[int]]:
+    """Peaks of the process and of its children (the upload process), its RSS each minute,
+    and all its RSS samples."""
     peak: dict[str, int] = {}
     children_peak: dict[str, int] = {}
     per_minute: list[int] = []
+    samples: list[int] = []
     start = time.monotonic()
     while any(process.poll() is None for process in until):
         try:
@@ -142,10 +148,11 @@ def watch_memory(pid: int, until: list[subprocess.Popen]) -> tuple[dict, dict, l
         for key, value in sample.items():
             peak[key] = max(peak.get(key, 0), value)
             children_peak[key] = max([children_peak.get(key, 0)] + [k[key] for k in kids])
+        samples.append(sample["VmRSS"])
         if time.monotonic() - start >= 60 * (len(per_minute) + 1):
             per_minute.append(sample["VmRSS"])
-        time.sleep(0.2)
-    return peak, children_peak, per_minute
+        time.sleep(0.1)
+    return peak, children_peak, per_minute, samples
 
 
 def run_bare(args: argparse.Namespace) -> tuple[tuple[int, int], dict, dict]:
@@ -187,7 +194,7 @@ def run_node(args: argparse.Namespace, tmp: str, sync_url: str) -> dict:
     processes = [proc] + proc.children()
     cpu_start = [p.cpu_times() for p in processes]
     wall_start = time.monotonic()
-    peak, upload_peak, per_minute = watch_memory(node.pid, pub)
+    peak, upload_peak, per_minute, samples = watch_memory(node.pid, pub)
     sent = published(pub)
     time.sleep(2.0)
     cpu_end = [p.cpu_times() for p in processes]
@@ -204,7 +211,8 @@ def run_node(args: argparse.Namespace, tmp: str, sync_url: str) -> dict:
     return {"sent": sent, "stats": stats, "cpu_percent": cpu[0],
             "backlog_peak": int(backlog.group(1)) if backlog else 0,
             "upload_cpu_percent": sum(cpu[1:]), "peak": peak, "upload_peak": upload_peak,
-            "per_minute": per_minute, "capture_s": sent[0] / args.gps_hz if args.gps_hz else 0.0}
+            "per_minute": per_minute, "samples": sorted(samples),
+            "capture_s": sent[0] / args.gps_hz if args.gps_hz else 0.0}
 
 
 def bag_files_kept(capture_dir: str, server: TusServer | None) -> list[str]:
@@ -251,10 +259,17 @@ def gap_report(times: list[int], period_ms: float) -> str:
             f"({sum(late) / 1000:.2f} s in all)")
 
 
-def discard_verified_uploads(server: TusServer, stop: threading.Event) -> None:
-    """The cloud keeps nothing here: long runs would not fit on this disk twice."""
+def discard_verified_uploads(server: TusServer, stop: threading.Event,
+                             times: dict[str, list[tuple[int, int]]]) -> None:
+    """The cloud keeps nothing here: long runs would not fit on this disk twice. The stamps
+    of ``times``' topics are read first, at nice 19 so as not to take the node's CPU."""
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     while not stop.wait(2.0):
         for upload in server.completed():
+            path = os.path.join(server.directory, upload["id"])
+            if upload["metadata"]["relative_path"].endswith(".mcap") and os.path.exists(path):
+                for topic, pairs in stamped_times([path], list(times)).items():
+                    times[topic] += pairs
             for suffix in ("", ".json"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(server.directory, upload["id"] + suffix))
@@ -304,17 +319,24 @@ def main() -> int:
         if server:  # it stands in for a remote server: it must not take the robot's CPU
             os.setpriority(os.PRIO_PROCESS, server.process.pid, 19)
         stop_discarding = threading.Event()
+        topics = [GPS, CLOUD] if args.latency else [GPS] if args.gps_capture_hz else []
+        discarded: dict[str, list[tuple[int, int]]] = {topic: [] for topic in topics}
+        discarding = threading.Thread(target=discard_verified_uploads,
+                                      args=(server, stop_discarding, discarded))
         if server and args.discard_uploaded:
-            threading.Thread(target=discard_verified_uploads, args=(server, stop_discarding),
-                             daemon=True).start()
+            discarding.start()
         try:
             result = run_node(args, tmp, server.url if server else "")
-            uploaded = len(server.completed()) if server else 0
-            times = stamped_times(bag_files_kept(os.path.join(tmp, "capture"), server),
-                                  [GPS, CLOUD] if args.latency
-                                  else [GPS] if args.gps_capture_hz else [])
         finally:
             stop_discarding.set()
+            if discarding.is_alive():
+                discarding.join()
+        try:
+            uploaded = len(server.completed()) if server else 0
+            times = stamped_times(bag_files_kept(os.path.join(tmp, "capture"), server), topics)
+            for topic, pairs in discarded.items():
+                times[topic] = sorted(times[topic] + pairs)
+        finally:
             if server:
                 server.kill()
     profile = os.path.basename(args.publisher_profile or "")
@@ -341,6 +363,9 @@ def main() -> int:
     if result["per_minute"]:
         print("node RSS at each minute (MiB): "
               + " ".join(f"{value / 2**20:.0f}" for value in result["per_minute"]))
+    if samples := result["samples"]:
+        print(f"node RSS samples every 0.1 s: median {samples[len(samples) // 2] / 2**20:.0f}, "
+              f"p99 {samples[int(len(samples) * 0.99)] / 2**20:.0f} MiB")
     if args.gps_capture_hz:
         kept = result["stats"].get(GPS, (0, 0, 0))[1]
         achieved = kept / result["capture_s"]
