@@ -5,6 +5,7 @@
                                   [--deserialized] [--gps-capture-hz HZ] [--sync]
                                   [--upload-limit BYTES_PER_S] [--discard-uploaded]
                                   [--qos-depth N] [--latency] [--publisher-profile XML]
+                                  [--server-store DIR]
 
 The demo sensors (a process each) publish NavSatFix at --gps-hz and 640x480x16 B
 PointCloud2 at --cloud-hz. First a bare subscriber (raw, empty callback) counts
@@ -18,7 +19,8 @@ subscriber's.
 --deserialized makes the bare subscriber take messages instead of bytes;
 --gps-capture-hz throttles the node's GPS method and reports the rate it kept;
 --sync uploads the closed files to a local tus server while capturing (the
-server runs at nice 19: it stands in for a remote one). --latency reports how
+server runs at nice 19: it stands in for a remote one; --server-store /dev/shm
+keeps it off the robot's disk as well). --latency reports how
 long after its stamp each message reached the bare subscriber and the node: how
 long messages wait in DDS and in the executor, which is what costs memory
 (with --discard-uploaded, each upload is read for it before it is deleted).
@@ -34,6 +36,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import struct
 import subprocess
@@ -304,6 +307,9 @@ def main() -> int:
     parser.add_argument("--publisher-profile", metavar="XML",
                         help="Fast DDS profile of the sensor processes, e.g. "
                              "config/fastdds_large_messages.xml")
+    parser.add_argument("--server-store", metavar="DIR",
+                        help="with --sync, where the tus server stores uploads (default: the "
+                             "run's temporary directory, on the same disk as the bag)")
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.latency and args.deserialized:
@@ -315,7 +321,8 @@ def main() -> int:
     sent_bare, bare_result, bare_peak = run_bare(args)
     got_bare = bare_result["counts"]
     with tempfile.TemporaryDirectory(prefix="dm-capture-bench-") as tmp:
-        server = TusServer(os.path.join(tmp, "server")).start() if args.sync else None
+        store = tempfile.mkdtemp(dir=args.server_store) if args.server_store else tmp
+        server = TusServer(os.path.join(store, "server")).start() if args.sync else None
         if server:  # it stands in for a remote server: it must not take the robot's CPU
             os.setpriority(os.PRIO_PROCESS, server.process.pid, 19)
         stop_discarding = threading.Event()
@@ -339,6 +346,8 @@ def main() -> int:
         finally:
             if server:
                 server.kill()
+            if store != tmp:
+                shutil.rmtree(store)
     profile = os.path.basename(args.publisher_profile or "")
     print(f"gps {args.gps_hz:g} Hz, clouds {args.cloud_hz:g} Hz, {args.duration:g} s, "
           f"{'best effort' if args.best_effort else 'reliable'}, bare executor {args.executor}"
