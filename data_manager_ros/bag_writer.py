@@ -14,7 +14,7 @@ import fcntl
 import os
 from datetime import datetime
 
-from data_manager_ros.bag_metadata import BagMetadata, TopicEntry, save_metadata
+from data_manager_ros.bag_metadata import BagMetadata, TopicEntry, dump_yaml, save_metadata
 from data_manager_ros.durable_queue import DurableQueue
 from data_manager_ros.fsutil import make_private_dir
 from data_manager_ros.mcap_file import McapFile, Topic
@@ -100,10 +100,13 @@ class BagWriter:
             return
         current, self._file = self._file, None
         self.metadata.add_file(current.entry(), current.counts)
-        metadata_yaml = self.metadata.to_yaml()
-        current.finish(metadata_yaml)
+        # a snapshot; its YAML grows with every file of the bag (120 KB at 640 files), so it is
+        # made, with the summary, on the durable queue's thread, which the writer never waits for
+        info = self.metadata.to_dict()
 
         def commit() -> None:
+            metadata_yaml = dump_yaml(info)
+            current.finish(metadata_yaml)
             current.commit()
             save_metadata(self.bag_dir, metadata_yaml)
 
