@@ -176,12 +176,13 @@ class CaptureEngine:
             if gate is not None and not gate.admit(received_ns):
                 stats.throttled += 1
                 return
-            pending = backlog.queued - backlog.written + len(data)
+            size = len(data)
+            pending = backlog.queued - backlog.written + size
             if pending > limit:
                 stats.dropped += 1
                 return
             stats.queued += 1
-            backlog.queued += len(data)
+            backlog.queued += size
             if pending > backlog.peak:
                 backlog.peak = pending
             append((topic, received_ns, data))
