@@ -1,14 +1,19 @@
-"""rosbag2 ``metadata.yaml`` (version 9) for a bag directory.
+"""rosbag2 bag metadata (version 9): ``metadata.yaml`` and the copy inside each MCAP file.
 
-rosbag2 writes it only when a bag closes; we rewrite it atomically after every
-split so a bag is readable by ``ros2 bag info`` and rosbags at any moment, and
-keep listing files after the uploader removed them so the bag stays whole in
-the cloud.
+rosbag2 writes metadata.yaml only when a bag closes; we rewrite it atomically
+after every split so a bag is readable by ``ros2 bag info`` and rosbags at any
+moment, and keep listing files after the uploader removed them so the bag
+stays whole in the cloud.
+
+The same map goes into every MCAP file as the ``rosbag2`` metadata record, but
+bare: rosbag2's reader and reindexer decode that record as the map itself, and
+refuse one under metadata.yaml's ``rosbag2_bagfile_information`` key.
 """
 
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass, field
 
 import yaml
@@ -16,7 +21,16 @@ import yaml
 from data_manager_ros.fsutil import atomic_write
 
 METADATA_FILE = "metadata.yaml"
+TOP_KEY = "rosbag2_bagfile_information"
 VERSION = 9
+# rosbag2's starting time while a bag or file holds no message yet (nanoseconds::max())
+NO_MESSAGE_START_NS = 2**63 - 1
+
+
+def current_ros_distro() -> str:
+    """The distro rosbag2 records: ``ROS_DISTRO`` as a ROS environment sets it; the venv's
+    wheels are Kilted, which is also the default where nothing set it."""
+    return os.environ.get("ROS_DISTRO") or "kilted"
 
 
 @dataclass
@@ -40,7 +54,8 @@ class FileEntry:
 class BagMetadata:
     files: list[FileEntry] = field(default_factory=list)
     topics: dict[str, TopicEntry] = field(default_factory=dict)
-    ros_distro: str = "kilted"
+    ros_distro: str = field(default_factory=current_ros_distro)
+    custom_data: dict[str, str] = field(default_factory=dict)
 
     def add_file(self, entry: FileEntry, counts: dict[str, int]) -> None:
         """Record a closed file; ``counts`` are messages per topic in it."""
@@ -50,10 +65,11 @@ class BagMetadata:
             self.topics[topic].message_count += count
 
     def to_dict(self) -> dict:
+        """The map rosbag2 serializes for a ``BagMetadata``, keys in its order."""
         timed = [f for f in self.files if f.message_count]
-        start = min((f.starting_time_ns for f in timed), default=0)
-        end = max((f.starting_time_ns + f.duration_ns for f in timed), default=0)
-        return {"rosbag2_bagfile_information": {
+        start = min((f.starting_time_ns for f in timed), default=NO_MESSAGE_START_NS)
+        end = max((f.starting_time_ns + f.duration_ns for f in timed), default=start)
+        return {
             "version": VERSION,
             "storage_identifier": "mcap",
             "duration": {"nanoseconds": end - start},
@@ -77,15 +93,22 @@ class BagMetadata:
                 "duration": {"nanoseconds": f.duration_ns},
                 "message_count": f.message_count,
             } for f in self.files],
-            "custom_data": {},
+            # rosbag2 writes an empty map as null (``~``); its reader takes both
+            "custom_data": dict(self.custom_data) or None,
             "ros_distro": self.ros_distro,
-        }}
+        }
 
-    def to_yaml(self) -> str:
-        return dump_yaml(self.to_dict())
+    def opening(self, file_name: str) -> BagMetadata:
+        """What a file holds as it opens, as rosbag2 records it there: no topics, no
+        messages, only this file, and the bag's identity (distro, custom data)."""
+        return BagMetadata([FileEntry(file_name, NO_MESSAGE_START_NS, 0, 0)], {}, self.ros_distro,
+                           dict(self.custom_data))
+
+    def serialize(self) -> str:
+        return serialize(self.to_dict())
 
     def save(self, bag_dir: str) -> None:
-        save_metadata(bag_dir, self.to_yaml())
+        save_metadata(bag_dir, self.serialize())
 
     @classmethod
     def load(cls, bag_dir: str) -> BagMetadata:
@@ -94,8 +117,9 @@ class BagMetadata:
         if not os.path.exists(path):
             return cls()
         with open(path, encoding="utf-8") as handle:
-            info = yaml.safe_load(handle)["rosbag2_bagfile_information"]
-        meta = cls(ros_distro=info.get("ros_distro", "kilted"))
+            info = yaml.safe_load(handle)[TOP_KEY]
+        meta = cls(ros_distro=info.get("ros_distro") or current_ros_distro(),
+                   custom_data={str(k): str(v) for k, v in (info.get("custom_data") or {}).items()})
         for item in info.get("topics_with_message_count", []):
             topic = item["topic_metadata"]
             profiles = topic.get("offered_qos_profiles") or []
@@ -110,19 +134,26 @@ class BagMetadata:
         return meta
 
 
-# libyaml when present: the metadata lists every file of the bag and is written at each split;
-# at 640 files the pure-Python dumper took 117 ms, libyaml 23 ms, for the same text
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """libyaml when present: the metadata lists every file of the bag and is written at each
+    split; at 640 files the pure-Python dumper took 117 ms, libyaml 23 ms, for the same text.
+    Null as ``~``, the way yaml-cpp (rosbag2) writes it."""
 
 
-def dump_yaml(info: dict) -> str:
-    """``BagMetadata.to_dict`` output as metadata.yaml text."""
-    return yaml.dump(info, Dumper=_DUMPER, sort_keys=False)
+_Dumper.add_representer(type(None), lambda dumper, _: dumper.represent_scalar(
+    "tag:yaml.org,2002:null", "~"))
 
 
-def save_metadata(bag_dir: str, metadata_yaml: str) -> None:
-    """Replace the bag's metadata.yaml with ``metadata_yaml`` (from ``BagMetadata.to_yaml``)."""
-    atomic_write(os.path.join(bag_dir, METADATA_FILE), metadata_yaml.encode())
+def serialize(info: dict) -> str:
+    """``BagMetadata.to_dict`` output as YAML: the MCAP ``rosbag2`` record's text."""
+    return yaml.dump(info, Dumper=_Dumper, sort_keys=False)
+
+
+def save_metadata(bag_dir: str, serialized: str) -> None:
+    """Replace the bag's metadata.yaml with ``serialized`` (``serialize``'s text) under the
+    file's top key; indenting the text is the same as dumping the map a level deeper."""
+    text = f"{TOP_KEY}:\n" + textwrap.indent(serialized, "  ")
+    atomic_write(os.path.join(bag_dir, METADATA_FILE), text.encode())
 
 
 def _file_index(entry: FileEntry) -> tuple[int, str]:

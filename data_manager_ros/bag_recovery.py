@@ -80,10 +80,11 @@ def _topic(schema: Schema, channel: Channel) -> Topic:
                  channel.metadata.get("topic_type_hash", ""), schema.data.decode())
 
 
-def _salvage(active_path: str, chunk_size: int) -> tuple[McapFile, list[Topic]]:
+def _salvage(active_path: str, chunk_size: int, meta: BagMetadata) -> tuple[McapFile, list[Topic]]:
     """Copy every intact record of a torn file into a new file (not yet finalized)."""
     final_path = active_path[: -len(ACTIVE_SUFFIX)]
-    out = McapFile(final_path, chunk_size, temp_suffix=RECOVERING_SUFFIX)
+    opening = meta.opening(os.path.basename(final_path)).serialize()
+    out = McapFile(final_path, chunk_size, opening, temp_suffix=RECOVERING_SUFFIX)
     schemas: dict[int, Schema] = {}
     channels: dict[int, Topic] = {}
     with open(active_path, "rb") as handle:
@@ -140,10 +141,10 @@ def recover_bag(bag_dir: str, chunk_size: int) -> RecoveryReport:
             remember(topics)
             meta.add_file(FileEntry(name, start, end - start, count), counts)
         elif name.endswith(".mcap" + ACTIVE_SUFFIX):
-            salvaged, topics = _salvage(path, chunk_size)
+            salvaged, topics = _salvage(path, chunk_size, meta)
             remember(topics)
             meta.add_file(salvaged.entry(), salvaged.counts)
-            salvaged.close(meta.to_yaml())
+            salvaged.close(meta.serialize())
             os.unlink(path)
             report.recovered_files.append(salvaged.final_path)
             report.salvaged_messages += salvaged.message_count

@@ -14,7 +14,7 @@ import fcntl
 import os
 from datetime import datetime
 
-from data_manager_ros.bag_metadata import BagMetadata, TopicEntry, dump_yaml, save_metadata
+from data_manager_ros.bag_metadata import BagMetadata, TopicEntry, save_metadata, serialize
 from data_manager_ros.durable_queue import DurableQueue
 from data_manager_ros.fsutil import make_private_dir
 from data_manager_ros.mcap_file import McapFile, Topic
@@ -35,7 +35,7 @@ class BagWriter:
     """Owns one bag directory; not thread-safe (one writer thread uses it)."""
 
     def __init__(self, bag_dir: str, *, max_file_bytes: int, max_file_duration_ns: int,
-                 chunk_size: int, compression: str = "none", ros_distro: str = "kilted") -> None:
+                 chunk_size: int, compression: str = "none") -> None:
         make_private_dir(bag_dir)
         self.bag_dir = bag_dir
         self._lock = open(os.path.join(bag_dir, RECORDING_MARKER), "a+")
@@ -48,7 +48,6 @@ class BagWriter:
         self._lock.write(str(os.getpid()))
         self._lock.flush()
         self.metadata = BagMetadata.load(bag_dir)
-        self.metadata.ros_distro = ros_distro
         self._max_bytes = max_file_bytes
         self._max_duration_ns = max_file_duration_ns
         self._chunk_size = chunk_size
@@ -105,10 +104,10 @@ class BagWriter:
         info = self.metadata.to_dict()
 
         def commit() -> None:
-            metadata_yaml = dump_yaml(info)
-            current.finish(metadata_yaml)
+            serialized = serialize(info)
+            current.finish(serialized)
             current.commit()
-            save_metadata(self.bag_dir, metadata_yaml)
+            save_metadata(self.bag_dir, serialized)
 
         self._durable.commit(current, commit)
 
@@ -136,9 +135,10 @@ class BagWriter:
         self._lock.close()
 
     def _open(self, now_ns: int) -> None:
-        path = os.path.join(self.bag_dir, split_file_name(self.bag_dir, self._next_index))
+        name = split_file_name(self.bag_dir, self._next_index)
         self._next_index += 1
-        self._file = McapFile(path, self._chunk_size, self._compression)
+        self._file = McapFile(os.path.join(self.bag_dir, name), self._chunk_size,
+                              self.metadata.opening(name).serialize(), self._compression)
         self._file_opened_ns = now_ns
         for topic in self._topics.values():
             self._file.add_topic(topic)

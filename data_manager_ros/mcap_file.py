@@ -21,6 +21,7 @@ ACTIVE_SUFFIX = ".active"
 MESSAGE_RECORD_OVERHEAD = 1 + 8 + 2 + 4 + 8 + 8 + 16
 PROFILE = "ros2"
 LIBRARY = "data_manager_ros"
+BAG_METADATA_RECORD = "rosbag2"
 COMPRESSIONS = {"none": CompressionType.NONE, "zstd": CompressionType.ZSTD,
                 "lz4": CompressionType.LZ4}
 
@@ -38,23 +39,30 @@ class Topic:
     @property
     def channel_metadata(self) -> dict[str, str]:
         return {
+            # rosbag2's text has no trailing newline
             "offered_qos_profiles": yaml.safe_dump(list(self.offered_qos_profiles),
-                                                   sort_keys=False),
+                                                   sort_keys=False).rstrip("\n"),
             "topic_type_hash": self.type_hash,
         }
 
 
 class McapFile:
-    """Writes one ``<bag>_<N>.mcap``; counts what it holds for metadata.yaml."""
+    """Writes one ``<bag>_<N>.mcap``; counts what it holds for metadata.yaml.
 
-    def __init__(self, final_path: str, chunk_size: int, compression: str = "none",
-                 temp_suffix: str = ACTIVE_SUFFIX) -> None:
+    Like rosbag2, it writes the ``rosbag2`` metadata record twice: as the file opens
+    (``opening_metadata``: the bag's identity, nothing recorded yet) and at ``finish``
+    (the whole bag so far). rosbag2's reader takes the last one it finds.
+    """
+
+    def __init__(self, final_path: str, chunk_size: int, opening_metadata: str,
+                 compression: str = "none", temp_suffix: str = ACTIVE_SUFFIX) -> None:
         self.final_path = final_path
         self.active_path = final_path + temp_suffix
         self._stream = open(self.active_path, "wb", buffering=1 << 20)
         self._writer = Writer(self._stream, chunk_size=chunk_size,
                               compression=COMPRESSIONS[compression])
         self._writer.start(profile=PROFILE, library=LIBRARY)
+        self._add_bag_metadata(opening_metadata)
         self._schemas: dict[str, int] = {}
         self._channels: dict[str, int] = {}
         self.counts: dict[str, int] = {}
@@ -103,9 +111,12 @@ class McapFile:
         return FileEntry(os.path.basename(self.final_path), self.start_ns,
                          self.end_ns - self.start_ns, self.message_count)
 
-    def finish(self, bag_metadata_yaml: str) -> None:
-        """Write the summary and footer; the file is complete but not yet final."""
-        self._writer.add_metadata("rosbag2", {"serialized_metadata": bag_metadata_yaml})
+    def finish(self, serialized_metadata: str) -> None:
+        """Write the bag's metadata (``BagMetadata.serialize``), the summary and footer; the
+        file is complete but not yet final. The last chunk goes first, so the record
+        follows every message, as in rosbag2's files."""
+        self._writer.flush()
+        self._add_bag_metadata(serialized_metadata)
         self._writer.finish()
         self._stream.flush()
 
@@ -116,10 +127,13 @@ class McapFile:
         os.replace(self.active_path, self.final_path)
         fsync_dir(os.path.dirname(os.path.abspath(self.final_path)))
 
-    def close(self, bag_metadata_yaml: str) -> None:
+    def close(self, serialized_metadata: str) -> None:
         """Finish and commit at once, for callers that have no thread to spare for it."""
-        self.finish(bag_metadata_yaml)
+        self.finish(serialized_metadata)
         self.commit()
+
+    def _add_bag_metadata(self, serialized_metadata: str) -> None:
+        self._writer.add_metadata(BAG_METADATA_RECORD, {"serialized_metadata": serialized_metadata})
 
     def abandon(self) -> None:
         """Release the file after a write error; recovery salvages it at next start."""

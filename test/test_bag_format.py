@@ -3,51 +3,19 @@
 from __future__ import annotations
 
 import os
-import signal
 
 import pytest
 import yaml
 from mcap.reader import make_reader
-from rclpy.qos import QoSProfile
-from rclpy.serialization import deserialize_message, serialize_message
+from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from sensor_msgs.msg import NavSatFix
-from std_msgs.msg import String
 
 from data_manager_ros.bag_recovery import recover_capture_dir
-from data_manager_ros.bag_writer import BagWriter
-from data_manager_ros.mcap_file import Topic
 from data_manager_ros.msg_definitions import full_definition, type_hash
-from data_manager_ros.qos import profile_to_dict
+from helpers.bag_samples import NAVSAT, fix, write_bag, write_crashed_bag
 from helpers.bags import read_mcap
-
-NAVSAT = "sensor_msgs/msg/NavSatFix"
-
-
-def topic(name: str, msg_type: str) -> Topic:
-    return Topic(name, msg_type, (profile_to_dict(QoSProfile(depth=10)),),
-                 type_hash(msg_type), full_definition(msg_type))
-
-
-def fix(i: int) -> NavSatFix:
-    msg = NavSatFix(latitude=float(i), longitude=-1.5 * i, altitude=2.0)
-    msg.header.frame_id = f"gps{i}"
-    msg.header.stamp.sec = i
-    return msg
-
-
-def write_bag(bag_dir, count=300, max_file_bytes=1 << 30) -> None:
-    writer = BagWriter(str(bag_dir), max_file_bytes=max_file_bytes,
-                       max_file_duration_ns=10**15, chunk_size=4096)
-    writer.add_topic(topic("/gps", NAVSAT))
-    writer.add_topic(topic("/chatter", "std_msgs/msg/String"))
-    for i in range(count):
-        t = 1_700_000_000_000_000_000 + i * 1_000_000
-        writer.write("/gps", t, t, serialize_message(fix(i)))
-        if i % 10 == 0:
-            writer.write("/chatter", t, t, serialize_message(String(data=f"hello {i}")))
-    writer.close()
 
 
 def test_schema_text_is_rosbag2_layout():
@@ -118,17 +86,7 @@ def test_split_files_are_each_readable_alone(tmp_path):
 
 def test_sigkill_loses_only_unflushed_messages_and_recovery_finalizes(tmp_path):
     bag = tmp_path / "capture" / "bag"
-    pid = os.fork()
-    if pid == 0:  # the recorder process, killed mid-write
-        writer = BagWriter(str(bag), max_file_bytes=1 << 30, max_file_duration_ns=10**15,
-                           chunk_size=1 << 20)
-        writer.add_topic(topic("/gps", NAVSAT))
-        for i in range(1000):
-            writer.write("/gps", 10**18 + i, 10**18 + i, serialize_message(fix(i)))
-            if i == 699:
-                writer.flush()
-        os.kill(os.getpid(), signal.SIGKILL)
-    os.waitpid(pid, 0)
+    write_crashed_bag(bag)
     assert sorted(os.listdir(bag)) == [".recording", "bag_0.mcap.active"]
     with pytest.raises(FileNotFoundError, match="metadata"):
         with Reader(bag):

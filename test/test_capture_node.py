@@ -8,7 +8,13 @@ import time
 from rosbags.rosbag2 import Reader
 
 from data_manager_ros.demo import gps_fix
-from helpers.bags import bag_dirs, closed_messages, read_bag, read_mcap
+from helpers.bags import (
+    assert_rosbag2_reads_every_message,
+    bag_dirs,
+    closed_messages,
+    read_bag,
+    read_mcap,
+)
 from helpers.processes import (
     NodeProcess,
     largest_shared_memory_segment,
@@ -60,6 +66,7 @@ def test_every_message_recorded_and_throttled_topic_at_its_rate(tmp_path):
                   for s in range(int((times[-1] - start) / SECOND))]
     assert len(per_second) >= 4 and all(9 <= n <= 11 for n in per_second), per_second
     assert clouds >= 550
+    assert_rosbag2_reads_every_message(bag)
 
 
 def test_sigkill_then_restart_keeps_everything_flushed(tmp_path):
@@ -97,6 +104,8 @@ def test_sigkill_then_restart_keeps_everything_flushed(tmp_path):
     assert fixes == list(range(fixes[0], fixes[0] + len(fixes))), "a gap inside the bag"
     assert killed_at - last <= 0.5 * SECOND + 300_000_000, "lost more than the flush interval"
     assert read_bag(second)["/gps1/position"]
+    for bag in (first, second):  # recovered and clean
+        assert_rosbag2_reads_every_message(bag)
 
 
 def test_topic_problems_are_logged_and_the_rest_keeps_recording(tmp_path):

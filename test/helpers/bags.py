@@ -49,3 +49,32 @@ def read_mcap(path: str) -> dict[str, list]:
             cls = message_class(schema.name)
             out.setdefault(channel.topic, []).append(deserialize_message(message.data, cls))
     return out
+
+
+def read_rosbag2(bag_dir: str) -> dict[str, tuple[str, list[tuple[int, bytes]]]]:
+    """topic → (type, [(log time, raw CDR)]), through the real rosbag2 (rosbag2_py)."""
+    import rosbag2_py  # here, not at the top: the launch test imports this module too
+
+    reader = rosbag2_py.SequentialReader()
+    reader.open(rosbag2_py.StorageOptions(uri=bag_dir, storage_id="mcap"),
+                rosbag2_py.ConverterOptions("cdr", "cdr"))
+    types = {t.name: t.type for t in reader.get_all_topics_and_types()}
+    out: dict[str, tuple[str, list[tuple[int, bytes]]]] = {}
+    while reader.has_next():
+        topic, data, log_time = reader.read_next()
+        out.setdefault(topic, (types[topic], []))[1].append((log_time, bytes(data)))
+    return out
+
+
+def assert_rosbag2_reads_every_message(bag_dir: str) -> None:
+    """rosbag2 reads what rosbags (a reader nobody here wrote) reads, and what metadata.yaml
+    counts: the same topics, types, times and bytes."""
+    with Reader(bag_dir) as reader:
+        expected: dict[str, tuple[str, list[tuple[int, bytes]]]] = {}
+        for connection, log_time, raw in reader.messages():
+            expected.setdefault(connection.topic, (connection.msgtype, []))[1].append(
+                (log_time, bytes(raw)))
+        counts = {c.topic: c.msgcount for c in reader.connections}
+    assert read_rosbag2(bag_dir) == expected
+    assert {topic: len(messages) for topic, (_, messages) in expected.items()} == {
+        topic: n for topic, n in counts.items() if n}
