@@ -30,6 +30,7 @@ setup(
             "data_manager_demo_sensors = data_manager_ros.demo:main",
             "data_manager_sync = data_manager_ros.sync_cli:main",
             "data_manager_status = data_manager_ros.status:main",
+            "data_manager_play_check = data_manager_ros.bag_playback:main",
         ],
     },
 )

@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Callable
 
 import pytest
-import rclpy
 import rosbag2_py
 import yaml
 from mcap.reader import make_reader
 from mcap.records import Channel, Metadata, Schema, SummaryOffset
 from mcap.stream_reader import StreamReader
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message, serialize_message
-from rosbag2_interfaces.srv import Resume
 
 from data_manager_ros.bag_metadata import TOP_KEY, BagMetadata
+from data_manager_ros.bag_playback import play
 from data_manager_ros.bag_writer import BagWriter
 from data_manager_ros.topic_recorder import message_class
 from helpers.bag_samples import NAVSAT, START_NS, fix, topic, write_bag, write_recovered_bag
@@ -99,47 +96,13 @@ def test_ros2_bag_play_delivers_every_message_to_a_subscriber(tmp_path):
     bag = str(tmp_path / "bag")
     write_bag(bag, count=600, max_file_bytes=16 * 1024)
     recorded = read_rosbag2(bag)
-    player = subprocess.Popen(
-        ["ros2", "bag", "play", bag, "--start-paused", "--disable-keyboard-controls"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = rclpy.create_node("bag_play_listener", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    received: dict[str, list[bytes]] = {name: [] for name in recorded}
-    qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.VOLATILE)
-    subscriptions = [node.create_subscription(message_class(msg_type), name,
-                                              received[name].append, qos, raw=True)
-                     for name, (msg_type, _) in recorded.items()]
-    try:
-        def spin_until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
-            deadline = time.monotonic() + timeout
-            while not condition():
-                assert player.poll() is None, player.communicate()[0]
-                assert time.monotonic() < deadline, f"timed out waiting for {what}"
-                executor.spin_once(timeout_sec=0.1)
-
-        spin_until(lambda: all(s.get_publisher_count() for s in subscriptions),
-                   "the player's publishers")
-        resume = node.create_client(Resume, "/rosbag2_player/resume")
-        spin_until(resume.service_is_ready, "the player's resume service")
-        future = resume.call_async(Resume.Request())
-        spin_until(future.done, "the player to resume")
-        spin_until(lambda: all(len(received[t]) >= len(m) for t, (_, m) in recorded.items()),
-                   "every message")
-        player.wait(30)
-    finally:
-        player.kill()
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.shutdown(context=context)
-    assert player.returncode == 0
+    received: dict[str, list[bytes]] = {}
+    counts = play(bag, lambda topic, data: received.setdefault(topic, []).append(data), 60)
 
     def decoded(msg_type: str, raws: list[bytes]) -> list:  # DDS pads CDR to 4 bytes
         return [deserialize_message(raw, message_class(msg_type)) for raw in raws]
 
+    assert counts == {"/gps": 600, "/chatter": 60}
     assert {name: decoded(recorded[name][0], raws) for name, raws in received.items()} == {
         name: decoded(msg_type, [data for _, data in messages])
         for name, (msg_type, messages) in recorded.items()}
