@@ -35,6 +35,8 @@ from data_manager_ros.rate_gate import RateGate
 class Logger(Protocol):
     """What both ``logging.Logger`` and rclpy's node logger offer."""
 
+    def debug(self, message: str) -> object: ...
+
     def info(self, message: str) -> object: ...
 
     def warning(self, message: str) -> object: ...
@@ -278,6 +280,8 @@ class CaptureEngine:
                 self._bag.split()
             self._bag.tick(self._clock())
             self._bag.flush()
+            self._log.debug(f"flushed {self._bag.bag_dir}; writer backlog "
+                            f"{self.backlog_bytes()} bytes")
         except OSError as error:
             self._fail(error)
 

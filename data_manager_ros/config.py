@@ -11,6 +11,7 @@ import difflib
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlparse
@@ -183,9 +184,41 @@ def _check_paths(config: DataManagerConfig) -> None:
 
 
 def default_topic(component: str, method: str) -> str:
-    """``gps1`` + ``Position`` → ``/gps1/position`` (ROS names are snake_case)."""
-    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", method).lower()
-    return f"/{component}/{snake}"
+    """``gps1`` + ``Position`` → ``gps1/position``, ``IMUData`` → ``imu_data`` (ROS names are
+    snake_case; an acronym is one word). Relative, so it resolves in the node's namespace."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", method).lower()
+    return f"{component}/{snake}"
+
+
+def resolve_topics(config: DataManagerConfig,
+                   resolve: Callable[[str], str]) -> DataManagerConfig:
+    """Every method's topic as the node resolves it (``resolve``: rclpy's
+    ``Node.resolve_topic_name``), the way rosbag2 resolves a recorded name: relative names in
+    the node's namespace, ``~`` in the node's own. Two methods must not land on one topic."""
+    methods = []
+    for method in config.methods:
+        try:
+            topic = resolve(method.topic)
+        except Exception as error:  # noqa: BLE001 - rclpy raises RCLError, not a ValueError
+            raise ConfigError(f"capture method {method.key}: topic {method.topic!r} cannot be "
+                              f"resolved in this node's namespace ({error})") from None
+        methods.append(replace(method, topic=topic))
+    _check_unique_topics(methods)
+    return replace(config, methods=tuple(methods))
+
+
+def in_root_namespace(topic: str) -> str:
+    """A relative topic name as a node without namespace resolves it."""
+    return topic if topic.startswith("/") else "/" + topic
+
+
+def _check_unique_topics(methods: list[MethodConfig]) -> None:
+    seen: dict[str, str] = {}
+    for method in methods:
+        other = seen.setdefault(method.topic, method.key)
+        if other != method.key:
+            raise ConfigError(f"capture methods {other} and {method.key} both record topic "
+                              f"{method.topic!r}; each topic may be captured once")
 
 
 def make_method(component: str, raw: dict) -> MethodConfig:
@@ -223,7 +256,6 @@ def make_method(component: str, raw: dict) -> MethodConfig:
     tags = raw.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise ConfigError(f"{where}: 'tags' must be a list of strings, got {tags!r}")
-    topic = topic if topic.startswith("/") else "/" + topic
     return MethodConfig(component, method, topic, msg_type, float(frequency), disabled, tuple(tags))
 
 
@@ -233,12 +265,7 @@ def make_config(attributes: dict, methods: list[MethodConfig]) -> DataManagerCon
         raise ConfigError(f"data manager attributes must be a mapping, got {attributes!r}")
     reject_unknown("data manager attributes", attributes, ATTRIBUTES)
     values = {name: _check_attribute(name, value) for name, value in attributes.items()}
-    seen: dict[str, str] = {}
-    for method in methods:
-        other = seen.setdefault(method.topic, method.key)
-        if other != method.key:
-            raise ConfigError(f"capture methods {other} and {method.key} both record topic "
-                              f"{method.topic!r}; each topic may be captured once")
+    _check_unique_topics(methods)
     keys = [m.key for m in methods]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:

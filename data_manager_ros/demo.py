@@ -10,14 +10,16 @@ which messages a bag holds.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 
 import rclpy
 from rclpy._rclpy_pybind11 import RCLError
 from rclpy.duration import Duration
-from rclpy.executors import ExternalShutdownException
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import NavSatFix, PointCloud2, PointField
 
 GPS_TOPIC = "/gps1/position"
@@ -67,9 +69,9 @@ class Publisher:
         except RCLError:
             self.failed += 1
 
-    def run(self, duration_s: float, node: rclpy.node.Node) -> None:
+    def run(self, duration_s: float, node: rclpy.node.Node, stop: threading.Event) -> None:
         start = time.monotonic()
-        while rclpy.ok():
+        while not stop.is_set():
             elapsed = time.monotonic() - start
             if duration_s and elapsed >= duration_s:
                 break
@@ -90,6 +92,14 @@ class Publisher:
         return all(publisher.wait_for_all_acked(timeout) for publisher in (self._gps, self._cloud))
 
 
+def _wait_for_subscribers(node: rclpy.node.Node, count: int, stop: threading.Event) -> None:
+    deadline = time.monotonic() + 30
+    while not stop.is_set() and time.monotonic() < deadline and min(
+            node.count_subscribers(GPS_TOPIC), node.count_subscribers(CLOUD_TOPIC)) < count:
+        time.sleep(0.05)
+    time.sleep(1.0)  # discovery saw the subscriber; let reliable matching finish
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gps-hz", type=float, default=1000.0)
@@ -100,25 +110,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--best-effort", action="store_true")
     parser.add_argument("--cloud-size", default="640x480", help="WIDTHxHEIGHT points")
     args, ros_args = parser.parse_known_args(argv)
-    rclpy.init(args=ros_args)
+    # SIGINT and SIGTERM (`ros2 launch` sends both) end the publishing loop only: the context
+    # stays valid for the last deliveries and a clean exit 0, as a well-behaved driver's does
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    rclpy.init(args=ros_args, signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node("data_manager_demo_sensors")
     width, height = (int(v) for v in args.cloud_size.split("x"))
     publisher = Publisher(node, args.gps_hz, args.cloud_hz, not args.best_effort,
                           cloud_size=(width, height))
     try:
-        deadline = time.monotonic() + 30
-        while args.wait_subscribers and time.monotonic() < deadline and min(
-                node.count_subscribers(GPS_TOPIC), node.count_subscribers(CLOUD_TOPIC)
-        ) < args.wait_subscribers:
-            time.sleep(0.05)
         if args.wait_subscribers:
-            time.sleep(1.0)  # discovery saw the subscriber; let reliable matching finish
-        publisher.run(args.duration, node)
-        if not publisher.wait_delivered(DELIVERY_TIMEOUT_S):
+            _wait_for_subscribers(node, args.wait_subscribers, stop)
+        publisher.run(args.duration, node, stop)
+        # stopped by a signal, the subscribers are likely shutting down too: wait less
+        timeout = 1.0 if stop.is_set() else DELIVERY_TIMEOUT_S
+        if not publisher.wait_delivered(timeout):
             node.get_logger().warning(f"not every subscriber acknowledged the last messages "
-                                      f"within {DELIVERY_TIMEOUT_S:.0f} s")
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+                                      f"within {timeout:.0f} s")
     finally:
         print(f"published {publisher.gps_sent} GPS fixes and {publisher.clouds_sent} point clouds"
               f" ({publisher.failed} refused by DDS)", flush=True)

@@ -8,7 +8,7 @@ import time
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
 from data_manager_ros.capture_engine import CaptureEngine, TopicStats
-from data_manager_ros.config import DataManagerConfig
+from data_manager_ros.config import DataManagerConfig, MethodConfig
 from data_manager_ros.sync.snapshot import SyncSnapshot
 
 
@@ -17,22 +17,39 @@ def _status(name: str, level: bytes, message: str, values: dict[str, object]) ->
                             values=[KeyValue(key=k, value=str(v)) for k, v in values.items()])
 
 
+def _idle_reason(method: MethodConfig, config: DataManagerConfig, paused: bool) -> str:
+    """Why a method records nothing on purpose, or "" when it should be recording."""
+    if config.capture_disabled:
+        return "not captured: capture_disabled is true"
+    if paused:
+        return "paused by ~/pause_capture"
+    if method.disabled:
+        return "not captured: the method is disabled"
+    if not method.captured:
+        return f"not captured: capture_frequency_hz is {method.capture_frequency_hz:g}"
+    return ""
+
+
+def _configured_hz(method: MethodConfig) -> str:
+    if not method.captured:
+        return "0 (not captured)"
+    return f"{method.rate_limit_hz}" if method.rate_limit_hz else "every message"
+
+
 def capture_statuses(config: DataManagerConfig, engine: CaptureEngine,
-                     rates: dict[str, float]) -> list[DiagnosticStatus]:
+                     rates: dict[str, float], paused: bool = False) -> list[DiagnosticStatus]:
     statuses = []
     for method in config.methods:
         stats = engine.stats.get(method.topic, TopicStats())
         level = DiagnosticStatus.OK
-        message = "capturing"
+        message = _idle_reason(method, config, paused) or "capturing"
         if engine.last_error:
             level, message = DiagnosticStatus.ERROR, engine.last_error
         elif stats.dropped:
             level, message = DiagnosticStatus.WARN, f"{stats.dropped} message(s) dropped"
-        elif not method.captured or config.capture_disabled:
-            message = "not captured"
         statuses.append(_status(f"data_manager: capture {method.key}", level, message, {
             "topic": method.topic,
-            "configured_hz": method.rate_limit_hz or "every message",
+            "configured_hz": _configured_hz(method),
             "actual_hz": f"{rates.get(method.topic, 0.0):.1f}",
             "received": stats.received, "throttled": stats.throttled,
             "written": stats.written, "dropped": stats.dropped,

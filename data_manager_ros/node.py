@@ -31,6 +31,7 @@ from data_manager_ros.config import (
     ConfigError,
     DataManagerConfig,
     frequency_warnings,
+    resolve_topics,
 )
 from data_manager_ros.config_files import load_config_file
 from data_manager_ros.diagnostics import capture_statuses, sync_status
@@ -48,6 +49,8 @@ _TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEG
           float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING,
           list: ParameterType.PARAMETER_STRING_ARRAY}
 _EMPTY = {ParameterType.PARAMETER_STRING_ARRAY: Parameter.Type.STRING_ARRAY}
+# how often the graph is looked at for topics still waiting for a publisher (rosbag2: 100 ms)
+GRAPH_POLL_S = 0.1
 
 
 def writer_settings(config: DataManagerConfig) -> WriterSettings:
@@ -62,8 +65,11 @@ def writer_settings(config: DataManagerConfig) -> WriterSettings:
 
 def _descriptor(name: str, value: Any) -> ParameterDescriptor:
     kind = _TYPES[type(value)]
+    # a float parameter takes an integer too (`ros2 param set ... 10`); config validation
+    # still refuses anything that is not a number
     descriptor = ParameterDescriptor(name=name, type=kind,
-                                     description=DESCRIPTIONS.get(name, _method_help(name)))
+                                     description=DESCRIPTIONS.get(name, _method_help(name)),
+                                     dynamic_typing=kind == ParameterType.PARAMETER_DOUBLE)
     if name in LIMITS:
         low, high = LIMITS[name]
         if kind == ParameterType.PARAMETER_INTEGER:
@@ -104,7 +110,11 @@ class DataManagerNode(Node):
         base = load_config_file(config_file) if config_file else DataManagerConfig()
         for name, value in config_to_params(base).items():
             self._declare(name, value)
-        self.config = config_from_params(self._values())
+        self.config = self._config_from(self._values())
+        if not self.config.methods:
+            self.get_logger().warning(
+                "no capture methods configured: recording nothing; give a config_file with "
+                "components (see config/data_manager.yaml) or the capture_methods parameter")
         self._paused = False
         self.capture = CaptureEngine(writer_settings(self.config), self.get_logger())
         self.recorder = TopicRecorder(self, self.capture, self.config.qos_depth)
@@ -113,7 +123,7 @@ class DataManagerNode(Node):
         self._last_counts: dict[str, tuple[float, int]] = {}
         self._rates: dict[str, float] = {}
         self._apply(None, self.config)
-        self.create_timer(1.0, self._guarded(self.recorder.poll))
+        self.create_timer(GRAPH_POLL_S, self._guarded(self.recorder.poll))
         self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(1.0, self._guarded(self._publish_diagnostics))
         self.create_service(Trigger, "~/sync", self._on_sync)
@@ -149,6 +159,9 @@ class DataManagerNode(Node):
     def _values(self) -> dict[str, Any]:
         return {param.name: param.value for param in self.get_parameters(sorted(self._declared))}
 
+    def _config_from(self, values: dict[str, Any]) -> DataManagerConfig:
+        return resolve_topics(config_from_params(values), self.resolve_topic_name)
+
     def _candidate(self, changes: list[Parameter]) -> DataManagerConfig:
         values = self._values()
         for change in changes:
@@ -158,7 +171,7 @@ class DataManagerNode(Node):
         for change in changes:
             if change.name != CONFIG_FILE:
                 values[change.name] = change.value
-        return config_from_params(values)
+        return self._config_from(values)
 
     def _validate(self, changes: list[Parameter]) -> SetParametersResult:
         try:
@@ -252,7 +265,7 @@ class DataManagerNode(Node):
             self._last_counts[topic] = (now, stats.written)
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
-        array.status = capture_statuses(self.config, self.capture, self._rates)
+        array.status = capture_statuses(self.config, self.capture, self._rates, self._paused)
         array.status.append(sync_status(self.sync.snapshot, self.config.sync_disabled,
                                         self.sync.problem))
         self._diagnostics.publish(array)

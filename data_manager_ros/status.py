@@ -79,8 +79,8 @@ def live_report(statuses: list) -> str:
             try:
                 target = f"of {values['configured_hz']} Hz " + bar(
                     actual / float(values["configured_hz"]))
-            except ValueError:  # "every message": no target to measure against
-                target = "(every message)"
+            except ValueError:  # "every message" or "0 (not captured)": no target
+                target = f"({values['configured_hz']})"
             lines.append(f"  {values['topic']}: {actual:.1f} Hz {target}"
                          f"  written {values['written']} dropped {values['dropped']}")
         else:

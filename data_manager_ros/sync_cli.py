@@ -12,7 +12,7 @@ import logging
 import sys
 import time
 
-from data_manager_ros.config import ConfigError
+from data_manager_ros.config import ConfigError, in_root_namespace, resolve_topics
 from data_manager_ros.config_files import load_config_file
 from data_manager_ros.fsutil import LockBusy
 from data_manager_ros.sync.sync_manager import SyncManager
@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
     try:
-        config = load_config_file(args.config_file)
+        # topics label the uploads: named as a node without namespace records them
+        config = resolve_topics(load_config_file(args.config_file), in_root_namespace)
     except ConfigError as error:
         print(f"data_manager_sync: invalid configuration: {error}", file=sys.stderr)
         return 2

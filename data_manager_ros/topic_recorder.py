@@ -33,6 +33,10 @@ def message_class(type_name: str) -> type:
             f"install the package that defines it") from None
 
 
+# graph polls between checks of subscribed topics (type changes, vanished publishers)
+HEALTH_EVERY = 10
+
+
 @dataclass
 class _Capture:
     method: MethodConfig
@@ -49,6 +53,7 @@ class TopicRecorder:
         self._log = node.get_logger()
         self.qos_depth = qos_depth
         self._captures: dict[str, _Capture] = {}
+        self._polls = 0
 
     @property
     def subscribed(self) -> dict[str, str]:
@@ -70,7 +75,13 @@ class TopicRecorder:
             self._drop(key)
 
     def poll(self) -> None:
-        """Subscribe to topics that appeared; report type changes and lost publishers."""
+        """Subscribe to topics that appeared; report type changes and lost publishers. Called
+        every ``GRAPH_POLL_S``; it reads the graph at that pace only while a topic waits for
+        its first publisher, and every ``HEALTH_EVERY`` calls otherwise (idle CPU)."""
+        self._polls += 1
+        waiting = any(c.subscription is None for c in self._captures.values())
+        if not waiting and self._polls % HEALTH_EVERY:
+            return
         graph = dict(self._node.get_topic_names_and_types())
         for capture in self._captures.values():
             try:

@@ -8,9 +8,18 @@ import math
 import os
 
 import pytest
+import rclpy
 import yaml
 
-from data_manager_ros.config import ConfigError, DataManagerConfig, frequency_warnings, make_config
+from data_manager_ros.config import (
+    ConfigError,
+    DataManagerConfig,
+    default_topic,
+    frequency_warnings,
+    make_config,
+    make_method,
+    resolve_topics,
+)
 from data_manager_ros.config_files import load_config_file
 from data_manager_ros.params import config_from_params, config_to_params
 
@@ -24,7 +33,7 @@ def test_every_example_config_loads(path, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     if path.endswith("_params.yaml"):
         with open(path, encoding="utf-8") as handle:
-            params = yaml.safe_load(handle)["data_manager"]["ros__parameters"]
+            params = yaml.safe_load(handle)["/**"]["ros__parameters"]
         flat = {k: v for k, v in params.items() if k != "methods"}
         for component, methods in params["methods"].items():
             for method, fields in methods.items():
@@ -32,21 +41,52 @@ def test_every_example_config_loads(path, tmp_path, monkeypatch):
         config = config_from_params(flat)
     else:
         config = load_config_file(path)
-    assert config.methods and all(m.topic.startswith("/") for m in config.methods)
+    if os.path.basename(path) == "data_manager.yaml":  # the launch default: harmless
+        assert not config.methods and config.sync_disabled
+    else:
+        assert config.methods
 
 
 def test_seed_json_maps_components_and_methods_to_topics(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     config = load_config_file(os.path.join(REPO, "config", "seed_example.json"))
     by_key = {m.key: m for m in config.methods}
-    assert by_key["gps1/Position"].topic == "/gps1/position"
+    assert by_key["gps1/Position"].topic == "gps1/position"
     assert by_key["gps1/Position"].capture_frequency_hz == 15000
-    assert by_key["camera1/PointCloud"].topic == "/camera1/point_cloud"
+    assert by_key["camera1/PointCloud"].topic == "camera1/point_cloud"
     assert not by_key["camera1/Image"].captured and not by_key["gps1/CompassHeading"].captured
     assert frequency_warnings(config) == [
         "capture method gps1/CompassHeading: capture_frequency_hz is 0, so it is not captured; "
         "set a positive frequency to capture it"]
     assert config.tags == ("seed",)
+
+
+def test_method_names_become_snake_case_topic_names():
+    assert default_topic("gps1", "Position") == "gps1/position"
+    assert default_topic("camera1", "PointCloud") == "camera1/point_cloud"
+    assert default_topic("imu1", "IMUData") == "imu1/imu_data"
+    assert default_topic("arm", "GetEndPosition") == "arm/get_end_position"
+
+
+def test_topics_resolve_in_the_node_namespace_like_rosbag2(tmp_path):
+    methods = [make_method("gps1", GPS), make_method("imu", {"method": "Raw", "topic": "/imu"}),
+               make_method("me", {"method": "Status", "topic": "~/status"})]
+    config = make_config({"capture_dir": str(tmp_path)}, methods)
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        node = rclpy.create_node("data_manager", namespace="/robot1", context=context)
+        resolved = resolve_topics(config, node.resolve_topic_name)
+        absolute = make_method("x", {"method": "Y", "topic": "/robot1/gps1/position"})
+        clash = make_config({"capture_dir": str(tmp_path)}, [make_method("gps1", GPS), absolute])
+        with pytest.raises(ConfigError, match="gps1/Position and x/Y both record topic "
+                                              "'/robot1/gps1/position'"):
+            resolve_topics(clash, node.resolve_topic_name)
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
+    assert [m.topic for m in resolved.methods] == [
+        "/robot1/gps1/position", "/imu", "/robot1/data_manager/status"]
 
 
 def test_params_round_trip(tmp_path):
@@ -110,8 +150,8 @@ MALFORMED = [
     (seed(methods=[{"method": "Position", "additional_params": []}]),
      r"'additional_params' must be a mapping"),
     (seed(methods=[GPS, GPS]), r"capture method gps1/Position is configured twice"),
-    (seed(methods=[GPS, {"method": "Fix", "topic": "/gps1/position"}]),
-     r"gps1/Position and gps1/Fix both record topic '/gps1/position'"),
+    (seed(methods=[GPS, {"method": "Fix", "topic": "gps1/position"}]),
+     r"gps1/Position and gps1/Fix both record topic 'gps1/position'"),
     (seed(methods=[{"method": "Pos-ition"}]), r"names must start with a letter"),
     (seed(methods="Position"), r"capture_methods must be a list"),
     (seed(component=""), r"a component has no 'name'"),
