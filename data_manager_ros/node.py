@@ -116,7 +116,8 @@ class DataManagerNode(Node):
                 "no capture methods configured: recording nothing; give a config_file with "
                 "components (see config/data_manager.yaml) or the capture_methods parameter")
         self._paused = False
-        self.capture = CaptureEngine(writer_settings(self.config), self.get_logger())
+        self.capture = CaptureEngine(writer_settings(self.config), self.get_logger(),
+                                     self._receive_clock())
         self.recorder = TopicRecorder(self, self.capture, self.config.qos_depth)
         self.sync = SyncProcess(self.config, self.get_logger())
         self._sync_timer = None
@@ -131,6 +132,15 @@ class DataManagerNode(Node):
         self.create_service(Trigger, "~/split_bag", self._on_split)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._after_set)
+
+    def _receive_clock(self) -> Callable[[], int]:
+        """log_time of recorded messages, as rosbag2 stamps them: the node's clock, which is
+        /clock time under ``use_sim_time`` (read at start). Wall time is read directly
+        otherwise: rclpy's Clock.now() costs microseconds per message at kHz rates."""
+        if not self.get_parameter("use_sim_time").value:
+            return time.time_ns
+        clock = self.get_clock()
+        return lambda: clock.now().nanoseconds
 
     def _guarded(self, callback: Callable[[], None]) -> Callable[[], None]:
         """A timer callback whose failure is logged instead of ending the executor (and capture)."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import time
 
+import rclpy
+from rclpy.time import Time
 from rosbags.rosbag2 import Reader
+from rosgraph_msgs.msg import Clock
 
 from data_manager_ros.demo import gps_fix
 from helpers.bags import (
@@ -187,3 +190,34 @@ def test_large_message_profile_gives_drivers_a_32_mib_segment_and_loses_nothing(
     messages = read_bag(bag)
     assert len(messages["/gps1/position"]) == fixes > 0
     assert len(messages["/camera1/point_cloud"]) == clouds > 0
+
+
+
+def test_use_sim_time_stamps_messages_with_clock_time(tmp_path):
+    """As `ros2 bag record --use-sim-time`: log_time comes from /clock, not the wall."""
+    path = config(tmp_path, {"gps1": [{"method": "Position"}]})
+    node = NodeProcess(path, str(tmp_path / "node.log"), "-p", "use_sim_time:=true").start()
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    clock_node = rclpy.create_node("sim_clock", context=context)
+    publisher = clock_node.create_publisher(Clock, "/clock", 10)
+    sim = [1_000 * SECOND]  # a simulator 1000 s after its epoch, in real time
+    sensors = start_sensors(100, 0)
+
+    def tick() -> bool:
+        sim[0] += 100_000_000  # wait_for polls every 0.1 s
+        publisher.publish(Clock(clock=Time(nanoseconds=sim[0]).to_msg()))
+        return "capturing /gps1/position" in node.log() and sim[0] >= 1_003 * SECOND
+
+    try:
+        wait_for(tick, 60, "3 simulated seconds of capture")
+    finally:
+        sensors.terminate()
+        sensors.wait()
+        clock_node.destroy_node()
+        rclpy.shutdown(context=context)
+        assert node.stop() == 0
+    [bag] = bag_dirs(str(tmp_path / "capture"))
+    with Reader(bag) as reader:
+        times = [t for _, t, _ in reader.messages()]
+    assert times and all(1_000 * SECOND <= t <= sim[0] for t in times)
