@@ -66,6 +66,10 @@ def sync_status(snapshot: SyncSnapshot, sync_disabled: bool,
                  for path, (sent, size) in stats.in_flight.items()}
     if process_error:
         level, message = DiagnosticStatus.ERROR, process_error
+    elif snapshot.sweep_error:
+        level, message = DiagnosticStatus.ERROR, f"sync sweep failed: {snapshot.sweep_error}"
+    elif stats.last_unexpected_error:
+        level, message = DiagnosticStatus.ERROR, f"upload failed: {stats.last_unexpected_error}"
     elif snapshot.failing_files:
         level, message = DiagnosticStatus.WARN, f"{snapshot.failing_files} file(s) failing"
     else:
@@ -77,6 +81,7 @@ def sync_status(snapshot: SyncSnapshot, sync_disabled: bool,
         "oldest_unsynced_age_s": f"{(time.time_ns() - oldest) / 1e9:.0f}" if oldest else "0",
         "in_flight_bytes": sum(size - sent for sent, size in stats.in_flight.values()),
         "uploaded_files": stats.uploaded_files, "failures": stats.failures,
+        "unexpected_errors": stats.unexpected_errors,
         "failed_files": stats.failed_files,
         "last_error": snapshot.last_error,
         "last_success": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stats.last_success))

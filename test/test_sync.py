@@ -286,3 +286,71 @@ def test_stop_interrupts_an_upload_at_once_and_it_resumes_later(tmp_path, tus_se
         sync.close()
     assert_arrived_once(tus_server, files)
     assert proxy.upstream_bytes - sum(len(d) for d in files.values()) < 8192
+
+
+def test_a_malformed_answer_never_kills_a_worker_and_shows_as_error(tmp_path):
+    """A server (or proxy) that answers nonsense: a Location that is no URL. The worker
+    survives, retries with backoff, and the sync status is ERROR, not ok."""
+    import http.server
+    import threading
+
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    from data_manager_ros.diagnostics import sync_status
+    from data_manager_ros.sync.snapshot import snapshot_of
+
+    creates = []
+
+    class Nonsense(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            creates.append(self.path)
+            self.send_response(201)
+            self.send_header("Location", "http://[::1/files/x")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Nonsense)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    make_bag(str(tmp_path / "capture"), "bag_n", 1)
+    sync, log = manager(tmp_path, f"http://127.0.0.1:{server.server_port}/files/",
+                        maximum_num_sync_threads=1)
+    try:
+        sync.sweep()
+        wait_for(lambda: len(creates) >= 3, 30, "three tries by the one worker")
+        snapshot = snapshot_of(sync.uploader, sync.sweep_error)
+        status = sync_status(snapshot, sync_disabled=False)
+    finally:
+        sync.close()
+        server.shutdown()
+    assert "unexpected ValueError: Invalid IPv6 URL" in snapshot.stats.last_unexpected_error
+    assert status.level == DiagnosticStatus.ERROR and "Invalid IPv6 URL" in status.message
+    assert "Traceback" in log.text()
+    assert all(p.exists() for p in (tmp_path / "capture" / "bag_n").iterdir())
+
+
+def test_a_name_that_is_not_utf8_is_skipped_once_and_the_rest_syncs(tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    bad = os.path.join(os.fsencode(extra), b"caf\xe9.bin")
+    with open(bad, "wb") as handle:
+        handle.write(b"kept")
+    (extra / "good.bin").write_bytes(b"sent")
+    old = time.time() - 60  # past the quiet time
+    for name in (bad, str(extra / "good.bin")):
+        os.utime(name, (old, old))
+    sync, log = manager(tmp_path, f"file://{tmp_path / 'cloud'}",
+                        additional_sync_paths=[str(extra)])
+    try:
+        sync.request_sweep()
+        drain_done = lambda: (tmp_path / "cloud").exists() and not sync.uploader.pending()  # noqa: E731
+        wait_for(drain_done, 30, "the good file to sync")
+        sync.request_sweep()
+        wait_for(lambda: log.text().count("is not valid UTF-8") == 1 and not sync.sweep_error,
+                 10, "one warning")
+    finally:
+        sync.close()
+    assert os.path.exists(bad) and not (extra / "good.bin").exists()
+    assert log.text().count("is not valid UTF-8") == 1 and "caf\\xe9.bin" in log.text()

@@ -19,6 +19,7 @@ class SyncSnapshot:
     oldest_mtime_ns: int = 0
     failing_files: int = 0
     last_error: str = ""
+    sweep_error: str = ""
     stats: UploadStats = field(default_factory=UploadStats)
 
     @classmethod
@@ -26,7 +27,7 @@ class SyncSnapshot:
         return cls(**{**values, "stats": UploadStats(**values["stats"])})
 
 
-def snapshot_of(uploader: Uploader) -> SyncSnapshot:
+def snapshot_of(uploader: Uploader, sweep_error: str = "") -> SyncSnapshot:
     pending = uploader.pending()
     failing = [error for _, failures, error in pending if failures]
     stats = uploader.stats
@@ -36,5 +37,6 @@ def snapshot_of(uploader: Uploader) -> SyncSnapshot:
         oldest_mtime_ns=min((f.mtime_ns for f, _, _ in pending), default=0),
         failing_files=len(failing),
         last_error=failing[0] if failing else "",
+        sweep_error=sweep_error,
         # workers update in_flight meanwhile: copy it in one step before it is serialized
         stats=replace(stats, in_flight=dict(list(stats.in_flight.items()))))

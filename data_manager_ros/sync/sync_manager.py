@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+import traceback
 
 from data_manager_ros.capture_engine import Logger
 from data_manager_ros.config import DataManagerConfig
@@ -68,6 +69,7 @@ class SyncManager:
         self.uploader.start(config.maximum_num_sync_threads)
         self._sweep_wanted = threading.Event()
         self._closing = False
+        self.sweep_error = ""  # why the last sweep failed; "" once one succeeds
         self._sweeper = threading.Thread(target=self._sweep_when_asked, name="sync-sweeper",
                                          daemon=True)
         self._sweeper.start()
@@ -111,8 +113,12 @@ class SyncManager:
                 return
             try:
                 self.sweep()
-            except OSError as error:
-                self._log.error(f"sync sweep failed: {error}; next sweep tries again")
+            except Exception as error:  # noqa: BLE001 - the sweeper must outlive any one sweep
+                self.sweep_error = f"{type(error).__name__}: {error}"
+                self._log.error(f"sync sweep failed ({self.sweep_error}); the next sweep tries "
+                                f"again:\n{traceback.format_exc().rstrip()}")
+            else:
+                self.sweep_error = ""
 
     def sweep(self) -> int:
         """Queue every file that is ready now; returns how many were new."""

@@ -74,9 +74,13 @@ def _die_with(parent_pid: int) -> None:
         os._exit(0)
 
 
+def _status(manager: SyncManager) -> dict[str, Any]:
+    return {"status": dataclasses.asdict(snapshot_of(manager.uploader, manager.sweep_error))}
+
+
 def _report_until(stop: threading.Event, channel: _Channel, manager: SyncManager) -> None:
     while not stop.wait(STATUS_INTERVAL_S):
-        channel.send({"status": dataclasses.asdict(snapshot_of(manager.uploader))})
+        channel.send(_status(manager))
 
 
 def serve(lines: IO[str], channel: _Channel) -> int:
@@ -104,7 +108,7 @@ def serve(lines: IO[str], channel: _Channel) -> int:
     stop.set()
     if manager is not None:
         manager.close()
-        channel.send({"status": dataclasses.asdict(snapshot_of(manager.uploader))})
+        channel.send(_status(manager))
     return 0
 
 

@@ -14,6 +14,7 @@ import os
 import shutil
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -42,6 +43,10 @@ class UploadStats:
     failures: int = 0
     failed_files: int = 0
     last_success: float = 0.0
+    # an exception no handler expected (a malformed server answer, a bug): the file is retried
+    # with backoff like any failure, and this stays set until an upload succeeds again
+    unexpected_errors: int = 0
+    last_unexpected_error: str = ""
     in_flight: dict[str, tuple[int, int]] = field(default_factory=dict)  # path → (sent, size)
 
 
@@ -81,12 +86,13 @@ class Uploader:
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._stopping = False
+        self._unstorable: set[str] = set()
         self.stats = UploadStats()
 
     # -- queue -----------------------------------------------------------------------
     def enqueue(self, files: Iterable[SyncFile]) -> int:
         """Queue files not yet known; returns how many were new."""
-        new = [f for f in files if f.path not in self._jobs]
+        new = [f for f in files if f.path not in self._jobs and self._storable(f.path)]
         failures = {f.path: e.failures for f in new if (e := self.journal.get(f.path))}
         added = 0
         with self._cond:  # no disk I/O under the lock: pending() runs on the executor
@@ -97,6 +103,19 @@ class Uploader:
                     added += 1
             self._cond.notify_all()
         return added
+
+    def _storable(self, path: str) -> bool:
+        """The journal keeps names as UTF-8 text: a name that is not (bytes the filesystem
+        allows) is skipped with one warning, and kept on disk, instead of failing the sweep."""
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            if path not in self._unstorable:
+                self._unstorable.add(path)
+                self._log.warning(f"not uploading {os.fsencode(path)!r}: "
+                                  "its name is not valid UTF-8; rename it to upload it")
+            return False
+        return True
 
     def pending(self) -> list[tuple[SyncFile, int, str]]:
         """(file, failures, last error) of every queued file."""
@@ -227,6 +246,13 @@ class Uploader:
             self._retry(job, str(error))
         except TerminalError as error:
             self._move_to_failed(job, str(error))
+        except Exception as error:  # noqa: BLE001 - a worker must outlive any one upload
+            reason = f"unexpected {type(error).__name__}: {error}"
+            self.stats.unexpected_errors += 1
+            self.stats.last_unexpected_error = f"{path}: {reason}"
+            self._log.error(f"upload of {path} failed with an unexpected error; it is retried "
+                            f"with backoff:\n{traceback.format_exc().rstrip()}")
+            self._retry(job, reason)
         else:
             self._delete_uploaded(job, entry.size)
         finally:
@@ -263,6 +289,7 @@ class Uploader:
         self.stats.uploaded_files += 1
         self.stats.uploaded_bytes += size
         self.stats.last_success = time.time()
+        self.stats.last_unexpected_error = ""
         self._log.info(f"uploaded {job.file.relative_path} ({size} bytes); deleted locally")
         directory = os.path.dirname(path)
         if job.file.is_bag_file and os.path.realpath(directory) != os.path.realpath(job.file.root):
