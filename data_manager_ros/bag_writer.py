@@ -48,15 +48,22 @@ class BagWriter:
         self._lock.write(str(os.getpid()))
         self._lock.flush()
         self.metadata = BagMetadata.load(bag_dir)
-        self._max_bytes = max_file_bytes
-        self._max_duration_ns = max_file_duration_ns
-        self._chunk_size = chunk_size
-        self._compression = compression
+        self.configure(max_file_bytes=max_file_bytes, max_file_duration_ns=max_file_duration_ns,
+                       chunk_size=chunk_size, compression=compression)
         self._topics: dict[str, Topic] = {}
         self._next_index = len(self.metadata.files)
         self._file: McapFile | None = None
         self._file_opened_ns = 0
         self._durable = DurableQueue()
+
+    def configure(self, *, max_file_bytes: int, max_file_duration_ns: int, chunk_size: int,
+                  compression: str) -> None:
+        """New limits apply to the open file at once; chunk size and compression to the next
+        file (an MCAP file has one of each)."""
+        self._max_bytes = max_file_bytes
+        self._max_duration_ns = max_file_duration_ns
+        self._chunk_size = chunk_size
+        self._compression = compression
 
     @property
     def topics(self) -> dict[str, Topic]:

@@ -77,14 +77,16 @@ class TopicStats:
 
 class _Backlog:
     """Bytes in the queue: ``queued`` and ``peak`` grow on the executor thread, ``written`` on
-    the writer. The peak is taken at each append, so a writer stall cannot hide it."""
+    the writer. The peak is taken at each append, so a writer stall cannot hide it. ``limit``
+    is read by every callback, so a new ``max_backlog_bytes`` applies to the next message."""
 
-    __slots__ = ("queued", "written", "peak")
+    __slots__ = ("queued", "written", "peak", "limit")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
         self.queued = 0
         self.written = 0
         self.peak = 0
+        self.limit = limit
 
 
 MessageCallback = Callable[[bytes], None]
@@ -97,7 +99,7 @@ class CaptureEngine:
         self._log = log
         self._clock = clock
         self._queue: collections.deque = collections.deque()
-        self._backlog = _Backlog()
+        self._backlog = _Backlog(settings.max_backlog_bytes)
         self._topics: dict[str, Topic] = {}
         self.stats: dict[str, TopicStats] = {}
         self._lock = threading.Lock()
@@ -110,6 +112,8 @@ class CaptureEngine:
         self.disk_paused = False
         self._retry_at = 0.0
         self._abandoned: list[str] = []
+        self._switch_to: str | None = None  # a capture_dir the writer thread moves to
+        self._bag_settings: WriterSettings | None = None  # what the open bag was told
 
     # -- lifecycle -------------------------------------------------------------
     @property
@@ -125,6 +129,16 @@ class CaptureEngine:
         self.stop()
         self._capture_dir = capture_dir
         os.makedirs(capture_dir, mode=0o700, exist_ok=True)
+        self._recover(capture_dir)
+        try:
+            self._open_bag()
+        except OSError as error:
+            self._fail(error)  # the writer thread retries, as after a failed write
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
+        self._thread.start()
+
+    def _recover(self, capture_dir: str) -> None:
         for report in recover_capture_dir(capture_dir, self.settings.chunk_size):
             if report.error:
                 self._log.error(f"cannot recover bag {report.bag_dir} ({report.error}); "
@@ -133,13 +147,18 @@ class CaptureEngine:
                 self._log.warning(f"recovered bag {report.bag_dir} left open by an earlier "
                                   f"run: {len(report.recovered_files)} file(s) finalized, "
                                   f"{report.salvaged_messages} message(s) salvaged")
-        try:
-            self._open_bag()
-        except OSError as error:
-            self._fail(error)  # the writer thread retries, as after a failed write
-        self._running = True
-        self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
-        self._thread.start()
+
+    def configure(self, capture_dir: str, settings: WriterSettings) -> None:
+        """Take new settings and capture_dir without stopping capture: callbacks keep queueing
+        while the writer thread applies them (new limits at once, chunking at the next file,
+        another capture_dir by closing the bag and opening one there), so the executor never
+        waits for a close, an fsync or a recovery."""
+        self._backlog.limit = settings.max_backlog_bytes
+        self.settings = settings
+        if not self._running:
+            self.start(capture_dir)
+        elif os.path.abspath(capture_dir) != os.path.abspath(self._capture_dir or ""):
+            self._switch_to = capture_dir
 
     def stop(self) -> None:
         """Write everything queued, finalize the last file, close the bag."""
@@ -168,7 +187,6 @@ class CaptureEngine:
         stats = self.stats.setdefault(topic, TopicStats())
         gate = RateGate(frequency_hz) if frequency_hz is not None else None
         append = self._queue.append
-        limit = self.settings.max_backlog_bytes
         backlog = self._backlog
         clock = self._clock
 
@@ -180,7 +198,7 @@ class CaptureEngine:
                 return
             size = len(data)
             pending = backlog.queued - backlog.written + size
-            if pending > limit:
+            if pending > backlog.limit:
                 stats.dropped += 1
                 return
             stats.queued += 1
@@ -213,6 +231,7 @@ class CaptureEngine:
         for topic in self._topics.values():
             bag.add_topic(topic)
         self._bag = bag
+        self._bag_settings = self.settings
         self._log.info(f"recording into {path}")
 
     def _run(self) -> None:
@@ -222,7 +241,8 @@ class CaptureEngine:
             with self._lock:
                 self._drain()
                 now = time.monotonic()
-                if now >= next_flush or self._split_requested or not running:
+                if (now >= next_flush or self._split_requested or self._switch_to
+                        or not running):
                     self._maintain(now)
                     next_flush = now + self.settings.flush_interval_s
             if not running:
@@ -270,6 +290,8 @@ class CaptureEngine:
 
     def _maintain(self, now: float) -> None:
         try:
+            if self._switch_to is not None:
+                self._switch_capture_dir()
             self._check_free_space()
             if self._bag is None:
                 if now >= self._retry_at:
@@ -278,12 +300,30 @@ class CaptureEngine:
             if self._split_requested:
                 self._split_requested = False
                 self._bag.split()
+            if self._bag_settings is not self.settings:
+                self._bag_settings = settings = self.settings
+                self._bag.configure(
+                    max_file_bytes=settings.max_file_bytes, chunk_size=settings.chunk_size,
+                    max_file_duration_ns=int(settings.max_file_duration_s * 1e9),
+                    compression=settings.compression)
             self._bag.tick(self._clock())
             self._bag.flush()
             self._log.debug(f"flushed {self._bag.bag_dir}; writer backlog "
                             f"{self.backlog_bytes()} bytes")
         except OSError as error:
             self._fail(error)
+
+    def _switch_capture_dir(self) -> None:
+        """On the writer thread: what was queued before the switch went to the old bag (the
+        loop drained it), what comes after goes to the new one."""
+        capture_dir, self._switch_to = self._switch_to, None
+        if self._bag is not None:
+            self._bag.close()
+            self._bag = None
+        self._capture_dir = capture_dir
+        os.makedirs(capture_dir, mode=0o700, exist_ok=True)
+        self._recover(capture_dir)
+        self._reopen()
 
     def _fail(self, error: OSError) -> None:
         self.last_error = f"cannot write to {self._capture_dir!r}: {error}"

@@ -92,10 +92,11 @@ class Publisher:
         return all(publisher.wait_for_all_acked(timeout) for publisher in (self._gps, self._cloud))
 
 
-def _wait_for_subscribers(node: rclpy.node.Node, count: int, stop: threading.Event) -> None:
+def _wait_for_subscribers(node: rclpy.node.Node, topics: list[str], count: int,
+                          stop: threading.Event) -> None:
     deadline = time.monotonic() + 30
     while not stop.is_set() and time.monotonic() < deadline and min(
-            node.count_subscribers(GPS_TOPIC), node.count_subscribers(CLOUD_TOPIC)) < count:
+            node.count_subscribers(topic) for topic in topics) < count:
         time.sleep(0.05)
     time.sleep(1.0)  # discovery saw the subscriber; let reliable matching finish
 
@@ -121,8 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     publisher = Publisher(node, args.gps_hz, args.cloud_hz, not args.best_effort,
                           cloud_size=(width, height))
     try:
-        if args.wait_subscribers:
-            _wait_for_subscribers(node, args.wait_subscribers, stop)
+        published = [t for t, hz in ((GPS_TOPIC, args.gps_hz), (CLOUD_TOPIC, args.cloud_hz))
+                     if hz > 0]  # a topic published at 0 Hz waits for nobody
+        if args.wait_subscribers and published:
+            _wait_for_subscribers(node, published, args.wait_subscribers, stop)
         publisher.run(args.duration, node, stop)
         # stopped by a signal, the subscribers are likely shutting down too: wait less
         timeout = 1.0 if stop.is_set() else DELIVERY_TIMEOUT_S

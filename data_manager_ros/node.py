@@ -220,14 +220,10 @@ class DataManagerNode(Node):
             self.recorder.clear()
             self.capture.stop()
         else:
-            settings = writer_settings(new)
-            restart = (old is None or not self.capture.running
-                       or settings != self.capture.settings
-                       or old.expanded_capture_dir() != new.expanded_capture_dir())
-            if restart:
-                self.capture.settings = settings
-                self.capture.start(new.expanded_capture_dir())
-            self.recorder.qos_depth = new.qos_depth
+            self.capture.configure(new.expanded_capture_dir(), writer_settings(new))
+            if self.recorder.qos_depth != new.qos_depth:
+                self.recorder.qos_depth = new.qos_depth
+                self.recorder.clear()  # subscribed again below, at the new depth
             self.recorder.update(new.methods)
         self.sync.apply(new)
         if old is None or old.sync_interval_mins != new.sync_interval_mins:

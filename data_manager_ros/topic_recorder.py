@@ -123,13 +123,15 @@ class TopicRecorder:
                       message_type_hash(msg_type), full_definition(msg_type))
         self._engine.add_topic(topic)
         callback = self._engine.callback(method.topic, method.rate_limit_hz)
+        profile = adapted_profile(offered, self.qos_depth)
         capture.subscription = self._node.create_subscription(
-            msg_class, method.topic, callback, adapted_profile(offered, self.qos_depth), raw=True)
+            msg_class, method.topic, callback, profile, raw=True)
         capture.type = msg_type
         capture.had_publishers = True
         self._log.info(f"capturing {method.topic} ({msg_type}) for {method.key} at "
                        f"{method.rate_limit_hz or 'every message'}"
-                       f"{' Hz' if method.rate_limit_hz else ''}")
+                       f"{' Hz' if method.rate_limit_hz else ''} "
+                       f"({profile.reliability.name.lower()}, depth {profile.depth})")
 
     def _report(self, capture: _Capture, message: str, error: bool = False) -> None:
         if message in capture.reported:

@@ -221,3 +221,37 @@ def test_use_sim_time_stamps_messages_with_clock_time(tmp_path):
     with Reader(bag) as reader:
         times = [t for _, t, _ in reader.messages()]
     assert times and all(1_000 * SECOND <= t <= sim[0] for t in times)
+
+
+def test_switching_capture_dir_under_a_1_khz_stream_loses_nothing(tmp_path):
+    """The writer thread moves to the new capture_dir while callbacks keep queueing."""
+    from helpers.ros_client import RosClient
+
+    path = config(tmp_path, {"gps1": [{"method": "Position"}]})
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    sensors = start_sensors(1000, 0, 6.0, "--wait-subscribers", "1")
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    client = RosClient(context=context)
+    try:
+        node.wait_log("capturing /gps1/position")
+
+        def flushed_bytes() -> int:  # the writer flushes every second
+            bags = bag_dirs(str(tmp_path / "capture"))
+            return sum(os.path.getsize(os.path.join(bags[0], n)) for n in os.listdir(bags[0])
+                       if n.endswith(".active")) if bags else 0
+
+        wait_for(lambda: flushed_bytes() > 50_000, 30, "fixes flushed to the first bag")
+        assert client.set("capture_dir", str(tmp_path / "moved")) == (True, "")
+        fixes = published(sensors.communicate(timeout=60)[0])[0]
+    finally:
+        client.close()
+        rclpy.shutdown(context=context)
+        sensors.kill()
+        assert node.stop() == 0
+    [first] = bag_dirs(str(tmp_path / "capture"))
+    [second] = bag_dirs(str(tmp_path / "moved"))
+    before = [int(m.latitude) for m in read_bag(first)["/gps1/position"]]
+    after = [int(m.latitude) for m in read_bag(second)["/gps1/position"]]
+    assert before and after
+    assert before + after == list(range(fixes))

@@ -120,3 +120,35 @@ def test_setting_config_file_replaces_the_config(running):
                             capture_dir=str(tmp / "b"), sync_disabled=True, tags=[])
     assert client.set("config_file", untagged) == (True, "")
     assert client.get("tags") == [] and math.isinf(client.get(FREQ))
+
+
+def test_qos_depth_change_subscribes_again_at_the_new_depth(running):
+    _, node, client = running
+    assert client.set("qos_depth", 10) == (True, "")
+    node.wait_log("(reliable, depth 10)")
+    assert client.set("qos_depth", 1000) == (True, "")
+    node.wait_log("(reliable, depth 1000)")
+
+
+def test_max_backlog_change_applies_to_the_next_message(running):
+    """A 4.9 MB cloud does not fit a 1 MiB backlog: from the change on, clouds are dropped
+    (and counted), and recorded again once the bound is back."""
+    tmp, node, client = running
+    assert client.set("maximum_capture_file_duration_s", 1.0) == (True, "")  # closed files
+    assert client.set("capture_methods", ["gps1/Position", "camera1/PointCloud"])[0]
+    node.wait_log("capturing /camera1/point_cloud")
+
+    def recorded_since(topic: str, since: int) -> list[int]:
+        return closed_messages(bag_dirs(str(tmp / "b"))[-1], since).get(topic, [])
+
+    def clouds_since(since: int) -> list[int]:
+        return recorded_since("/camera1/point_cloud", since)
+
+    assert client.set("max_backlog_bytes", 1 << 20) == (True, "")
+    bounded = time.time_ns() + SECOND // 2
+    wait_for(lambda: recorded_since("/gps1/position", bounded + 2 * SECOND), 20,
+             "2 s recorded with the small bound")
+    assert not clouds_since(bounded)
+    assert client.set("max_backlog_bytes", 256 << 20) == (True, "")
+    restored = time.time_ns()
+    wait_for(lambda: clouds_since(restored), 20, "clouds recorded again")

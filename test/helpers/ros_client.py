@@ -12,10 +12,11 @@ from rclpy.parameter import Parameter, parameter_value_to_python
 
 
 class RosClient:
-    def __init__(self, node_name: str = "/data_manager") -> None:
+    def __init__(self, node_name: str = "/data_manager",
+                 context: rclpy.Context | None = None) -> None:
         self.node_name = node_name
-        self.node = rclpy.create_node("ros_client_for_tests")
-        self.executor = SingleThreadedExecutor()
+        self.node = rclpy.create_node("ros_client_for_tests", context=context)
+        self.executor = SingleThreadedExecutor(context=context)
         self.executor.add_node(self.node)
         self._set = self.node.create_client(SetParameters, f"{node_name}/set_parameters")
         self._get = self.node.create_client(GetParameters, f"{node_name}/get_parameters")
