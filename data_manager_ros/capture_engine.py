@@ -60,6 +60,8 @@ class WriterSettings:
 
 
 _DEFAULT_LOG = logging.getLogger(__name__)
+# how long the writer lets messages gather after the first one woke it
+BATCH_S = 0.005
 
 
 class TopicStats:
@@ -113,6 +115,7 @@ class CaptureEngine:
         self._retry_at = 0.0
         self._abandoned: list[str] = []
         self._switch_to: str | None = None  # a capture_dir the writer thread moves to
+        self._wake = threading.Event()  # set when the writer has work
         self._bag_settings: WriterSettings | None = None  # what the open bag was told
 
     # -- lifecycle -------------------------------------------------------------
@@ -159,12 +162,14 @@ class CaptureEngine:
             self.start(capture_dir)
         elif os.path.abspath(capture_dir) != os.path.abspath(self._capture_dir or ""):
             self._switch_to = capture_dir
+            self._wake.set()
 
     def stop(self) -> None:
         """Write everything queued, finalize the last file, close the bag."""
         if not self._running:
             return
         self._running = False
+        self._wake.set()
         self._thread.join()
         self._thread = None
         with self._lock:
@@ -174,6 +179,7 @@ class CaptureEngine:
 
     def request_split(self) -> None:
         self._split_requested = True
+        self._wake.set()
 
     # -- topics and callbacks -----------------------------------------------------
     def add_topic(self, topic: Topic) -> None:
@@ -186,7 +192,9 @@ class CaptureEngine:
         """The subscription callback for ``topic``; kept tiny because it runs per message."""
         stats = self.stats.setdefault(topic, TopicStats())
         gate = RateGate(frequency_hz) if frequency_hz is not None else None
-        append = self._queue.append
+        queue = self._queue
+        append = queue.append
+        wake = self._wake.set
         backlog = self._backlog
         clock = self._clock
 
@@ -205,6 +213,8 @@ class CaptureEngine:
             backlog.queued += size
             if pending > backlog.peak:
                 backlog.peak = pending
+            if not queue:  # the writer sleeps only once it emptied the queue
+                wake()
             append((topic, received_ns, data))
 
         return on_message
@@ -247,8 +257,12 @@ class CaptureEngine:
                     next_flush = now + self.settings.flush_interval_s
             if not running:
                 return
-            if not self._queue:
-                time.sleep(0.005)
+            # sleep until a callback finds the queue empty and wakes us, or the next flush; once
+            # woken, let a batch gather: one wake-up per message costs a third of a core at
+            # 15 kHz, and an idle node does not wake 200 times a second for nothing
+            if self._wake.wait(max(0.0, next_flush - time.monotonic())):
+                time.sleep(BATCH_S)
+            self._wake.clear()
 
     def _drain(self) -> None:
         queue = self._queue

@@ -21,7 +21,7 @@ from rclpy.task import Future
 from data_manager_ros.config import ConfigError
 from data_manager_ros.node import DataManagerNode
 
-SLICE_S = 0.2
+SLICE_S = 0.5  # how soon SIGINT/SIGTERM is noticed
 
 
 def fastest_executor() -> tuple[Executor, str]:

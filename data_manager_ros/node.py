@@ -49,8 +49,11 @@ _TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEG
           float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING,
           list: ParameterType.PARAMETER_STRING_ARRAY}
 _EMPTY = {ParameterType.PARAMETER_STRING_ARRAY: Parameter.Type.STRING_ARRAY}
-# how often the graph is looked at for topics still waiting for a publisher (rosbag2: 100 ms)
-GRAPH_POLL_S = 0.1
+# how often topics still waiting for a publisher are looked for (rosbag2 polls every 100 ms);
+# the timer runs only while one waits, so a node with every topic subscribed pays nothing
+DISCOVERY_S = 0.1
+# how often subscribed topics are checked for type changes and vanished publishers
+HEALTH_S = 1.0
 
 
 def writer_settings(config: DataManagerConfig) -> WriterSettings:
@@ -123,8 +126,9 @@ class DataManagerNode(Node):
         self._sync_timer = None
         self._last_counts: dict[str, tuple[float, int]] = {}
         self._rates: dict[str, float] = {}
+        self._discovery = self.create_timer(DISCOVERY_S, self._guarded(self._discover))
         self._apply(None, self.config)
-        self.create_timer(GRAPH_POLL_S, self._guarded(self.recorder.poll))
+        self.create_timer(HEALTH_S, self._guarded(self.recorder.poll))
         self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(1.0, self._guarded(self._publish_diagnostics))
         self.create_service(Trigger, "~/sync", self._on_sync)
@@ -225,12 +229,17 @@ class DataManagerNode(Node):
                 self.recorder.qos_depth = new.qos_depth
                 self.recorder.clear()  # subscribed again below, at the new depth
             self.recorder.update(new.methods)
+            self._discovery.reset()  # it stops itself once no topic waits
         self.sync.apply(new)
         if old is None or old.sync_interval_mins != new.sync_interval_mins:
             if self._sync_timer is not None:
                 self.destroy_timer(self._sync_timer)
             self._sync_timer = self.create_timer(new.sync_interval_mins * 60.0,
                                                  self._guarded(self._on_timer))
+
+    def _discover(self) -> None:
+        if not self.recorder.discover():
+            self._discovery.cancel()
 
     def _on_timer(self) -> None:
         if not self.config.sync_disabled:

@@ -33,10 +33,6 @@ def message_class(type_name: str) -> type:
             f"install the package that defines it") from None
 
 
-# graph polls between checks of subscribed topics (type changes, vanished publishers)
-HEALTH_EVERY = 10
-
-
 @dataclass
 class _Capture:
     method: MethodConfig
@@ -53,7 +49,6 @@ class TopicRecorder:
         self._log = node.get_logger()
         self.qos_depth = qos_depth
         self._captures: dict[str, _Capture] = {}
-        self._polls = 0
 
     @property
     def subscribed(self) -> dict[str, str]:
@@ -75,19 +70,23 @@ class TopicRecorder:
             self._drop(key)
 
     def poll(self) -> None:
-        """Subscribe to topics that appeared; report type changes and lost publishers. Called
-        every ``GRAPH_POLL_S``; it reads the graph at that pace only while a topic waits for
-        its first publisher, and every ``HEALTH_EVERY`` calls otherwise (idle CPU)."""
-        self._polls += 1
-        waiting = any(c.subscription is None for c in self._captures.values())
-        if not waiting and self._polls % HEALTH_EVERY:
-            return
+        """Subscribe to topics that appeared; report type changes and lost publishers."""
         graph = dict(self._node.get_topic_names_and_types())
         for capture in self._captures.values():
             try:
                 self._poll_one(capture, graph.get(capture.method.topic, []))
             except UnknownMessageType as error:
                 self._report(capture, str(error), error=True)
+
+    def discover(self) -> bool:
+        """The fast path for topics still waiting for a publisher: how many publishers each
+        has is a cheap question, the whole graph is listed only once one has some. Returns
+        whether a topic still waits (the caller polls again soon only then)."""
+        waiting = [c for c in self._captures.values() if c.subscription is None]
+        if any(self._node.count_publishers(c.method.topic) for c in waiting):
+            self.poll()
+            waiting = [c for c in waiting if c.subscription is None]
+        return bool(waiting)
 
     def _poll_one(self, capture: _Capture, graph_types: list[str]) -> None:
         method = capture.method

@@ -288,47 +288,91 @@ def test_stop_interrupts_an_upload_at_once_and_it_resumes_later(tmp_path, tus_se
     assert proxy.upstream_bytes - sum(len(d) for d in files.values()) < 8192
 
 
-def test_a_malformed_answer_never_kills_a_worker_and_shows_as_error(tmp_path):
-    """A server (or proxy) that answers nonsense: a Location that is no URL. The worker
-    survives, retries with backoff, and the sync status is ERROR, not ok."""
-    import http.server
-    import threading
+MALFORMED = {
+    "a Location that is no URL": (
+        lambda m, p: (201, {"Location": "http://[::1/files/x"}) if m == "POST" else (500, {}),
+        "is not a URL"),
+    "a Location on another origin": (
+        lambda m, p: (201, {"Location": "http://127.0.0.2:1/files/x"}) if m == "POST"
+        else (500, {}), "on another origin than sync_url"),
+    "a PATCH answer whose offset does not advance": (
+        lambda m, p: (201, {"Location": "/files/x"}) if m == "POST"
+        else (204, {"Upload-Offset": "0"}), "confirmed offset 0 after a PATCH from 0"),
+    "a PATCH answer without Upload-Offset": (
+        lambda m, p: (201, {"Location": "/files/x"}) if m == "POST" else (204, {}),
+        "without a valid Upload-Offset"),
+}
 
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_malformed_answer_is_a_retried_protocol_error(tmp_path, case):
+    """The worker survives, backs off (no tight loop), the file stays, status is not ok."""
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    from data_manager_ros.diagnostics import sync_status
+    from data_manager_ros.sync.snapshot import snapshot_of
+    from helpers.stub_server import StubServer
+
+    answer, reason = MALFORMED[case]
+    server = StubServer(answer)
+    make_bag(str(tmp_path / "capture"), "bag_n", 1)
+    sync, log = manager(tmp_path, server.url, maximum_num_sync_threads=1)
+    try:
+        sync.sweep()
+        wait_for(lambda: len(server.requests) >= 4, 30, "retries by the one worker")
+        time.sleep(0.5)  # what a tight loop would fill with requests
+        snapshot = snapshot_of(sync.uploader, sync.sweep_error)
+        status = sync_status(snapshot, sync_disabled=False)
+    finally:
+        sync.close()
+        server.close()
+    assert reason in log.text() and "Traceback" not in log.text()
+    assert len(server.requests) < 30, "a tight loop"
+    assert status.level == DiagnosticStatus.WARN and "failing" in status.message
+    assert all(p.exists() for p in (tmp_path / "capture" / "bag_n").iterdir())
+
+
+def test_the_key_goes_to_the_origin_of_sync_url_only():
+    from data_manager_ros.sync.tus_client import origin
+
+    endpoint = origin("https://cloud.example:8443/files/")
+    assert origin("https://CLOUD.example:8443/files/abc") == endpoint
+    assert origin("http://cloud.example:8443/files/abc") != endpoint  # a downgrade
+    assert origin("https://cloud.example/files/abc") != endpoint  # another port
+    with pytest.raises(ValueError):
+        origin("http://[::1/files/x")
+
+
+def test_an_unexpected_error_in_a_worker_is_reported_as_error_and_retried(tmp_path):
+    """Fault injection where no real fault makes it: a destination with a bug."""
     from diagnostic_msgs.msg import DiagnosticStatus
 
     from data_manager_ros.diagnostics import sync_status
     from data_manager_ros.sync.snapshot import snapshot_of
 
-    creates = []
+    class Buggy:
+        calls = 0
 
-    class Nonsense(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            creates.append(self.path)
-            self.send_response(201)
-            self.send_header("Location", "http://[::1/files/x")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+        def upload(self, *args) -> None:
+            Buggy.calls += 1
+            raise ZeroDivisionError("a bug")
 
-        def log_message(self, *args) -> None:
+        def close(self) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Nonsense)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    make_bag(str(tmp_path / "capture"), "bag_n", 1)
-    sync, log = manager(tmp_path, f"http://127.0.0.1:{server.server_port}/files/",
-                        maximum_num_sync_threads=1)
+    make_bag(str(tmp_path / "capture"), "bag_b", 1)
+    sync, log = manager(tmp_path, f"file://{tmp_path / 'cloud'}", maximum_num_sync_threads=1)
+    sync.uploader.stop()
+    sync.uploader.destination = Buggy()
+    sync.uploader.start(1)
     try:
         sync.sweep()
-        wait_for(lambda: len(creates) >= 3, 30, "three tries by the one worker")
-        snapshot = snapshot_of(sync.uploader, sync.sweep_error)
-        status = sync_status(snapshot, sync_disabled=False)
+        wait_for(lambda: Buggy.calls >= 3, 30, "three tries by the one worker")
+        status = sync_status(snapshot_of(sync.uploader, sync.sweep_error), sync_disabled=False)
     finally:
         sync.close()
-        server.shutdown()
-    assert "unexpected ValueError: Invalid IPv6 URL" in snapshot.stats.last_unexpected_error
-    assert status.level == DiagnosticStatus.ERROR and "Invalid IPv6 URL" in status.message
+    assert status.level == DiagnosticStatus.ERROR and "ZeroDivisionError: a bug" in status.message
     assert "Traceback" in log.text()
-    assert all(p.exists() for p in (tmp_path / "capture" / "bag_n").iterdir())
 
 
 def test_a_name_that_is_not_utf8_is_skipped_once_and_the_rest_syncs(tmp_path):
@@ -354,3 +398,78 @@ def test_a_name_that_is_not_utf8_is_skipped_once_and_the_rest_syncs(tmp_path):
         sync.close()
     assert os.path.exists(bad) and not (extra / "good.bin").exists()
     assert log.text().count("is not valid UTF-8") == 1 and "caf\\xe9.bin" in log.text()
+
+
+def test_fifos_sockets_and_devices_are_skipped_once_and_never_opened(tmp_path):
+    import socket
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    os.mkfifo(extra / "fifo")
+    unix = socket.socket(socket.AF_UNIX)
+    unix.bind(str(extra / "sock"))
+    os.mknod(extra / "zero", 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 5))
+    (extra / "data.bin").write_bytes(b"sent")
+    old = time.time() - 60
+    for name in ("fifo", "zero", "data.bin"):
+        os.utime(extra / name, (old, old))
+    sync, log = manager(tmp_path, f"file://{tmp_path / 'cloud'}",
+                        additional_sync_paths=[str(extra)])
+    try:
+        for _ in range(2):
+            sync.sweep()
+        drain(sync, 30)
+    finally:
+        sync.close()
+        unix.close()
+    assert (tmp_path / "cloud" / "extra" / "data.bin").read_bytes() == b"sent"
+    for name, kind in (("fifo", "a FIFO"), ("sock", "a socket"), ("zero", "a character device")):
+        assert log.text().count(f"{extra / name} is not a regular file ({kind})") == 1
+        assert os.path.lexists(extra / name)
+
+
+def test_retry_after_is_honoured_up_to_the_backoff_cap(tmp_path):
+    from helpers.stub_server import StubServer
+
+    wait = {"value": "7"}
+    server = StubServer(lambda m, p: (503, {"Retry-After": wait["value"]}))
+    make_bag(str(tmp_path / "capture"), "bag_r", 1)
+    clock = FakeClock()
+    uploader = Uploader(make_destination(server.url, {}, 0), Journal(str(tmp_path / "j.db")),
+                        ListLogger(), robot_id="r", clock=clock)
+    try:
+        uploader.enqueue(bag_files(str(tmp_path / "capture"), print))
+        while uploader.run_due():  # the bag file and its metadata.yaml
+            pass
+        assert uploader.next_due() - clock.now == pytest.approx(7.0)  # not 0.2 s
+        wait["value"] = "999999"
+        clock.now = uploader.next_due()
+        while uploader.run_due():
+            pass
+        assert uploader.next_due() - clock.now == pytest.approx(Backoff().cap_s)
+    finally:
+        server.close()
+
+
+def test_an_upload_url_of_another_origin_is_dropped_and_the_file_sent_anew(tmp_path, tus_server):
+    """A journal row from before sync_url changed, or a Location that pointed at a dead port:
+    the key is not sent there, and a new upload is created at sync_url."""
+    from data_manager_ros.sync.destinations import sha256_of
+    from data_manager_ros.sync.journal import JournalEntry
+    from helpers.tus_server import free_port
+
+    _, files = make_bag(str(tmp_path / "capture"), "bag_o", 2)
+    path = str(tmp_path / "capture" / "bag_o" / "bag_o_0.mcap")
+    stat = os.stat(path)
+    journal = Journal(str(tmp_path / "capture" / JOURNAL_FILE))
+    journal.put(JournalEntry(path, stat.st_size, stat.st_mtime_ns, sha256_of(path),
+                             upload_url=f"http://127.0.0.1:{free_port()}/files/stale"))
+    journal.close()
+    sync, log = manager(tmp_path, tus_server.url)
+    try:
+        sync.sweep()
+        drain(sync, 60)
+    finally:
+        sync.close()
+    assert_arrived_once(tus_server, files)
+    assert "stale" not in log.text()

@@ -13,9 +13,9 @@ from typing import Protocol
 from urllib.parse import urlparse
 
 from data_manager_ros.fsutil import fsync_dir
-from data_manager_ros.sync.errors import RetryableError, UploadGone
+from data_manager_ros.sync.errors import ConnectionFailed, RetryableError, UploadGone
 from data_manager_ros.sync.journal import JournalEntry
-from data_manager_ros.sync.tus_client import TusClient
+from data_manager_ros.sync.tus_client import TusClient, origin
 
 _BLOCK = 1 << 20
 
@@ -30,8 +30,10 @@ def sha256_of(path: str) -> str:
 
 class Destination(Protocol):
     def upload(self, path: str, entry: JournalEntry, remote_path: str, metadata: dict[str, str],
-               save: Callable[[JournalEntry], None], on_read: Callable[[int], None]) -> None:
-        """Send ``path`` completely; raise errors.* to say what to do otherwise."""
+               save: Callable[[JournalEntry], None], on_read: Callable[[int], None],
+               on_offset: Callable[[int], None]) -> None:
+        """Send ``path`` completely; raise errors.* to say what to do otherwise. ``on_offset``
+        hears every offset the far side confirmed (how the uploader tells progress)."""
 
     def close(self) -> None: ...
 
@@ -42,18 +44,40 @@ class TusDestination:
         self._limit = limit_bps
 
     def upload(self, path: str, entry: JournalEntry, remote_path: str, metadata: dict[str, str],
-               save: Callable[[JournalEntry], None], on_read: Callable[[int], None]) -> None:
-        offset = self._client.offset(entry.upload_url) if entry.upload_url else None
+               save: Callable[[JournalEntry], None], on_read: Callable[[int], None],
+               on_offset: Callable[[int], None]) -> None:
+        offset = self._stored_offset(entry)
         if offset is None or offset > entry.size:
             entry.upload_url = self._client.create(entry.size, metadata)
             save(entry)  # durable before any byte goes out, so a restart resumes this upload
             offset = 0
+        on_offset(offset)
         with open(path, "rb") as handle:
             while offset < entry.size:
                 offset = self._client.send(entry.upload_url, handle, offset, entry.size,
                                            on_read, self._limit)
+                on_offset(offset)
         if entry.size == 0 and self._client.offset(entry.upload_url) != 0:
             raise RetryableError("empty upload not confirmed by the server")
+
+    def _stored_offset(self, entry: JournalEntry) -> int | None:
+        """The server's offset of the upload the journal remembers, or None to start anew:
+        when there is none, when it belongs to another endpoint (sync_url changed: the API
+        key goes to sync_url's origin only), or when its URL gets no answer while the
+        endpoint does (a Location that pointed somewhere dead)."""
+        url = entry.upload_url
+        try:
+            same_origin = bool(url) and origin(url) == origin(self._client.endpoint)
+        except ValueError:
+            same_origin = False
+        if not same_origin:
+            return None
+        try:
+            return self._client.offset(url)
+        except ConnectionFailed:
+            if self._client.answers():
+                return None
+            raise
 
     def close(self) -> None:
         self._client.close()
@@ -66,7 +90,8 @@ class DirectoryDestination:
         self.root = os.path.abspath(os.path.expanduser(urlparse(url).netloc + urlparse(url).path))
 
     def upload(self, path: str, entry: JournalEntry, remote_path: str, metadata: dict[str, str],
-               save: Callable[[JournalEntry], None], on_read: Callable[[int], None]) -> None:
+               save: Callable[[JournalEntry], None], on_read: Callable[[int], None],
+               on_offset: Callable[[int], None]) -> None:
         target = os.path.join(self.root, remote_path)
         part = target + ".part"
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -77,6 +102,7 @@ class DirectoryDestination:
         offset = os.path.getsize(part)
         if offset > entry.size:
             raise UploadGone(f"{part} is larger than the source")
+        on_offset(offset)
         with open(path, "rb") as source, open(part, "r+b") as out:
             source.seek(offset)
             out.seek(offset)

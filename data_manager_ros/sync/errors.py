@@ -2,7 +2,21 @@
 
 
 class RetryableError(Exception):
-    """Try again later (network, 5xx, server restarting): backoff, never give up."""
+    """Try again later (network, 5xx, server restarting): backoff, never give up.
+    ``retry_after_s``: the server said when (``Retry-After``); the wait is at least that."""
+
+    def __init__(self, message: str, retry_after_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ConnectionFailed(RetryableError):
+    """No HTTP answer at all (refused, reset, timed out)."""
+
+
+class ProtocolError(RetryableError):
+    """The server answered something tus 1.0 does not allow; retried, since a server or a
+    proxy in between may be fixed, and reported as what it is."""
 
 
 class TerminalError(Exception):

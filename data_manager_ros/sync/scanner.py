@@ -4,12 +4,14 @@ Bag files are ready once closed (final name, no ``.active`` suffix); a bag's
 metadata.yaml once the whole bag is closed. Files under additional sync paths
 are ready after a quiet time without modification. Hidden files and
 directories (journal, locks, temporary files) and ``failed/`` are never taken,
-and symlinks are followed only when they stay inside their root.
+symlinks are followed only when they stay inside their root, and only regular
+files are taken: opening a FIFO blocks, and a device never ends.
 """
 
 from __future__ import annotations
 
 import os
+import stat as stat_module
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -56,7 +58,19 @@ def _walk(root: str, on_skip: Callable[[str], None]) -> Iterator[tuple[str, os.s
                 stat = os.stat(path)
             except OSError:
                 continue  # vanished or dangling link
+            if not stat_module.S_ISREG(stat.st_mode):
+                on_skip(f"{path} is not a regular file ({_kind(stat.st_mode)}); not uploaded")
+                continue
             yield path, stat
+
+
+def _kind(mode: int) -> str:
+    for test, kind in ((stat_module.S_ISFIFO, "a FIFO"), (stat_module.S_ISSOCK, "a socket"),
+                       (stat_module.S_ISCHR, "a character device"),
+                       (stat_module.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a file"
 
 
 def _bag_closed(bag_dir: str) -> bool:

@@ -70,6 +70,7 @@ class SyncManager:
         self._sweep_wanted = threading.Event()
         self._closing = False
         self.sweep_error = ""  # why the last sweep failed; "" once one succeeds
+        self._skips_reported: set[str] = set()
         self._sweeper = threading.Thread(target=self._sweep_when_asked, name="sync-sweeper",
                                          daemon=True)
         self._sweeper.start()
@@ -122,8 +123,10 @@ class SyncManager:
 
     def sweep(self) -> int:
         """Queue every file that is ready now; returns how many were new."""
-        def skipped(reason: str) -> None:
-            self._log.warning(reason)
+        def skipped(reason: str) -> None:  # once per file, not once per sweep
+            if reason not in self._skips_reported:
+                self._skips_reported.add(reason)
+                self._log.warning(reason)
 
         files = []
         for capture_dir in list(self.capture_dirs):

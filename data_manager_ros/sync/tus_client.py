@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from typing import BinaryIO
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from data_manager_ros.sync.errors import RetryableError, TerminalError, UploadGone
+from data_manager_ros.sync.errors import (
+    ConnectionFailed,
+    ProtocolError,
+    RetryableError,
+    TerminalError,
+    UploadGone,
+)
 from data_manager_ros.sync.file_slice import FileSlice
 
 TUS_VERSION = "1.0.0"
@@ -29,6 +36,38 @@ def encode_metadata(metadata: dict[str, str]) -> str:
                     for key, value in metadata.items())
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the unit the API key is bound to; ValueError if it is
+    not a URL at all."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+
+
+def _retry_after(response: requests.Response) -> float:
+    """Seconds in a ``Retry-After`` header (a number or an HTTP date), 0 if none or bad."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return 0.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0.0
+    from datetime import datetime, timezone
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _offset(response: requests.Response, action: str) -> int:
+    value = response.headers.get("Upload-Offset", "")
+    if not value.isdigit():
+        raise ProtocolError(f"{action}: HTTP {response.status_code} without a valid "
+                            f"Upload-Offset (got {value[:40]!r}); tus 1.0 requires one")
+    return int(value)
+
+
 def _check(response: requests.Response, action: str, ok: tuple[int, ...]) -> None:
     if response.status_code in ok:
         return
@@ -39,7 +78,7 @@ def _check(response: requests.Response, action: str, ok: tuple[int, ...]) -> Non
         raise RetryableError(f"{action}: HTTP {response.status_code}: the server refused the "
                              "API key; check api_key_env / api_key_file")
     if response.status_code in _RETRYABLE_STATUS or response.status_code >= 500:
-        raise RetryableError(reason)
+        raise RetryableError(reason, _retry_after(response))
     raise TerminalError(reason)
 
 
@@ -64,7 +103,7 @@ class TusClient:
                     raise
                 return self._session.request(method, url, timeout=self._timeout, **kwargs)
         except requests.RequestException as error:
-            raise RetryableError(f"{action}: {type(error).__name__}: {error}") from None
+            raise ConnectionFailed(f"{action}: {type(error).__name__}: {error}") from None
 
     def create(self, size: int, metadata: dict[str, str]) -> str:
         """Start an upload; returns its absolute URL."""
@@ -73,13 +112,30 @@ class TusClient:
         _check(response, "create upload", (201,))
         location = response.headers.get("Location")
         if not location:
-            raise RetryableError("create upload: server sent no Location")
-        return urljoin(self.endpoint, location)
+            raise ProtocolError("create upload: server sent no Location")
+        try:
+            url = urljoin(self.endpoint, location)
+            same = origin(url) == origin(self.endpoint)
+        except ValueError:
+            raise ProtocolError(f"create upload: Location {location[:100]!r} is not a "
+                                "URL") from None
+        if not same:  # the API key and the bytes go to the origin of sync_url only
+            raise ProtocolError(f"create upload: Location {location[:100]!r} is on another "
+                                f"origin than sync_url {self.endpoint!r}; refused")
+        return url
+
+    def answers(self) -> bool:
+        """Whether the endpoint gives any HTTP answer (a tus server answers OPTIONS)."""
+        try:
+            self._request("OPTIONS", self.endpoint, "probe endpoint")
+        except ConnectionFailed:
+            return False
+        return True
 
     def offset(self, url: str) -> int:
         response = self._request("HEAD", url, "ask offset", headers={"Cache-Control": "no-store"})
         _check(response, "ask offset", (200, 204))
-        return int(response.headers["Upload-Offset"])
+        return _offset(response, "ask offset")
 
     def send(self, url: str, handle: BinaryIO, offset: int, size: int,
              on_read: Callable[[int], None], limit_bps: int = 0) -> int:
@@ -91,7 +147,11 @@ class TusClient:
         if response.status_code == 409:
             raise RetryableError("send bytes: offset conflict (HTTP 409); asking again")
         _check(response, "send bytes", (204,))
-        return int(response.headers["Upload-Offset"])
+        confirmed = _offset(response, "send bytes")
+        if confirmed <= offset < size or confirmed > size:
+            raise ProtocolError(f"send bytes: the server confirmed offset {confirmed} after a "
+                                f"PATCH from {offset} of {size}")
+        return confirmed
 
     def close(self) -> None:
         self._session.close()

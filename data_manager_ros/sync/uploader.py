@@ -56,6 +56,7 @@ class _Job:
     failures: int = 0
     next_try: float = 0.0
     last_error: str = ""
+    confirmed: int = 0  # the highest offset the far side confirmed
 
 
 def _bag_topics(path: str) -> list[str]:
@@ -233,8 +234,16 @@ class Uploader:
                 self.stats.sent_bytes += count
                 self.stats.in_flight[path] = (sent[0], entry.size)
 
+            def on_offset(offset: int) -> None:
+                # the far side holds more than ever before: the schedule starts again, so a
+                # link cut every few MB does not make a long file wait hours
+                if offset > job.confirmed:
+                    job.confirmed = offset
+                    job.failures = 0
+
             self.destination.upload(path, entry, job.file.remote_path,
-                                    self._metadata(job.file, entry), self.journal.put, on_read)
+                                    self._metadata(job.file, entry), self.journal.put, on_read,
+                                    on_offset)
             after = os.stat(path)
             if (after.st_size, after.st_mtime_ns) != (entry.size, entry.mtime_ns):
                 raise UploadGone(f"{path} changed while it was uploaded")
@@ -242,7 +251,9 @@ class Uploader:
             self._requeue(job)
         except UploadGone as error:
             self._retry(job, str(error), restart=True)
-        except (RetryableError, OSError) as error:
+        except RetryableError as error:
+            self._retry(job, str(error), retry_after_s=error.retry_after_s)
+        except OSError as error:
             self._retry(job, str(error))
         except TerminalError as error:
             self._move_to_failed(job, str(error))
@@ -258,11 +269,14 @@ class Uploader:
         finally:
             self.stats.in_flight.pop(path, None)
 
-    def _retry(self, job: _Job, reason: str, restart: bool = False) -> None:
-        """Back off; with ``restart`` the next attempt starts a new upload from byte 0."""
+    def _retry(self, job: _Job, reason: str, restart: bool = False,
+               retry_after_s: float = 0.0) -> None:
+        """Back off; with ``restart`` the next attempt starts a new upload from byte 0. The
+        server's Retry-After is honoured, up to the backoff cap."""
         job.failures += 1
         job.last_error = reason
-        delay = self._backoff.delay(job.failures)
+        delay = max(self._backoff.delay(job.failures),
+                    min(retry_after_s, self._backoff.cap_s))
         job.next_try = self._clock() + delay
         self.stats.failures += 1
         entry = self.journal.get(job.file.path)
