@@ -151,6 +151,21 @@ def test_connections_cut_mid_patch(tmp_path, tus_server):
     assert_arrived_once(tus_server, files)
 
 
+def test_a_link_cut_every_few_mb_does_not_grow_the_backoff(tmp_path, tus_server):
+    """Every connection is cut 1-3 MB in: 20+ cuts for 40 MiB. Each attempt moves the
+    offset, so the next starts at once; a doubling backoff would wait for days."""
+    _, files = make_bag(str(tmp_path / "capture"), "bag_k", 40)
+    proxy = FaultProxy(tus_server.port, cut_after=(1 << 20, 3 << 20), cuts=10**6)
+    sync, _ = manager(tmp_path, proxy.url(), maximum_num_sync_threads=1)
+    try:
+        sync.sweep()
+        drain(sync, 60)
+    finally:
+        sync.close()
+    assert proxy.connections > 20
+    assert_arrived_once(tus_server, files)
+
+
 def test_5xx_answers_are_retried(tmp_path):
     server = TusServer(str(tmp_path / "server"), fail_every=3).start()
     try:

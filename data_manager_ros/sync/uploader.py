@@ -57,6 +57,7 @@ class _Job:
     next_try: float = 0.0
     last_error: str = ""
     confirmed: int = 0  # the highest offset the far side confirmed
+    advanced: bool = False  # this attempt found the far side holding more than before
 
 
 def _bag_topics(path: str) -> list[str]:
@@ -240,6 +241,7 @@ class Uploader:
                 if offset > job.confirmed:
                     job.confirmed = offset
                     job.failures = 0
+                    job.advanced = True
 
             self.destination.upload(path, entry, job.file.remote_path,
                                     self._metadata(job.file, entry), self.journal.put, on_read,
@@ -275,8 +277,10 @@ class Uploader:
         server's Retry-After is honoured, up to the backoff cap."""
         job.failures += 1
         job.last_error = reason
-        delay = max(self._backoff.delay(job.failures),
-                    min(retry_after_s, self._backoff.cap_s))
+        # an attempt that found progress is followed by one at once: the link works
+        backoff = 0.0 if job.advanced else self._backoff.delay(job.failures)
+        job.advanced = False
+        delay = max(backoff, min(retry_after_s, self._backoff.cap_s))
         job.next_try = self._clock() + delay
         self.stats.failures += 1
         entry = self.journal.get(job.file.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 
@@ -11,12 +12,15 @@ class FaultProxy:
 
     ``upstream_bytes`` counts every byte the client sent (headers included), so
     a test can tell how much was sent twice. ``cut_after`` bytes into each of
-    the first ``cuts`` connections, both sides are closed mid-request.
+    the first ``cuts`` connections, both sides are closed mid-request; a
+    (low, high) pair cuts each one at a random point in that range.
     """
 
-    def __init__(self, upstream_port: int, cut_after: int = 0, cuts: int = 0) -> None:
+    def __init__(self, upstream_port: int, cut_after: int | tuple[int, int] = 0,
+                 cuts: int = 0, seed: int = 1) -> None:
         self.upstream_port = upstream_port
         self.cut_after = cut_after
+        self._random = random.Random(seed)
         self.cuts_left = cuts
         self.upstream_bytes = 0
         self.connections = 0
@@ -41,7 +45,7 @@ class FaultProxy:
                 return
             with self._lock:
                 self.connections += 1
-                cut = self.cut_after if self.cuts_left > 0 else 0
+                cut = self._cut_point() if self.cuts_left > 0 else 0
                 self.cuts_left -= 1 if cut else 0
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
@@ -52,6 +56,11 @@ class FaultProxy:
                              daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, 0, False),
                              daemon=True).start()
+
+    def _cut_point(self) -> int:
+        if isinstance(self.cut_after, tuple):
+            return self._random.randint(*self.cut_after)
+        return self.cut_after
 
     def _pump(self, source: socket.socket, sink: socket.socket, cut: int, count: bool) -> None:
         forwarded = 0
