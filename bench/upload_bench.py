@@ -2,6 +2,7 @@
 
     python bench/upload_bench.py [--sizes-mib 64 512] [--repeat 3]
     python bench/upload_bench.py --sizes-mib 300 --repeat 1 --cut-mb 5 50
+    python bench/upload_bench.py --limit-mb-s 5 --workers 4
 
 For each size, alternately: curl sends the file in one PATCH to a fresh
 upload; our uploader (Uploader + TusDestination, in a child process of its
@@ -12,6 +13,9 @@ which must not grow with the file size.
 --cut-mb LOW HIGH also uploads each file through a proxy that cuts every connection at a
 random point LOW-HIGH MB into it, and reports that time against the uncut one of the
 same run (with backoff that never started again, this took 1,355 s for 300 MiB).
+--limit-mb-s R --workers N uploads N files of 16 MiB with N workers under
+upload_bandwidth_limit_bytes_per_s = R MB/s and reports the rate they took together, as a
+ratio to R (a limit per upload used to give N times R).
 """
 
 from __future__ import annotations
@@ -70,6 +74,33 @@ def child(url: str, path: str, work: str) -> None:
                       "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 
 
+def limited_rate(url: str, work: str, workers: int, limit_bps: int) -> float:
+    """Bytes per second that ``workers`` uploads of 16 MiB each took under one limit."""
+    from data_manager_ros.sync.destinations import TusDestination
+    from data_manager_ros.sync.journal import Journal
+    from data_manager_ros.sync.scanner import bag_files
+    from data_manager_ros.sync.uploader import Uploader
+
+    bag = os.path.join(work, "capture", "limited")
+    os.makedirs(bag)
+    for index in range(workers):
+        with open(os.path.join(bag, f"limited_{index}.mcap"), "wb") as handle:
+            handle.write(os.urandom(16 << 20))
+    uploader = Uploader(TusDestination(url, {}, limit_bps), Journal(os.path.join(work, "j")),
+                        logging_sink(), robot_id="bench")
+    uploader.enqueue(f for f in bag_files(os.path.join(work, "capture"), print)
+                     if f.path.endswith(".mcap"))
+    for file, _, _ in uploader.pending():  # hash first: only the transfer is timed
+        uploader._entry_for(file, file.size, file.mtime_ns)
+    start = time.perf_counter()
+    uploader.start(workers)
+    while uploader.pending():
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - start
+    uploader.stop()
+    return workers * (16 << 20) / elapsed
+
+
 def logging_sink():
     import logging
     return logging.getLogger("bench")
@@ -93,6 +124,8 @@ def main() -> int:
     parser.add_argument("--sizes-mib", type=int, nargs="+", default=[64, 512])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cut-mb", type=float, nargs=2, metavar=("LOW", "HIGH"))
+    parser.add_argument("--limit-mb-s", type=float)
+    parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -101,6 +134,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dm-upload-bench-") as tmp:
         server = TusServer(os.path.join(tmp, "server")).start()
         try:
+            if args.limit_mb_s:
+                limit = int(args.limit_mb_s * 1e6)
+                rate = limited_rate(server.url, os.path.join(tmp, "limited"), args.workers,
+                                    limit)
+                print(f"{args.workers} workers under a {args.limit_mb_s:g} MB/s limit: "
+                      f"{rate / 1e6:.2f} MB/s together, ratio {rate / limit:.3f}")
+                return 0
             print("size_MiB  curl_MB/s  ours_MB/s  ratio  ours_hash_s  transfer_ratio"
                   "  ours_peak_RSS_MiB")
             for size_mib in args.sizes_mib:

@@ -13,6 +13,7 @@ from typing import Protocol
 from urllib.parse import urlparse
 
 from data_manager_ros.fsutil import fsync_dir
+from data_manager_ros.sync.bandwidth import BandwidthLimit
 from data_manager_ros.sync.errors import ConnectionFailed, RetryableError, UploadGone
 from data_manager_ros.sync.journal import JournalEntry
 from data_manager_ros.sync.tus_client import TusClient, origin
@@ -41,7 +42,7 @@ class Destination(Protocol):
 class TusDestination:
     def __init__(self, endpoint: str, headers: dict[str, str], limit_bps: int = 0) -> None:
         self._client = TusClient(endpoint, headers)
-        self._limit = limit_bps
+        self._limit = BandwidthLimit(limit_bps)  # one for all workers, which share this object
 
     def upload(self, path: str, entry: JournalEntry, remote_path: str, metadata: dict[str, str],
                save: Callable[[JournalEntry], None], on_read: Callable[[int], None],

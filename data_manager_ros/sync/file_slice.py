@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
+
+from data_manager_ros.sync.bandwidth import BandwidthLimit
+
+_UNLIMITED = BandwidthLimit(0)
 
 
 class FileSlice:
@@ -13,19 +16,19 @@ class FileSlice:
     An iterable rather than a file-like object on purpose: http.client reads
     file-like bodies 8-16 KiB at a time, an iterable in the blocks it yields
     (4 MiB), which is what lets one PATCH keep up with curl. ``on_read`` sees
-    every block as it goes out, for progress and byte counts; ``limit_bps``
-    paces the blocks so uploads leave bandwidth to the robot.
+    every block as it goes out, for progress and byte counts; ``limit`` (shared
+    by every upload) paces the blocks so uploads leave bandwidth to the robot.
     """
 
     def __init__(self, handle: BinaryIO, offset: int, length: int,
-                 on_read: Callable[[int], None] = lambda n: None, limit_bps: int = 0,
-                 block_size: int = 4 << 20) -> None:
+                 on_read: Callable[[int], None] = lambda n: None,
+                 limit: BandwidthLimit = _UNLIMITED, block_size: int = 4 << 20) -> None:
         self._handle = handle
         self._offset = offset
         self._length = length
         self._on_read = on_read
-        self._limit = limit_bps
-        self._block = min(block_size, max(limit_bps // 8, 64 << 10)) if limit_bps else block_size
+        self._limit = limit
+        self._block = min(block_size, limit.block_size) if limit.bytes_per_s else block_size
 
     def __len__(self) -> int:
         return self._length
@@ -33,17 +36,11 @@ class FileSlice:
     def __iter__(self) -> Iterator[bytes]:
         self._handle.seek(self._offset)
         left = self._length
-        started = time.monotonic()
-        sent = 0
         while left > 0:
             data = self._handle.read(min(self._block, left))
             if not data:
                 raise OSError(f"{self._handle.name} ended {left} bytes early")
             left -= len(data)
-            sent += len(data)
+            self._limit.pace(len(data))
             self._on_read(len(data))
             yield data
-            if self._limit:
-                ahead = sent / self._limit - (time.monotonic() - started)
-                if ahead > 0:
-                    time.sleep(ahead)

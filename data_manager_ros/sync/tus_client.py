@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from data_manager_ros.sync.bandwidth import BandwidthLimit
 from data_manager_ros.sync.errors import (
     ConnectionFailed,
     ProtocolError,
@@ -138,9 +139,9 @@ class TusClient:
         return _offset(response, "ask offset")
 
     def send(self, url: str, handle: BinaryIO, offset: int, size: int,
-             on_read: Callable[[int], None], limit_bps: int = 0) -> int:
+             on_read: Callable[[int], None], limit: BandwidthLimit) -> int:
         """PATCH bytes ``offset..size``; returns the offset the server confirmed."""
-        body = FileSlice(handle, offset, size - offset, on_read, limit_bps)
+        body = FileSlice(handle, offset, size - offset, on_read, limit)
         response = self._request("PATCH", url, "send bytes", data=body, headers={
             "Content-Type": "application/offset+octet-stream",
             "Upload-Offset": str(offset)})
