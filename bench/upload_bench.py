@@ -3,6 +3,7 @@
     python bench/upload_bench.py [--sizes-mib 64 512] [--repeat 3]
     python bench/upload_bench.py --sizes-mib 300 --repeat 1 --cut-mb 5 50
     python bench/upload_bench.py --limit-mb-s 5 --workers 4
+    python bench/upload_bench.py --small-beside-large --workers 2
 
 For each size, alternately: curl sends the file in one PATCH to a fresh
 upload; our uploader (Uploader + TusDestination, in a child process of its
@@ -16,6 +17,9 @@ same run (with backoff that never started again, this took 1,355 s for 300 MiB).
 --limit-mb-s R --workers N uploads N files of 16 MiB with N workers under
 upload_bandwidth_limit_bytes_per_s = R MB/s and reports the rate they took together, as a
 ratio to R (a limit per upload used to give N times R).
+--small-beside-large queues 2 files of 150 MiB, then 500 of 4 KiB, for N workers, and
+reports when the first and the last small file landed against when the large ones did (the
+first small one used to wait 32 s).
 """
 
 from __future__ import annotations
@@ -101,6 +105,53 @@ def limited_rate(url: str, work: str, workers: int, limit_bps: int) -> float:
     return workers * (16 << 20) / elapsed
 
 
+def small_beside_large(url: str, work: str, workers: int) -> str:
+    import logging
+
+    from data_manager_ros.sync.destinations import TusDestination
+    from data_manager_ros.sync.journal import Journal
+    from data_manager_ros.sync.scanner import bag_files, quiet_files
+    from data_manager_ros.sync.uploader import Uploader
+
+    bag = os.path.join(work, "capture", "large")
+    extra = os.path.join(work, "extra")
+    os.makedirs(bag)
+    os.makedirs(extra)
+    for index in range(2):
+        with open(os.path.join(bag, f"large_{index}.mcap"), "wb") as handle:
+            for _ in range(150):
+                handle.write(os.urandom(1 << 20))
+    for index in range(500):
+        with open(os.path.join(extra, f"small_{index:03d}"), "wb") as handle:
+            handle.write(os.urandom(4096))
+    landed: dict[str, float] = {}
+
+    class Clock(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage()
+            if message.startswith("uploaded "):
+                landed[message.split()[1]] = time.perf_counter()
+
+    log = logging.getLogger("bench.small")
+    log.addHandler(Clock())
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    uploader = Uploader(TusDestination(url, {}), Journal(os.path.join(work, "j")), log,
+                        robot_id="bench")
+    files = [f for f in bag_files(os.path.join(work, "capture"), print)
+             if f.path.endswith(".mcap")] + list(quiet_files(extra, 0, time.time_ns(), print))
+    uploader.enqueue(files)
+    start = time.perf_counter()
+    uploader.start(workers)
+    while uploader.pending():
+        time.sleep(0.01)
+    uploader.stop()
+    small = sorted(t - start for name, t in landed.items() if name.startswith("small_"))
+    large = sorted(t - start for name, t in landed.items() if name.startswith("large/"))
+    return (f"{workers} workers: first small file after {small[0]:.2f} s, all 500 after "
+            f"{small[-1]:.2f} s; the large files after {large[0]:.2f} and {large[-1]:.2f} s")
+
+
 def logging_sink():
     import logging
     return logging.getLogger("bench")
@@ -126,6 +177,7 @@ def main() -> int:
     parser.add_argument("--cut-mb", type=float, nargs=2, metavar=("LOW", "HIGH"))
     parser.add_argument("--limit-mb-s", type=float)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--small-beside-large", action="store_true")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -134,6 +186,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dm-upload-bench-") as tmp:
         server = TusServer(os.path.join(tmp, "server")).start()
         try:
+            if args.small_beside_large:
+                print(small_beside_large(server.url, os.path.join(tmp, "small"), args.workers))
+                return 0
             if args.limit_mb_s:
                 limit = int(args.limit_mb_s * 1e6)
                 rate = limited_rate(server.url, os.path.join(tmp, "limited"), args.workers,

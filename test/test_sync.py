@@ -488,3 +488,26 @@ def test_an_upload_url_of_another_origin_is_dropped_and_the_file_sent_anew(tmp_p
         sync.close()
     assert_arrived_once(tus_server, files)
     assert "stale" not in log.text()
+
+
+def test_small_files_are_not_starved_by_large_ones(tmp_path, tus_server):
+    """Two workers, two 24 MiB files at 8 MB/s (3 s each) and 60 small files: the small-file
+    lane sends every small file before either large one is done."""
+    make_bag(str(tmp_path / "capture"), "bag_big", 48, split_mb=24)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    old = time.time() - 60
+    for index in range(60):
+        (extra / f"note_{index:02d}.txt").write_bytes(os.urandom(4096))
+        os.utime(extra / f"note_{index:02d}.txt", (old, old))
+    sync, log = manager(tmp_path, tus_server.url, maximum_num_sync_threads=2,
+                        upload_bandwidth_limit_bytes_per_s=8_000_000,
+                        additional_sync_paths=[str(extra)])
+    try:
+        sync.sweep()
+        drain(sync, 90)
+    finally:
+        sync.close()
+    order = [line.split()[2] for line in log.lines if line.startswith("INFO uploaded ")]
+    first_big = min(i for i, name in enumerate(order) if name.endswith(".mcap"))
+    assert sum(1 for name in order[:first_big] if name.startswith("note_")) == 60, order

@@ -18,8 +18,9 @@ class BandwidthLimit:
 
     @property
     def block_size(self) -> int:
-        """Blocks small enough that pacing stays smooth: about 1/8 s of the limit."""
-        return max(self.bytes_per_s // 8, 64 << 10)
+        """About 1/64 s of the limit: pacing stays smooth, and a small file sent beside a
+        large one waits for one such block, not for an eighth of a second each."""
+        return max(self.bytes_per_s // 64, 64 << 10)
 
     def pace(self, count: int) -> None:
         """Wait until ``count`` more bytes fit the limit (no wait without one)."""

@@ -69,6 +69,10 @@ def _bag_topics(path: str) -> list[str]:
     return sorted(c.topic for c in summary.channels.values()) if summary else []
 
 
+# files up to this size go first on the small-file lane
+SMALL_FILE_BYTES = 8 << 20
+
+
 class Uploader:
     def __init__(self, destination: Destination, journal: Journal, log: Logger, *,
                  robot_id: str, tags: tuple[str, ...] = (), backoff: Backoff = DEFAULT_BACKOFF,
@@ -134,12 +138,23 @@ class Uploader:
             self._push(job)
             self._cond.notify_all()
 
-    def _take_due(self) -> _Job | None:
+    def _take_due(self, small_first: bool = False) -> _Job | None:
+        """The oldest due job; with ``small_first`` the smallest due file up to
+        ``SMALL_FILE_BYTES`` if there is one (the small-file lane)."""
         now = self._clock()
+        if small_first:
+            small = [(job.file.size, seq, path) for due, seq, path in self._heap
+                     if due <= now and (job := self._jobs.get(path)) is not None
+                     and path not in self._busy and job.next_try == due
+                     and job.file.size <= SMALL_FILE_BYTES]
+            if small:
+                path = min(small)[2]
+                self._busy.add(path)
+                return self._jobs[path]  # its heap entry goes stale: skipped when popped
         while self._heap and self._heap[0][0] <= now:
-            _, _, path = heapq.heappop(self._heap)
+            due, _, path = heapq.heappop(self._heap)
             job = self._jobs.get(path)
-            if job is not None and path not in self._busy:
+            if job is not None and path not in self._busy and due >= job.next_try:
                 self._busy.add(path)
                 return job
         return None
@@ -159,9 +174,12 @@ class Uploader:
         return True
 
     def start(self, workers: int) -> None:
+        """With two workers or more, the first is the small-file lane: a few large files
+        never make hundreds of small ones wait for hours."""
         self._stopping = False
         for index in range(workers):
-            thread = threading.Thread(target=self._work, name=f"sync-{index}", daemon=True)
+            thread = threading.Thread(target=self._work, args=(index == 0 and workers > 1,),
+                                      name=f"sync-{index}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -174,12 +192,12 @@ class Uploader:
             thread.join()
         self._threads = []
 
-    def _work(self) -> None:
+    def _work(self, small_first: bool) -> None:
         while True:
             with self._cond:
                 job = None
                 while not self._stopping and job is None:
-                    job = self._take_due()
+                    job = self._take_due(small_first)
                     if job is None:
                         wait = 1.0 if not self._heap else max(0.0, self._heap[0][0] - self._clock())
                         self._cond.wait(min(wait, 1.0))
