@@ -133,10 +133,7 @@ class CaptureEngine:
         self._capture_dir = capture_dir
         os.makedirs(capture_dir, mode=0o700, exist_ok=True)
         self._recover(capture_dir)
-        try:
-            self._open_bag()
-        except OSError as error:
-            self._fail(error)  # the writer thread retries, as after a failed write
+        self._open_bag_for_topics()
         self._running = True
         self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
         self._thread.start()
@@ -187,6 +184,18 @@ class CaptureEngine:
             self._topics[topic.name] = topic
             if self._bag is not None:
                 self._bag.add_topic(topic)
+            elif self._running and time.monotonic() >= self._retry_at:
+                self._open_bag_for_topics()  # the first topic: its first message needs a bag
+
+    def _open_bag_for_topics(self) -> None:
+        """A bag is opened only once there is a topic to record: no empty bag directories
+        while no method captures."""
+        if not self._topics:
+            return
+        try:
+            self._open_bag()
+        except OSError as error:
+            self._fail(error)  # the writer thread retries, as after a failed write
 
     def callback(self, topic: str, frequency_hz: float | None) -> MessageCallback:
         """The subscription callback for ``topic``; kept tiny because it runs per message."""
@@ -308,7 +317,7 @@ class CaptureEngine:
                 self._switch_capture_dir()
             self._check_free_space()
             if self._bag is None:
-                if now >= self._retry_at:
+                if self._topics and now >= self._retry_at:
                     self._reopen()
                 return
             if self._split_requested:
@@ -337,7 +346,8 @@ class CaptureEngine:
         self._capture_dir = capture_dir
         os.makedirs(capture_dir, mode=0o700, exist_ok=True)
         self._recover(capture_dir)
-        self._reopen()
+        if self._topics:
+            self._reopen()
 
     def _fail(self, error: OSError) -> None:
         self.last_error = f"cannot write to {self._capture_dir!r}: {error}"
@@ -356,5 +366,6 @@ class CaptureEngine:
             self._log.warning(f"finalized the interrupted bag {bag_dir}: "
                               f"{report.salvaged_messages} message(s) of its last file kept")
         self._open_bag()
-        self.last_error = ""
-        self._log.info("capture resumed")
+        if self.last_error:
+            self.last_error = ""
+            self._log.info("capture resumed")

@@ -255,3 +255,17 @@ def test_switching_capture_dir_under_a_1_khz_stream_loses_nothing(tmp_path):
     after = [int(m.latitude) for m in read_bag(second)["/gps1/position"]]
     assert before and after
     assert before + after == list(range(fixes))
+
+
+def test_no_bag_is_made_until_a_topic_is_there_to_record(tmp_path):
+    path = config(tmp_path, {"gps1": [{"method": "Position"}]})
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    try:
+        wait_for((tmp_path / "capture").exists, 30, "capture_dir to be made")
+        time.sleep(2.0)  # what the node does with no publisher: nothing on disk
+        assert bag_dirs(str(tmp_path / "capture")) == []
+        fixes, _ = run_sensors(100, 0, 1.0)
+    finally:
+        assert node.stop() == 0
+    [bag] = bag_dirs(str(tmp_path / "capture"))
+    assert len(read_bag(bag)["/gps1/position"]) == fixes

@@ -128,7 +128,7 @@ def test_capture_dir_is_private(tmp_path):
                           capture_dir=str(tmp_path / "new" / "capture"), sync_disabled=True)
     node = NodeProcess(config, str(tmp_path / "node.log")).start()
     try:
-        node.wait_log("recording into")
+        wait_for((tmp_path / "new" / "capture").exists, 30, "capture_dir to be made")
     finally:
         assert node.stop() == 0
     assert (tmp_path / "new" / "capture").stat().st_mode & 0o777 == 0o700

@@ -511,3 +511,20 @@ def test_small_files_are_not_starved_by_large_ones(tmp_path, tus_server):
     order = [line.split()[2] for line in log.lines if line.startswith("INFO uploaded ")]
     first_big = min(i for i, name in enumerate(order) if name.endswith(".mcap"))
     assert sum(1 for name in order[:first_big] if name.startswith("note_")) == 60, order
+
+
+def test_an_api_key_with_a_newline_is_refused_by_name_never_echoed(tmp_path, monkeypatch):
+    from data_manager_ros.sync.sync_manager import api_key
+
+    monkeypatch.setenv("DM_TEST_KEY", "s3cret-value\r\n")
+    config = make_config({"capture_dir": str(tmp_path), "api_key_env": "DM_TEST_KEY"}, [])
+    with pytest.raises(ValueError) as refused:
+        api_key(config)
+    assert "'DM_TEST_KEY'" in str(refused.value) and "s3cret" not in str(refused.value)
+
+
+def test_an_http_sync_url_with_a_key_is_warned_about(tmp_path, monkeypatch, tus_server):
+    monkeypatch.setenv("DM_TEST_KEY", "k")
+    sync, log = manager(tmp_path, tus_server.url, api_key_env="DM_TEST_KEY")
+    sync.close()
+    assert "is http: the API key and the data cross the network unencrypted" in log.text()

@@ -10,6 +10,7 @@ import time
 import psutil
 
 from data_manager_ros.config import make_config
+from data_manager_ros.sync.journal import JOURNAL_FILE
 from data_manager_ros.sync.sync_process import SyncProcess
 from helpers.processes import NodeProcess, wait_for, write_config
 from helpers.proxy import FaultProxy
@@ -104,8 +105,8 @@ def test_a_second_uploader_on_the_same_capture_dir_is_refused(tmp_path, tus_serv
     node = NodeProcess(config, str(tmp_path / "node.log")).start()
     try:
         upload_process(node)
-        node.wait_log("recording into")
-        time.sleep(1.0)  # the upload process has taken the journal
+        lock = tmp_path / "capture" / f"{JOURNAL_FILE}.lock"
+        wait_for(lock.exists, 30, "the upload process to take the journal")
         second = subprocess.run([sys.executable, "-m", "data_manager_ros.sync_cli", config],
                                 capture_output=True, text=True, timeout=60)
     finally:

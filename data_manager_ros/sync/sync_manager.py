@@ -29,10 +29,18 @@ LOCK_WAIT_S = 10.0
 
 
 def api_key(config: DataManagerConfig) -> str:
+    """The key, refused (naming where it came from, never echoing it) if it holds control
+    characters: a CR or LF would end up in headers, logs and the journal."""
     if config.api_key_file:
         with open(os.path.expanduser(config.api_key_file), encoding="utf-8") as handle:
-            return handle.read().strip()
-    return os.environ.get(config.api_key_env, "") if config.api_key_env else ""
+            key, source = handle.read().strip(), f"api_key_file {config.api_key_file!r}"
+    else:
+        key = os.environ.get(config.api_key_env, "") if config.api_key_env else ""
+        source = f"environment variable {config.api_key_env!r} (api_key_env)"
+    if any(ord(c) < 32 or ord(c) == 127 for c in key):
+        raise ValueError(f"the API key in {source} contains control characters (a stray "
+                         "newline?); it must be one line of printable characters")
+    return key
 
 
 def _headers(config: DataManagerConfig) -> dict[str, str]:
@@ -40,9 +48,6 @@ def _headers(config: DataManagerConfig) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"} if key else {}
 
 
-def _destination(config: DataManagerConfig) -> Destination:
-    return make_destination(config.sync_url, _headers(config),
-                            config.upload_bandwidth_limit_bytes_per_s)
 
 
 def _destination_settings(config: DataManagerConfig) -> tuple:
@@ -63,7 +68,7 @@ class SyncManager:
         except LockBusy as error:
             raise LockBusy(f"another uploader is using {journal} ({error}); stop it first: "
                            f"two uploaders would send the same files twice") from None
-        self.uploader = Uploader(_destination(config), Journal(journal), log, robot_id="")
+        self.uploader = Uploader(self._destination(config), Journal(journal), log, robot_id="")
         self._label_uploads(config)
         self._forget_vanished()
         self.uploader.start(config.maximum_num_sync_threads)
@@ -74,6 +79,14 @@ class SyncManager:
         self._sweeper = threading.Thread(target=self._sweep_when_asked, name="sync-sweeper",
                                          daemon=True)
         self._sweeper.start()
+
+    def _destination(self, config: DataManagerConfig) -> Destination:
+        headers = _headers(config)
+        if headers and config.sync_url.startswith("http://"):
+            self._log.warning(f"sync_url {config.sync_url!r} is http: the API key and the data "
+                              "cross the network unencrypted; use https")
+        return make_destination(config.sync_url, headers,
+                                config.upload_bandwidth_limit_bytes_per_s)
 
     def _label_uploads(self, config: DataManagerConfig) -> None:
         """What every upload's metadata says about where it came from."""
@@ -99,7 +112,7 @@ class SyncManager:
         if restart:
             self.uploader.stop()
             self.uploader.destination.close()
-            self.uploader.destination = _destination(config)
+            self.uploader.destination = self._destination(config)
             self.uploader.start(config.maximum_num_sync_threads)
 
     def request_sweep(self) -> None:
