@@ -528,3 +528,20 @@ def test_an_http_sync_url_with_a_key_is_warned_about(tmp_path, monkeypatch, tus_
     sync, log = manager(tmp_path, tus_server.url, api_key_env="DM_TEST_KEY")
     sync.close()
     assert "is http: the API key and the data cross the network unencrypted" in log.text()
+
+
+def test_a_byte_flipped_in_flight_is_caught_by_the_servers_sha256_and_sent_again(tmp_path,
+                                                                                 tus_server):
+    """The reference server checks every finished upload against the sha256 the client puts
+    in Upload-Metadata and answers 460; the client starts that file again."""
+    _, files = make_bag(str(tmp_path / "capture"), "bag_f", 3)
+    proxy = FaultProxy(tus_server.port, flip_at=2 << 20)
+    sync, log = manager(tmp_path, proxy.url(), maximum_num_sync_threads=1)
+    try:
+        sync.sweep()
+        drain(sync, 60)
+    finally:
+        sync.close()
+    assert proxy.flipped
+    assert "HTTP 460" in log.text() and "sha256 mismatch" in log.text()
+    assert_arrived_once(tus_server, files)

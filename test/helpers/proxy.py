@@ -17,8 +17,12 @@ class FaultProxy:
     """
 
     def __init__(self, upstream_port: int, cut_after: int | tuple[int, int] = 0,
-                 cuts: int = 0, seed: int = 1) -> None:
+                 cuts: int = 0, seed: int = 1, flip_at: int = 0) -> None:
+        """``flip_at``: the first connection that carries that many bytes to the server has
+        the byte there inverted (once): data corrupted in flight, as TCP's checksum can miss."""
         self.upstream_port = upstream_port
+        self.flip_at = flip_at
+        self.flipped = False
         self.cut_after = cut_after
         self._random = random.Random(seed)
         self.cuts_left = cuts
@@ -69,6 +73,11 @@ class FaultProxy:
                 data = source.recv(1 << 16)
                 if not data:
                     break
+                if count and self.flip_at and not self.flipped and \
+                        forwarded <= self.flip_at < forwarded + len(data):
+                    index = self.flip_at - forwarded
+                    data = data[:index] + bytes([data[index] ^ 0xFF]) + data[index + 1:]
+                    self.flipped = True
                 if cut and forwarded + len(data) >= cut:
                     data = data[: cut - forwarded]
                     sink.sendall(data)
