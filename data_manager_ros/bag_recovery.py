@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import yaml
 from mcap.reader import make_reader
@@ -31,6 +31,7 @@ class RecoveryReport:
     recovered_files: list[str]
     salvaged_messages: int
     error: str = ""
+    salvaged_by_topic: dict[str, int] = field(default_factory=dict)
 
 
 def bag_is_open(bag_dir: str) -> bool:
@@ -148,6 +149,8 @@ def recover_bag(bag_dir: str, chunk_size: int) -> RecoveryReport:
             os.unlink(path)
             report.recovered_files.append(salvaged.final_path)
             report.salvaged_messages += salvaged.message_count
+            for topic, count in salvaged.counts.items():
+                report.salvaged_by_topic[topic] = report.salvaged_by_topic.get(topic, 0) + count
     meta.save(bag_dir)
     marker = os.path.join(bag_dir, RECORDING_MARKER)
     if os.path.exists(marker):

@@ -55,6 +55,8 @@ class BagWriter:
         self._file: McapFile | None = None
         self._file_opened_ns = 0
         self._durable = DurableQueue()
+        # counts of finished files not yet durable (the durable thread removes them)
+        self._not_durable: dict[str, dict[str, int]] = {}
 
     def configure(self, *, max_file_bytes: int, max_file_duration_ns: int, chunk_size: int,
                   compression: str) -> None:
@@ -106,6 +108,7 @@ class BagWriter:
             return
         current, self._file = self._file, None
         self.metadata.add_file(current.entry(), current.counts)
+        self._not_durable[current.final_path] = current.counts
         # a snapshot; its YAML grows with every file of the bag (120 KB at 640 files), so it is
         # made, with the summary, on the durable queue's thread, which the writer never waits for
         info = self.metadata.to_dict()
@@ -114,6 +117,7 @@ class BagWriter:
             serialized = serialize(info)
             current.finish(serialized)
             current.commit()
+            self._not_durable.pop(current.final_path, None)
             save_metadata(self.bag_dir, serialized)
 
         self._durable.commit(current, commit)
@@ -130,16 +134,25 @@ class BagWriter:
         os.unlink(self._lock.name)
         self._lock.close()
 
-    def abandon(self) -> None:
-        """Give up after a write error, leaving the bag to recovery at the next start."""
+    def abandon(self) -> dict[str, int]:
+        """Give up after a write error, leaving the bag to recovery at the next start.
+        Returns the messages per topic written into files that never became final: what
+        recovery can salvage at most (the rest of them is lost)."""
         try:
             self._durable.close()  # before the file: a queued fsync may still need it
         except OSError:
             pass  # the error that made us give up, or one like it: recovery deals with both
+        at_risk: dict[str, int] = {}
+        files = list(self._not_durable.values())
         if self._file is not None:
+            files.append(self._file.counts)
             self._file.abandon()
             self._file = None
+        for counts in files:
+            for topic, count in counts.items():
+                at_risk[topic] = at_risk.get(topic, 0) + count
         self._lock.close()
+        return at_risk
 
     def _open(self, now_ns: int) -> None:
         name = split_file_name(self.bag_dir, self._next_index)

@@ -113,7 +113,7 @@ class CaptureEngine:
         self.last_error = ""
         self.disk_paused = False
         self._retry_at = 0.0
-        self._abandoned: list[str] = []
+        self._abandoned: dict[str, dict[str, int]] = {}  # bag → messages per topic at risk
         self._switch_to: str | None = None  # a capture_dir the writer thread moves to
         self._wake = threading.Event()  # set when the writer has work
         self._bag_settings: WriterSettings | None = None  # what the open bag was told
@@ -354,17 +354,31 @@ class CaptureEngine:
         self._log.error(f"{self.last_error}; capture paused, retrying in "
                         f"{self.settings.retry_interval_s:.0f} s")
         if self._bag is not None:
-            self._abandoned.append(self._bag.bag_dir)
-            self._bag.abandon()
+            self._abandoned[self._bag.bag_dir] = self._bag.abandon()
             self._bag = None
         self._retry_at = time.monotonic() + self.settings.retry_interval_s
 
+    def _count_lost(self, at_risk: dict[str, int], salvaged: dict[str, int]) -> int:
+        """Messages counted as written whose file the disk error tore past what recovery
+        could salvage: they are dropped after all, and counted so."""
+        lost_total = 0
+        for topic, count in at_risk.items():
+            lost = max(0, count - salvaged.get(topic, 0))
+            stats = self.stats.get(topic)
+            if lost and stats is not None:
+                stats.written -= lost
+                stats.dropped += lost
+                lost_total += lost
+        return lost_total
+
     def _reopen(self) -> None:
-        for bag_dir in list(self._abandoned):
+        for bag_dir, at_risk in list(self._abandoned.items()):
             report = recover_bag(bag_dir, self.settings.chunk_size)
-            self._abandoned.remove(bag_dir)
+            del self._abandoned[bag_dir]
+            lost = self._count_lost(at_risk, report.salvaged_by_topic)
             self._log.warning(f"finalized the interrupted bag {bag_dir}: "
-                              f"{report.salvaged_messages} message(s) of its last file kept")
+                              f"{report.salvaged_messages} message(s) of its last file kept, "
+                              f"{lost} written before the error lost (counted as dropped)")
         self._open_bag()
         if self.last_error:
             self.last_error = ""

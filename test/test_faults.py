@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 import shutil
 import subprocess
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from mcap.reader import make_reader
 
-from helpers.bags import bag_dirs
+from helpers.bags import bag_dirs, read_bag
 from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
 from helpers.tus_server import TusServer
 
@@ -166,5 +167,12 @@ def test_enospc_mid_write_keeps_the_node_up_and_capture_resumes(tmp_path):
                 if name.endswith(".mcap"):
                     with open(os.path.join(bag, name), "rb") as handle:
                         assert make_reader(handle).get_summary() is not None
+        # what the node counted as written is what the bags hold: a message torn away with
+        # the file at ENOSPC is counted as dropped, not written
+        stats = re.search(r"capture stats /camera1/point_cloud: received (\d+) written (\d+) "
+                          r"dropped (\d+)", node.log())
+        in_bags = sum(len(read_bag(b).get("/camera1/point_cloud", [])) for b in (first, second))
+        assert int(stats.group(2)) == in_bags
+        assert int(stats.group(1)) == in_bags + int(stats.group(3))
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
