@@ -59,9 +59,14 @@ def capture_statuses(config: DataManagerConfig, engine: CaptureEngine,
     return statuses
 
 
-def sync_status(snapshot: SyncSnapshot, sync_disabled: bool,
-                process_error: str = "") -> DiagnosticStatus:
+# an upload in flight that sent nothing for this long is reported as stalled
+STALL_AFTER_S = 120.0
+
+
+def sync_status(snapshot: SyncSnapshot, sync_disabled: bool, process_error: str = "",
+                stall_after_s: float = STALL_AFTER_S) -> DiagnosticStatus:
     stats = snapshot.stats
+    quiet_s = time.time() - stats.last_progress
     uploading = {f"uploading {os.path.basename(path)}": f"{sent}/{size}"
                  for path, (sent, size) in stats.in_flight.items()}
     if process_error:
@@ -70,6 +75,9 @@ def sync_status(snapshot: SyncSnapshot, sync_disabled: bool,
         level, message = DiagnosticStatus.ERROR, f"sync sweep failed: {snapshot.sweep_error}"
     elif stats.last_unexpected_error:
         level, message = DiagnosticStatus.ERROR, f"upload failed: {stats.last_unexpected_error}"
+    elif stats.in_flight and quiet_s > stall_after_s:
+        level, message = DiagnosticStatus.WARN, (
+            f"{len(stats.in_flight)} upload(s) in flight sent nothing for {quiet_s:.0f} s")
     elif snapshot.failing_files:
         level, message = DiagnosticStatus.WARN, f"{snapshot.failing_files} file(s) failing"
     else:

@@ -545,3 +545,39 @@ def test_a_byte_flipped_in_flight_is_caught_by_the_servers_sha256_and_sent_again
     assert proxy.flipped
     assert "HTTP 460" in log.text() and "sha256 mismatch" in log.text()
     assert_arrived_once(tus_server, files)
+
+
+def test_an_upload_that_hangs_is_reported_as_stalled(tmp_path):
+    """A server that takes the PATCH and never answers: status must not stay ok."""
+    import threading
+
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    from data_manager_ros.diagnostics import sync_status
+    from data_manager_ros.sync.snapshot import snapshot_of
+    from helpers.stub_server import StubServer
+
+    release = threading.Event()
+
+    def answer(method: str, path: str):
+        if method == "PATCH":
+            release.wait(30)  # hangs until the test is done
+            return 204, {"Upload-Offset": "0"}
+        return (201, {"Location": "/files/x"}) if method == "POST" else (200, {})
+
+    server = StubServer(answer)
+    make_bag(str(tmp_path / "capture"), "bag_h", 1)
+    sync, _ = manager(tmp_path, server.url, maximum_num_sync_threads=1)
+    try:
+        sync.sweep()
+        wait_for(lambda: server.count("PATCH") >= 1 and sync.uploader.stats.in_flight, 30,
+                 "a PATCH in flight")
+        fresh = sync_status(snapshot_of(sync.uploader), sync_disabled=False, stall_after_s=1.0)
+        time.sleep(1.5)
+        stalled = sync_status(snapshot_of(sync.uploader), sync_disabled=False, stall_after_s=1.0)
+    finally:
+        release.set()
+        sync.close()
+        server.close()
+    assert fresh.level == DiagnosticStatus.OK
+    assert stalled.level == DiagnosticStatus.WARN and "sent nothing for" in stalled.message

@@ -47,6 +47,7 @@ class UploadStats:
     # with backoff like any failure, and this stays set until an upload succeeds again
     unexpected_errors: int = 0
     last_unexpected_error: str = ""
+    last_progress: float = 0.0  # wall time a byte last went out (a hung upload stops it)
     in_flight: dict[str, tuple[int, int]] = field(default_factory=dict)  # path → (sent, size)
 
 
@@ -251,6 +252,7 @@ class Uploader:
                     raise UploadInterrupted(f"{path}: uploader stopping")
                 sent[0] += count
                 self.stats.sent_bytes += count
+                self.stats.last_progress = time.time()
                 self.stats.in_flight[path] = (sent[0], entry.size)
 
             def on_offset(offset: int) -> None:
