@@ -21,6 +21,7 @@ import os
 import shutil
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -194,7 +195,7 @@ class CaptureEngine:
             return
         try:
             self._open_bag()
-        except OSError as error:
+        except Exception as error:  # noqa: BLE001 - reported, and retried by the writer
             self._fail(error)  # the writer thread retries, as after a failed write
 
     def callback(self, topic: str, frequency_hz: float | None) -> MessageCallback:
@@ -287,7 +288,7 @@ class CaptureEngine:
                 continue
             try:
                 bag.write(topic, log_ns, log_ns, data)
-            except OSError as error:
+            except Exception as error:  # noqa: BLE001 - the writer thread must outlive it
                 topic_stats.dropped += 1
                 self._fail(error)
                 bag = None
@@ -333,7 +334,7 @@ class CaptureEngine:
             self._bag.flush()
             self._log.debug(f"flushed {self._bag.bag_dir}; writer backlog "
                             f"{self.backlog_bytes()} bytes")
-        except OSError as error:
+        except Exception as error:  # noqa: BLE001 - the writer thread must outlive it
             self._fail(error)
 
     def _switch_capture_dir(self) -> None:
@@ -349,10 +350,17 @@ class CaptureEngine:
         if self._topics:
             self._reopen()
 
-    def _fail(self, error: OSError) -> None:
-        self.last_error = f"cannot write to {self._capture_dir!r}: {error}"
+    def _fail(self, error: Exception) -> None:
+        """One way out of any failure on the writer thread: report it (an unexpected one with
+        its traceback), leave the bag to recovery, and try a new bag after a pause."""
+        if isinstance(error, OSError):
+            self.last_error = f"cannot write to {self._capture_dir!r}: {error}"
+            detail = ""
+        else:
+            self.last_error = f"capture writer failed: {type(error).__name__}: {error}"
+            detail = "\n" + traceback.format_exc().rstrip()
         self._log.error(f"{self.last_error}; capture paused, retrying in "
-                        f"{self.settings.retry_interval_s:.0f} s")
+                        f"{self.settings.retry_interval_s:.0f} s{detail}")
         if self._bag is not None:
             self._abandoned[self._bag.bag_dir] = self._bag.abandon()
             self._bag = None

@@ -21,6 +21,9 @@ class ListLogger:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
+    def debug(self, message: str) -> None:
+        self.lines.append(f"DEBUG {message}")
+
     def info(self, message: str) -> None:
         self.lines.append(f"INFO {message}")
 
