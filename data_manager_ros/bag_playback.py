@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 import rclpy
+from rclpy.client import Client
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
@@ -69,7 +70,7 @@ def play(bag_dir: str, sink: Sink | None = None, timeout_s: float = 120.0,
                          for topic, msg_type in topics.items()]
         spin_until(lambda: all(s.get_publisher_count() for s in subscriptions),
                    "the player's publishers")
-        resume = node.create_client(Resume, "/rosbag2_player/resume")
+        resume: Client = node.create_client(Resume, "/rosbag2_player/resume")
         spin_until(resume.service_is_ready, "the player's resume service")
         answer = resume.call_async(Resume.Request())
         spin_until(answer.done, "the player to resume")

@@ -62,7 +62,7 @@ def recover_capture_dir(capture_dir: str, chunk_size: int) -> list[RecoveryRepor
     A bag that cannot be recovered (e.g. a garbled metadata.yaml) is left as it
     is and reported with its error; the others are still recovered.
     """
-    reports = []
+    reports: list[RecoveryReport] = []
     if not os.path.isdir(capture_dir):
         return reports
     for name in sorted(os.listdir(capture_dir)):
@@ -108,6 +108,9 @@ def _salvage(active_path: str, chunk_size: int, meta: BagMetadata) -> tuple[Mcap
 def _closed_file_topics(path: str) -> tuple[list[Topic], dict[str, int], int, int, int]:
     with open(path, "rb") as handle:
         summary = make_reader(handle).get_summary()
+    if summary is None or summary.statistics is None:
+        raise ValueError(f"{path} has a final name but no summary; move it aside to recover "
+                         "the rest of the bag")
     topics = [_topic(summary.schemas[c.schema_id], c) for c in summary.channels.values()]
     stats = summary.statistics
     counts = {summary.channels[cid].topic: n for cid, n in stats.channel_message_counts.items()}

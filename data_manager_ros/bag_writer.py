@@ -81,10 +81,9 @@ class BagWriter:
             self._file.add_topic(topic)
 
     def write(self, topic: str, log_ns: int, publish_ns: int, data: bytes) -> None:
-        if self._file is None:
-            self._open(log_ns)
-        self._file.write(topic, log_ns, publish_ns, data)
-        if self._file.message_bytes >= self._max_bytes:
+        file = self._file or self._open(log_ns)
+        file.write(topic, log_ns, publish_ns, data)
+        if file.message_bytes >= self._max_bytes:
             self.split()
 
     def tick(self, now_ns: int) -> None:
@@ -154,11 +153,12 @@ class BagWriter:
         self._lock.close()
         return at_risk
 
-    def _open(self, now_ns: int) -> None:
+    def _open(self, now_ns: int) -> McapFile:
         name = split_file_name(self.bag_dir, self._next_index)
         self._next_index += 1
-        self._file = McapFile(os.path.join(self.bag_dir, name), self._chunk_size,
+        file = self._file = McapFile(os.path.join(self.bag_dir, name), self._chunk_size,
                               self.metadata.opening(name).serialize(), self._compression)
         self._file_opened_ns = now_ns
         for topic in self._topics.values():
-            self._file.add_topic(topic)
+            file.add_topic(topic)
+        return file

@@ -107,7 +107,7 @@ class CaptureEngine:
         self.stats: dict[str, TopicStats] = {}
         self._lock = threading.Lock()
         self._bag: BagWriter | None = None
-        self._capture_dir: str | None = None
+        self._capture_dir = ""
         self._thread: threading.Thread | None = None
         self._running = False
         self._split_requested = False
@@ -168,7 +168,8 @@ class CaptureEngine:
             return
         self._running = False
         self._wake.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         self._thread = None
         with self._lock:
             if self._bag is not None:
@@ -340,7 +341,7 @@ class CaptureEngine:
     def _switch_capture_dir(self) -> None:
         """On the writer thread: what was queued before the switch went to the old bag (the
         loop drained it), what comes after goes to the new one."""
-        capture_dir, self._switch_to = self._switch_to, None
+        capture_dir, self._switch_to = self._switch_to or self._capture_dir, None
         if self._bag is not None:
             self._bag.close()
             self._bag = None

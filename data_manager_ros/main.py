@@ -50,7 +50,7 @@ def main(args: list[str] | None = None) -> int:
     if warning:
         node.get_logger().warning(warning)
     executor.add_node(node)
-    never = Future()
+    never: Future = Future()
     while not stop.is_set():
         executor.spin_until_future_complete(never, timeout_sec=SLICE_S)
     node.get_logger().info("stopping: closing the bag")

@@ -23,6 +23,7 @@ from rcl_interfaces.msg import (
 )
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.timer import Timer
 from std_srvs.srv import SetBool, Trigger
 
 from data_manager_ros.capture_engine import CaptureEngine, WriterSettings
@@ -105,7 +106,7 @@ class DataManagerNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("data_manager", **kwargs)
         self._declared: set[str] = {CONFIG_FILE}
-        config_file = self.declare_parameter(
+        config_file: str = self.declare_parameter(
             CONFIG_FILE, "", ParameterDescriptor(
                 type=ParameterType.PARAMETER_STRING,
                 description="data_manager JSON (seed format) or YAML file; setting it "
@@ -123,7 +124,7 @@ class DataManagerNode(Node):
                                      self._receive_clock())
         self.recorder = TopicRecorder(self, self.capture, self.config.qos_depth)
         self.sync = SyncProcess(self.config, self.get_logger())
-        self._sync_timer = None
+        self._sync_timer: Timer | None = None
         self._last_counts: dict[str, tuple[float, int]] = {}
         self._rates: dict[str, float] = {}
         self._discovery = self.create_timer(DISCOVERY_S, self._guarded(self._discover))
@@ -163,7 +164,7 @@ class DataManagerNode(Node):
         descriptor = _descriptor(name, value)
         if isinstance(value, list) and not value:
             # rclpy would type a [] default as a byte array; declare by type instead
-            param = self.declare_parameter(name, _EMPTY[descriptor.type], descriptor)
+            param: Parameter = self.declare_parameter(name, _EMPTY[descriptor.type], descriptor)
             if param.type_ == Parameter.Type.NOT_SET:
                 self.set_parameters([_parameter(name, [])])
         else:

@@ -21,7 +21,7 @@ from data_manager_ros.config import DataManagerConfig
 from data_manager_ros.fsutil import LockBusy, hold_exclusive_lock
 from data_manager_ros.sync.destinations import Destination, make_destination
 from data_manager_ros.sync.journal import JOURNAL_FILE, Journal
-from data_manager_ros.sync.scanner import bag_files, quiet_files
+from data_manager_ros.sync.scanner import SyncFile, bag_files, quiet_files
 from data_manager_ros.sync.uploader import Uploader
 
 # Long enough for an uploader that was just told to stop to finish its block.
@@ -141,7 +141,7 @@ class SyncManager:
                 self._skips_reported.add(reason)
                 self._log.warning(reason)
 
-        files = []
+        files: list[SyncFile] = []
         for capture_dir in list(self.capture_dirs):
             if os.path.isdir(capture_dir):
                 files += bag_files(capture_dir, skipped)

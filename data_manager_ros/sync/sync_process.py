@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import threading
-from typing import Any
+from typing import IO, Any
 
 from data_manager_ros.capture_engine import Logger
 from data_manager_ros.config import DataManagerConfig
@@ -23,13 +23,19 @@ from data_manager_ros.sync.backoff import Backoff
 from data_manager_ros.sync.snapshot import SyncSnapshot
 
 
+def _pipe(stream: IO[str] | None) -> IO[str]:
+    """A pipe of the child, which is always started with both (typing says it may not be)."""
+    if stream is None:
+        raise RuntimeError("the upload process was started without pipes")
+    return stream
+
 class SyncProcess:
     def __init__(self, config: DataManagerConfig, log: Logger) -> None:
         self._log = log
         self._backoff = Backoff()
         self._config = config
         self._lock = threading.Lock()  # guards _child and writes to its stdin
-        self._child: subprocess.Popen | None = None
+        self._child: subprocess.Popen[str] | None = None
         self._closing = threading.Event()
         self.snapshot = SyncSnapshot()
         self.problem = ""
@@ -52,8 +58,9 @@ class SyncProcess:
         if self._child is None:
             return  # the supervisor sends the current config to the next child
         try:
-            self._child.stdin.write(json.dumps(message) + "\n")
-            self._child.stdin.flush()
+            stdin = _pipe(self._child.stdin)
+            stdin.write(json.dumps(message) + "\n")
+            stdin.flush()
         except (BrokenPipeError, ValueError):
             pass  # it died; the supervisor restarts it with the current config
 
@@ -65,10 +72,10 @@ class SyncProcess:
             with self._lock:
                 self._child = child
                 if self._closing.is_set():
-                    child.stdin.close()
+                    _pipe(child.stdin).close()
                 else:
                     self._write({"config": config_to_params(self._config)})
-            for line in child.stdout:
+            for line in _pipe(child.stdout):
                 self._on_line(line)
             code = child.wait()
             with self._lock:
@@ -95,6 +102,8 @@ class SyncProcess:
             self._log.error(message["message"])
         elif message.get("log") == "warning":
             self._log.warning(message["message"])
+        elif message.get("log") == "debug":
+            self._log.debug(message["message"])
         else:
             self._log.info(message["message"])
 
@@ -103,7 +112,7 @@ class SyncProcess:
         self._closing.set()
         with self._lock:
             if self._child is not None:
-                self._child.stdin.close()
+                _pipe(self._child.stdin).close()
         self._supervisor.join(timeout_s)
         with self._lock:
             child = self._child

@@ -57,6 +57,9 @@ class _ChannelLogger:
     def __init__(self, channel: _Channel) -> None:
         self._channel = channel
 
+    def debug(self, message: str) -> None:
+        self._channel.send({"log": "debug", "message": message})
+
     def info(self, message: str) -> None:
         self._channel.send({"log": "info", "message": message})
 

@@ -202,7 +202,7 @@ class Uploader:
                     if job is None:
                         wait = 1.0 if not self._heap else max(0.0, self._heap[0][0] - self._clock())
                         self._cond.wait(min(wait, 1.0))
-                if self._stopping:
+                if self._stopping or job is None:
                     break
             self._process(job)
         if job is not None:
