@@ -103,3 +103,40 @@ def test_free_space_floor_and_method_switches_apply_live(running):
         wait_for(lambda: subscribers("/gps1/position") == 0, 10, f"{name}={off} to unsubscribe")
         assert client.set(name, on) == (True, "")
         wait_for(lambda: subscribers("/gps1/position") == 1, 10, f"{name}={on} to subscribe")
+
+
+def test_key_source_additional_paths_and_quiet_time_apply_live(tmp_path):
+    """A server that wants a key: uploads fail until api_key_env names the variable that
+    holds it; then a directory added to additional_sync_paths is synced, its fresh file
+    only once file_last_modified_millis allows it."""
+    server = TusServer(str(tmp_path / "server"), api_key="k-123").start()
+    path = write_config(str(tmp_path / "dm.yaml"), {}, capture_dir=str(tmp_path / "capture"),
+                        sync_url=server.url, sync_interval_mins=0.005,
+                        api_key_env="DM_NO_SUCH_KEY", file_last_modified_millis=3_600_000)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "notes.txt").write_text("fresh")
+    (tmp_path / "capture").mkdir()
+    (tmp_path / "capture" / "old.bin").write_bytes(b"x")  # not a bag file: never synced
+    node = NodeProcess(path, str(tmp_path / "node.log"), env={"DM_KEY": "k-123"}).start()
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    client = RosClient(context=context)
+    log = tmp_path / "node.log"
+    try:
+        assert client.set("additional_sync_paths", [str(extra)]) == (True, "")
+        time.sleep(1.0)  # sweeps run every 0.3 s: the file is too fresh to be taken
+        assert not server.completed() and (extra / "notes.txt").exists()
+        assert client.set("file_last_modified_millis", 0) == (True, "")
+        wait_for(lambda: "HTTP 401" in log.read_text() or "refused the API key"
+                 in log.read_text(), 20, "uploads refused without the key")
+        assert not server.completed()
+        assert client.set("api_key_env", "DM_KEY") == (True, "")
+        wait_for(lambda: server.completed(), 30, "the upload once the key is found")
+    finally:
+        client.close()
+        rclpy.shutdown(context=context)
+        assert node.stop() == 0
+        server.kill()
+    assert server.completed()[0]["metadata"]["relative_path"] == "extra/notes.txt"
+    assert not (extra / "notes.txt").exists()
