@@ -89,8 +89,11 @@ def test_sigkill_then_restart_keeps_everything_flushed(tmp_path):
         node.wait_log("recovered bag")
         node.wait_log("capturing /gps1/position")
         # A reliable writer refuses samples until DDS expires the killed reader's lease.
-        wait_for(lambda: closed_messages(bag_dirs(str(tmp_path / "capture"))[-1], 0),
-                 60, "the restarted node to record")
+        def restarted_bag_recorded() -> bool:  # a bag opens once the topic is subscribed
+            bags = bag_dirs(str(tmp_path / "capture"))
+            return len(bags) == 2 and bool(closed_messages(bags[1], 0))
+
+        wait_for(restarted_bag_recorded, 60, "the restarted node to record")
     finally:
         sensors.terminate()
         sensors.wait()
