@@ -118,6 +118,7 @@ class CaptureEngine:
         self._switch_to: str | None = None  # a capture_dir the writer thread moves to
         self._wake = threading.Event()  # set when the writer has work
         self._bag_settings: WriterSettings | None = None  # what the open bag was told
+        self._files_reported = 0  # closed files of the open bag already logged (debug)
 
     # -- lifecycle -------------------------------------------------------------
     @property
@@ -253,6 +254,7 @@ class CaptureEngine:
             bag.add_topic(topic)
         self._bag = bag
         self._bag_settings = self.settings
+        self._files_reported = len(bag.metadata.files)
         self._log.info(f"recording into {path}")
 
     def _run(self) -> None:
@@ -333,6 +335,10 @@ class CaptureEngine:
                     compression=settings.compression)
             self._bag.tick(self._clock())
             self._bag.flush()
+            files = len(self._bag.metadata.files)
+            if files != self._files_reported:  # closed since the last flush, by size or age
+                self._log.debug(f"{self._bag.bag_dir}: {files} file(s) closed so far")
+                self._files_reported = files
             self._log.debug(f"flushed {self._bag.bag_dir}; writer backlog "
                             f"{self.backlog_bytes()} bytes")
         except Exception as error:  # noqa: BLE001 - the writer thread must outlive it

@@ -66,6 +66,8 @@ def test_pause_and_resume_capture(running):
     wait_for(lambda: not any(os.path.exists(os.path.join(b, ".recording"))
                              for b in bag_dirs(str(tmp / "capture"))), 10, "the bag to close")
     bags = len(bag_dirs(str(tmp / "capture")))
+    client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
+        s.message == "paused by ~/pause_capture" for s in m.status))  # not "capturing"
     answer = client.call(SetBool, "pause_capture", SetBool.Request(data=False))
     assert answer.message == "capture resumed"
     wait_for(lambda: len(bag_dirs(str(tmp / "capture"))) == bags + 1, 10, "a new bag")

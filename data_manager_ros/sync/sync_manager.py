@@ -153,7 +153,9 @@ class SyncManager:
                 files += quiet_files(root, quiet_ns, now_ns, skipped)
             else:
                 self._log.warning(f"additional sync path {root!r} is not a directory; skipped")
-        return self.uploader.enqueue(files)
+        added = self.uploader.enqueue(files)
+        self._log.debug(f"sync sweep: {len(files)} file(s) ready, {added} newly queued")
+        return added
 
     def close(self) -> None:
         self._closing = True
