@@ -284,6 +284,8 @@ class DataManagerNode(Node):
         array.status = capture_statuses(self.config, self.capture, self._rates, self._paused)
         array.status.append(sync_status(self.sync.snapshot, self.config.sync_disabled,
                                         self.sync.problem))
+        for status in array.status:  # which of several data managers (one per namespace)
+            status.hardware_id = self.get_fully_qualified_name()
         self._diagnostics.publish(array)
 
     def close(self) -> None:

@@ -99,21 +99,31 @@ def live_report(statuses: list) -> str:
     return "\n".join(lines)
 
 
-def _live(timeout: float) -> str:
+def _live(timeout: float, node_name: str) -> str:
+    """The next report of the data manager ``node_name`` (any, when empty) on /diagnostics,
+    where each names its node as hardware_id."""
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
 
     rclpy.init()
     node = rclpy.create_node("data_manager_status")
     found: list = []
-    node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: found.extend(
-        s for s in m.status if s.name.startswith("data_manager:")), 10)
+
+    def take(array: DiagnosticArray) -> None:
+        ours = [s for s in array.status if s.name.startswith("data_manager:")
+                and (not node_name or s.hardware_id == node_name)]
+        if ours and not found:
+            found.extend(ours)
+
+    node.create_subscription(DiagnosticArray, "/diagnostics", take, 10)
     deadline = time.monotonic() + timeout
     while not found and time.monotonic() < deadline:
         rclpy.spin_once(node, timeout_sec=0.1)
     node.destroy_node()
     rclpy.try_shutdown()
-    return live_report(found) if found else "no data_manager diagnostics on /diagnostics"
+    if not found:
+        return f"no diagnostics from data manager {node_name or '(any)'} on /diagnostics"
+    return f"{found[0].hardware_id}\n{live_report(found)}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,10 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("config_file", nargs="?", help="data_manager config (for capture_dir)")
     parser.add_argument("--capture-dir", help="read this capture_dir instead")
     parser.add_argument("--live", action="store_true", help="ask the running node")
+    parser.add_argument("--node", default="",
+                        help="with --live: which node, e.g. /robot1/data_manager (default: any)")
     parser.add_argument("--timeout", type=float, default=5.0)
     args = parser.parse_args(argv)
     if args.live:
-        print(_live(args.timeout))
+        print(_live(args.timeout, args.node))
         return 0
     try:
         if args.capture_dir:

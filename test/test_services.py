@@ -78,10 +78,16 @@ def test_status_command_offline_and_live(running):
     offline = subprocess.run([sys.executable, "-m", "data_manager_ros.status", "--capture-dir",
                               str(tmp / "capture")], capture_output=True, text=True, check=True)
     assert "recording" in offline.stdout and "backlog:" in offline.stdout
-    live = subprocess.run([sys.executable, "-m", "data_manager_ros.status", "--live"],
+    live = subprocess.run([sys.executable, "-m", "data_manager_ros.status", "--live",
+                           "--node", "/data_manager"],
                           capture_output=True, text=True, check=True, timeout=60)
+    assert live.stdout.startswith("/data_manager\n")
     assert "/camera1/point_cloud" in live.stdout and "of 5.0 Hz [" in live.stdout
     assert "data_manager: sync" in live.stdout
+    other = subprocess.run([sys.executable, "-m", "data_manager_ros.status", "--live",
+                            "--node", "/robot9/data_manager", "--timeout", "2"],
+                           capture_output=True, text=True, check=True, timeout=60)
+    assert "no diagnostics from data manager /robot9/data_manager" in other.stdout
 
 
 def test_diagnostics_report_each_method_and_sync(running):
