@@ -124,6 +124,7 @@ def test_key_source_additional_paths_and_quiet_time_apply_live(tmp_path):
     client = RosClient(context=context)
     log = tmp_path / "node.log"
     try:
+        node.wait_log("no capture methods configured")
         assert client.set("additional_sync_paths", [str(extra)]) == (True, "")
         time.sleep(1.0)  # sweeps run every 0.3 s: the file is too fresh to be taken
         assert not server.completed() and (extra / "notes.txt").exists()

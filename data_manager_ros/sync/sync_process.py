@@ -29,6 +29,7 @@ def _pipe(stream: IO[str] | None) -> IO[str]:
         raise RuntimeError("the upload process was started without pipes")
     return stream
 
+
 class SyncProcess:
     def __init__(self, config: DataManagerConfig, log: Logger) -> None:
         self._log = log

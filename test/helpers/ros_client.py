@@ -21,12 +21,18 @@ class RosClient:
         self._set = self.node.create_client(SetParameters, f"{node_name}/set_parameters")
         self._get = self.node.create_client(GetParameters, f"{node_name}/get_parameters")
 
-    def _call(self, client, request):
+    def _call(self, client, request, tries: int = 3):
+        """A request or its answer sent just as discovery matches the two ends can be lost
+        (DDS delivers only to readers already matched): ask again, as `ros2 service call`
+        users do. Every request here is idempotent."""
         assert client.wait_for_service(timeout_sec=30), f"{client.srv_name} not available"
-        future = client.call_async(request)
-        self.executor.spin_until_future_complete(future, timeout_sec=30)
-        assert future.done(), f"{client.srv_name} did not answer"
-        return future.result()
+        for _ in range(tries):
+            future = client.call_async(request)
+            self.executor.spin_until_future_complete(future, timeout_sec=10)
+            if future.done():
+                return future.result()
+            client.remove_pending_request(future)
+        raise AssertionError(f"{client.srv_name} did not answer {tries} requests")
 
     def set(self, name: str, value: object) -> tuple[bool, str]:
         """(successful, reason) of `ros2 param set <node> name value`."""
