@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import time
 
@@ -35,8 +36,12 @@ def _size(n: float) -> str:
     return f"{n / 1024:.1f} GiB"
 
 
-def offline_report(capture_dir: str) -> str:
+def offline_report(capture_dir: str, additional_paths: tuple[str, ...] = ()) -> str:
+    """Backlog of bags and of the additional paths, uploads the journal knows, and files
+    refused for good, from the disk alone: it works with the node stopped and on a full
+    disk, and changes nothing."""
     lines = [f"capture_dir {capture_dir}"]
+    roots = [os.path.abspath(os.path.expanduser(p)) for p in additional_paths]
     if not os.path.isdir(capture_dir):
         return lines[0] + ": does not exist (nothing captured yet)"
     backlog = 0
@@ -49,24 +54,58 @@ def offline_report(capture_dir: str) -> str:
         backlog += size
         state = "recording" if os.path.exists(os.path.join(path, RECORDING_MARKER)) else "closed"
         lines.append(f"  bag {name}: {state}, {len(files)} file(s) waiting, {_size(size)}")
+    for root in roots:
+        line, size = _extra_report(root)
+        lines.append(line)
+        backlog += size
     lines.append(f"backlog: {_size(backlog)} not yet uploaded")
     journal_path = os.path.join(capture_dir, JOURNAL_FILE)
     if os.path.exists(journal_path):
-        journal = Journal(journal_path)
-        for entry in journal.entries():
+        try:
+            journal = Journal(journal_path, read_only=True)
+            entries = journal.entries()
+            journal.close()
+        except sqlite3.Error as error:
+            lines.append(f"  upload journal {journal_path} cannot be read now ({error}); "
+                         "the uploads it holds resume when the uploader runs")
+            entries = []
+        for entry in entries:
             state = "started" if entry.upload_url else "queued"
             lines.append(f"  upload {os.path.relpath(entry.path, capture_dir)}: {state}, "
                          f"{_size(entry.size)}, {entry.failures} failure(s)"
                          + (f": {entry.last_error}" if entry.last_error else ""))
-        journal.close()
-    failed = os.path.join(capture_dir, FAILED_DIR)
-    for directory, _, names in os.walk(failed):
-        for name in sorted(n for n in names if n.endswith(".reason.txt")):
-            with open(os.path.join(directory, name), encoding="utf-8") as handle:
-                reason = handle.read().strip()
-            lines.append(f"  FAILED {os.path.relpath(os.path.join(directory, name[:-11]), failed)}"
-                         f": {reason}")
+    lines += _failed_report([capture_dir, *roots])
     return "\n".join(lines)
+
+
+def _extra_report(root: str) -> tuple[str, int]:
+    """One additional sync path: what waits there (hidden files and failed/ aside)."""
+    if not os.path.isdir(root):
+        return f"  additional path {root}: not a directory", 0
+    count = size = 0
+    for directory, subdirs, names in os.walk(root):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".")
+                      and not (directory == root and d == FAILED_DIR)]
+        for name in names:
+            path = os.path.join(directory, name)
+            if not name.startswith(".") and os.path.isfile(path) and not os.path.islink(path):
+                count += 1
+                size += os.path.getsize(path)
+    return f"  additional path {root}: {count} file(s) waiting, {_size(size)}", size
+
+
+def _failed_report(roots: list[str]) -> list[str]:
+    """Files the server refused for good, kept in each root's failed/ with the reason."""
+    lines = []
+    for root in roots:
+        failed = os.path.join(root, FAILED_DIR)
+        for directory, _, names in os.walk(failed):
+            for name in sorted(n for n in names if n.endswith(".reason.txt")):
+                with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                    reason = handle.read().strip()
+                kept = os.path.join(directory, name[: -len(".reason.txt")])
+                lines.append(f"  FAILED {kept}: {reason}")
+    return lines
 
 
 def live_report(statuses: list) -> str:
@@ -139,16 +178,13 @@ def main(argv: list[str] | None = None) -> int:
         print(_live(args.timeout, args.node))
         return 0
     try:
-        if args.capture_dir:
-            capture_dir = os.path.abspath(os.path.expanduser(args.capture_dir))
-        elif args.config_file:
-            capture_dir = load_config_file(args.config_file).expanded_capture_dir()
-        else:
-            capture_dir = DataManagerConfig().expanded_capture_dir()
+        config = load_config_file(args.config_file) if args.config_file else DataManagerConfig()
     except ConfigError as error:
         print(f"data_manager_status: {error}", file=sys.stderr)
         return 2
-    print(offline_report(capture_dir))
+    capture_dir = (os.path.abspath(os.path.expanduser(args.capture_dir)) if args.capture_dir
+                   else config.expanded_capture_dir())
+    print(offline_report(capture_dir, config.additional_sync_paths))
     return 0
 
 

@@ -581,3 +581,20 @@ def test_an_upload_that_hangs_is_reported_as_stalled(tmp_path):
         server.close()
     assert fresh.level == DiagnosticStatus.OK
     assert stalled.level == DiagnosticStatus.WARN and "sent nothing for" in stalled.message
+
+
+def test_offline_status_counts_additional_paths_and_their_failed_files(tmp_path):
+    from data_manager_ros.status import offline_report
+
+    make_bag(str(tmp_path / "capture"), "bag_s", 1)
+    extra = tmp_path / "extra"
+    (extra / "failed").mkdir(parents=True)
+    (extra / "a.bin").write_bytes(os.urandom(2048))
+    (extra / "failed" / "big.bin").write_bytes(b"x")
+    (extra / "failed" / "big.bin.reason.txt").write_text("HTTP 413 too large\n")
+    sync, _ = manager(tmp_path, f"file://{tmp_path / 'cloud'}")  # a journal in capture_dir
+    sync.close()
+    report = offline_report(str(tmp_path / "capture"), (str(extra),))
+    assert f"additional path {extra}: 1 file(s) waiting, 2.0 KiB" in report
+    assert f"FAILED {extra / 'failed' / 'big.bin'}: HTTP 413 too large" in report
+    assert "bag bag_s: closed, 2 file(s) waiting" in report

@@ -27,9 +27,14 @@ class JournalEntry:
 
 
 class Journal:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, read_only: bool = False) -> None:
+        """``read_only``: for a reader beside the uploader (the status command), which must
+        work on a full disk and never change the journal."""
         self.path = path
         self._lock = threading.Lock()
+        if read_only:
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            return
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
