@@ -80,6 +80,8 @@ def sync_status(snapshot: SyncSnapshot, sync_disabled: bool, process_error: str 
             f"{len(stats.in_flight)} upload(s) in flight sent nothing for {quiet_s:.0f} s")
     elif snapshot.failing_files:
         level, message = DiagnosticStatus.WARN, f"{snapshot.failing_files} file(s) failing"
+    elif snapshot.journal_problem:
+        level, message = DiagnosticStatus.WARN, snapshot.journal_problem
     else:
         level, message = DiagnosticStatus.OK, "sync disabled" if sync_disabled else "ok"
     oldest = snapshot.oldest_mtime_ns

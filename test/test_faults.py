@@ -15,11 +15,11 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 from mcap.reader import make_reader
 
 from helpers.bags import bag_dirs, read_bag
 from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
+from helpers.small_fs import fill, small_tmpfs
 from helpers.tus_server import TusServer
 
 KILLS = int(os.environ.get("DM_FAULT_KILLS", "20"))  # bench/kill_loop runs a longer loop
@@ -136,12 +136,7 @@ def test_capture_dir_is_private(tmp_path):
 
 
 def test_enospc_mid_write_keeps_the_node_up_and_capture_resumes(tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
-                      capture_output=True).returncode != 0:
-        pytest.skip("needs permission to mount a 24 MiB tmpfs (root)")
-    try:
+    with small_tmpfs(tmp_path / "small", "24m") as mount:
         config = write_config(str(tmp_path / "dm.yaml"),
                               {"camera1": [{"method": "PointCloud"}]},
                               capture_dir=str(mount / "capture"), sync_disabled=True,
@@ -174,5 +169,31 @@ def test_enospc_mid_write_keeps_the_node_up_and_capture_resumes(tmp_path):
         in_bags = sum(len(read_bag(b).get("/camera1/point_cloud", [])) for b in (first, second))
         assert int(stats.group(2)) == in_bags
         assert int(stats.group(1)) == in_bags + int(stats.group(3))
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_uploads_go_on_when_the_disk_is_full_and_free_it(tmp_path):
+    """The journal cannot even be created on the full disk: it runs in memory, says so,
+    and the bag is uploaded and deleted, which is what gives the robot its space back."""
+    from data_manager_ros.config import make_config
+    from data_manager_ros.sync.snapshot import snapshot_of
+    from data_manager_ros.sync.sync_manager import SyncManager
+    from helpers.sync_setup import ListLogger, make_bag
+
+    with small_tmpfs(tmp_path / "small", "16m") as mount:
+        _, files = make_bag(str(mount / "capture"), "bag_full", 4, split_mb=2)
+        fill(mount / "filler")
+        log = ListLogger()
+        config = make_config({"capture_dir": str(mount / "capture"),
+                              "sync_url": f"file://{tmp_path / 'cloud'}"}, [])
+        sync = SyncManager(config, log)
+        try:
+            problem = snapshot_of(sync.uploader).journal_problem
+            sync.sweep()
+            wait_for(lambda: not sync.uploader.pending(), 60, "the uploads")
+        finally:
+            sync.close()
+        assert "cannot be written" in problem and "database or disk is full" in problem
+        assert problem in log.text()
+        for relative, data in files.items():
+            assert (tmp_path / "cloud" / relative).read_bytes() == data
+        assert not list((mount / "capture").glob("*/*.mcap"))

@@ -4,6 +4,12 @@ One row per file in flight: where the server keeps its upload, and the size,
 mtime and sha256 the upload was started for (a file that changed since starts
 over). sqlite in WAL mode with synchronous=FULL makes each update durable
 before the bytes it describes are sent.
+
+On a full disk (the moment uploading matters most: it is what frees space) the
+journal cannot be opened or written. It then carries on in memory, from what the
+file held, and says so in ``degraded``: uploads go on and resume within this
+process; after a restart they resume from what the file last recorded, or from
+byte 0. The file is used again when the next uploader starts on a disk with room.
 """
 
 from __future__ import annotations
@@ -26,21 +32,54 @@ class JournalEntry:
     last_error: str = ""
 
 
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS uploads (path TEXT PRIMARY KEY, size INTEGER, "
+           "mtime_ns INTEGER, sha256 TEXT, upload_url TEXT, failures INTEGER, last_error TEXT)")
+
+
 class Journal:
     def __init__(self, path: str, read_only: bool = False) -> None:
         """``read_only``: for a reader beside the uploader (the status command), which must
         work on a full disk and never change the journal."""
         self.path = path
+        self.degraded = ""  # why the journal lives in memory, or ""
         self._lock = threading.Lock()
         if read_only:
             self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             return
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS uploads (path TEXT PRIMARY KEY, size INTEGER, "
-            "mtime_ns INTEGER, sha256 TEXT, upload_url TEXT, failures INTEGER, last_error TEXT)")
+        db = None
+        try:
+            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute(_SCHEMA)
+            self._db = db
+        except sqlite3.OperationalError as error:
+            self._to_memory(error, db)
+
+    def _to_memory(self, error: sqlite3.Error, old: sqlite3.Connection | None) -> None:
+        """Carry on in memory with the rows the file still gives (see the module doc)."""
+        rows: list = []
+        if old is not None:
+            try:
+                rows = old.execute("SELECT * FROM uploads").fetchall()
+            except sqlite3.Error:
+                pass  # nothing readable: uploads start at byte 0
+            old.close()
+        self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        self._db.execute(_SCHEMA)
+        self._db.executemany("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        self.degraded = (f"upload journal {self.path} cannot be written ({error}); progress is "
+                         "kept in memory until the uploader restarts")
+
+    def _write(self, sql: str, values: tuple) -> None:
+        with self._lock:
+            try:
+                self._db.execute(sql, values)
+            except sqlite3.OperationalError as error:  # the disk filled up meanwhile
+                if self.degraded:
+                    raise
+                self._to_memory(error, self._db)
+                self._db.execute(sql, values)
 
     def get(self, path: str) -> JournalEntry | None:
         with self._lock:
@@ -50,15 +89,12 @@ class Journal:
         return JournalEntry(*row) if row else None
 
     def put(self, entry: JournalEntry) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (entry.path, entry.size, entry.mtime_ns, entry.sha256, entry.upload_url,
-                 entry.failures, entry.last_error))
+        self._write("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (entry.path, entry.size, entry.mtime_ns, entry.sha256, entry.upload_url,
+                     entry.failures, entry.last_error))
 
     def remove(self, path: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM uploads WHERE path = ?", (path,))
+        self._write("DELETE FROM uploads WHERE path = ?", (path,))
 
     def entries(self) -> list[JournalEntry]:
         with self._lock:

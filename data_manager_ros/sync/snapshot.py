@@ -20,6 +20,7 @@ class SyncSnapshot:
     failing_files: int = 0
     last_error: str = ""
     sweep_error: str = ""
+    journal_problem: str = ""
     stats: UploadStats = field(default_factory=UploadStats)
 
     @classmethod
@@ -38,5 +39,6 @@ def snapshot_of(uploader: Uploader, sweep_error: str = "") -> SyncSnapshot:
         failing_files=len(failing),
         last_error=failing[0] if failing else "",
         sweep_error=sweep_error,
+        journal_problem=uploader.journal.degraded,
         # workers update in_flight meanwhile: copy it in one step before it is serialized
         stats=replace(stats, in_flight=dict(list(stats.in_flight.items()))))

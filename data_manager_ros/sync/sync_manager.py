@@ -69,6 +69,8 @@ class SyncManager:
             raise LockBusy(f"another uploader is using {journal} ({error}); stop it first: "
                            f"two uploaders would send the same files twice") from None
         self.uploader = Uploader(self._destination(config), Journal(journal), log, robot_id="")
+        if self.uploader.journal.degraded:
+            log.warning(self.uploader.journal.degraded)
         self._label_uploads(config)
         self._forget_vanished()
         self.uploader.start(config.maximum_num_sync_threads)
