@@ -36,6 +36,15 @@ def drain(sync: SyncManager, timeout: float = 60.0) -> None:
     wait_for(lambda: not sync.uploader.pending(), timeout, "the upload queue to empty")
 
 
+def sweep_until_empty(sync: SyncManager, timeout: float = 60.0) -> None:
+    """One sweep, every upload it queued done, the manager closed (also on a failure)."""
+    try:
+        sync.sweep()
+        drain(sync, timeout)
+    finally:
+        sync.close()
+
+
 def test_closed_bag_arrives_byte_identical_then_is_deleted(tmp_path, tus_server):
     sync, log = manager(tmp_path, tus_server.url, tags=["field-test"])
     sync.uploader.methods_by_topic = {"/cloud": "camera1/PointCloud"}
@@ -142,11 +151,7 @@ def test_connections_cut_mid_patch(tmp_path, tus_server):
     _, files = make_bag(str(tmp_path / "capture"), "bag_c", 12, split_mb=4)
     proxy = FaultProxy(tus_server.port, cut_after=3 << 20, cuts=4)
     sync, log = manager(tmp_path, proxy.url())
-    try:
-        sync.sweep()
-        drain(sync, 90)
-    finally:
-        sync.close()
+    sweep_until_empty(sync, 90)
     assert proxy.cuts_left <= 0
     assert_arrived_once(tus_server, files)
 
@@ -157,11 +162,7 @@ def test_a_link_cut_every_few_mb_does_not_grow_the_backoff(tmp_path, tus_server)
     _, files = make_bag(str(tmp_path / "capture"), "bag_k", 40)
     proxy = FaultProxy(tus_server.port, cut_after=(1 << 20, 3 << 20), cuts=10**6)
     sync, _ = manager(tmp_path, proxy.url(), maximum_num_sync_threads=1)
-    try:
-        sync.sweep()
-        drain(sync, 60)
-    finally:
-        sync.close()
+    sweep_until_empty(sync, 60)
     assert proxy.connections > 20
     assert_arrived_once(tus_server, files)
 
@@ -171,11 +172,7 @@ def test_5xx_answers_are_retried(tmp_path):
     try:
         _, files = make_bag(str(tmp_path / "capture"), "bag_5", 6, split_mb=1)
         sync, log = manager(tmp_path, server.url)
-        try:
-            sync.sweep()
-            drain(sync, 90)
-        finally:
-            sync.close()
+        sweep_until_empty(sync, 90)
         assert_arrived_once(server, files)
         assert "HTTP 503" in log.text()
     finally:
@@ -187,11 +184,7 @@ def test_refused_file_moves_to_failed_with_reason(tmp_path):
     try:
         _, files = make_bag(str(tmp_path / "capture"), "bag_t", 3)
         sync, log = manager(tmp_path, server.url)
-        try:
-            sync.sweep()
-            drain(sync)
-        finally:
-            sync.close()
+        sweep_until_empty(sync)
         failed = tmp_path / "capture" / "failed" / "bag_t"
         assert (failed / "bag_t_0.mcap").read_bytes() == files["bag_t/bag_t_0.mcap"]
         assert "HTTP 413" in (failed / "bag_t_0.mcap.reason.txt").read_text()
@@ -225,11 +218,7 @@ def test_api_key_is_sent_and_never_logged(tmp_path, monkeypatch):
 def test_directory_destination_copies_whole_files(tmp_path):
     _, files = make_bag(str(tmp_path / "capture"), "bag_d", 3, split_mb=1)
     sync, _ = manager(tmp_path, f"file://{tmp_path / 'cloud'}")
-    try:
-        sync.sweep()
-        drain(sync)
-    finally:
-        sync.close()
+    sweep_until_empty(sync)
     for path, data in files.items():
         assert (tmp_path / "cloud" / path).read_bytes() == data
     assert not list((tmp_path / "cloud").rglob("*.part"))
@@ -294,11 +283,7 @@ def test_stop_interrupts_an_upload_at_once_and_it_resumes_later(tmp_path, tus_se
     assert time.monotonic() - started < 2.0
     assert "bag_i/bag_i_0.mcap" not in by_path(tus_server)
     sync, _ = manager(tmp_path, proxy.url())
-    try:
-        sync.sweep()
-        drain(sync)
-    finally:
-        sync.close()
+    sweep_until_empty(sync)
     assert_arrived_once(tus_server, files)
     assert proxy.upstream_bytes - sum(len(d) for d in files.values()) < 8192
 
@@ -481,11 +466,7 @@ def test_an_upload_url_of_another_origin_is_dropped_and_the_file_sent_anew(tmp_p
                              upload_url=f"http://127.0.0.1:{free_port()}/files/stale"))
     journal.close()
     sync, log = manager(tmp_path, tus_server.url)
-    try:
-        sync.sweep()
-        drain(sync, 60)
-    finally:
-        sync.close()
+    sweep_until_empty(sync, 60)
     assert_arrived_once(tus_server, files)
     assert "stale" not in log.text()
 
@@ -503,11 +484,7 @@ def test_small_files_are_not_starved_by_large_ones(tmp_path, tus_server):
     sync, log = manager(tmp_path, tus_server.url, maximum_num_sync_threads=2,
                         upload_bandwidth_limit_bytes_per_s=8_000_000,
                         additional_sync_paths=[str(extra)])
-    try:
-        sync.sweep()
-        drain(sync, 90)
-    finally:
-        sync.close()
+    sweep_until_empty(sync, 90)
     order = [line.split()[2] for line in log.lines if line.startswith("INFO uploaded ")]
     first_big = min(i for i, name in enumerate(order) if name.endswith(".mcap"))
     assert sum(1 for name in order[:first_big] if name.startswith("note_")) == 60, order
@@ -537,11 +514,7 @@ def test_a_byte_flipped_in_flight_is_caught_by_the_servers_sha256_and_sent_again
     _, files = make_bag(str(tmp_path / "capture"), "bag_f", 3)
     proxy = FaultProxy(tus_server.port, flip_at=2 << 20)
     sync, log = manager(tmp_path, proxy.url(), maximum_num_sync_threads=1)
-    try:
-        sync.sweep()
-        drain(sync, 60)
-    finally:
-        sync.close()
+    sweep_until_empty(sync, 60)
     assert proxy.flipped
     assert "HTTP 460" in log.text() and "sha256 mismatch" in log.text()
     assert_arrived_once(tus_server, files)
