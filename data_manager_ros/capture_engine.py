@@ -225,9 +225,11 @@ class CaptureEngine:
             backlog.queued += size
             if pending > backlog.peak:
                 backlog.peak = pending
-            if not queue:  # the writer sleeps only once it emptied the queue
-                wake()
             append((topic, received_ns, data))
+            # the first message after the writer emptied the queue wakes it; checked after the
+            # append, so a writer that just found the queue empty cannot miss this message
+            if len(queue) == 1:
+                wake()
 
         return on_message
 
