@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import yaml
 
 from data_manager_ros.fsutil import atomic_write
+from data_manager_ros.layout import METADATA_FILE
 
-METADATA_FILE = "metadata.yaml"
 TOP_KEY = "rosbag2_bagfile_information"
 VERSION = 9
 # rosbag2's starting time while a bag or file holds no message yet (nanoseconds::max())

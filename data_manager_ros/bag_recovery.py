@@ -19,10 +19,14 @@ from mcap.records import Channel, Message, Schema
 from mcap.stream_reader import StreamReader
 
 from data_manager_ros.bag_metadata import BagMetadata, FileEntry, TopicEntry
-from data_manager_ros.bag_writer import RECORDING_MARKER
-from data_manager_ros.mcap_file import ACTIVE_SUFFIX, McapFile, Topic
-
-RECOVERING_SUFFIX = ".recovering"
+from data_manager_ros.layout import (
+    ACTIVE_SUFFIX,
+    RECOVERING_SUFFIX,
+    is_active_split_file,
+    is_split_file,
+    recording_marker,
+)
+from data_manager_ros.mcap_file import McapFile, Topic
 
 
 @dataclass
@@ -36,7 +40,7 @@ class RecoveryReport:
 
 def bag_is_open(bag_dir: str) -> bool:
     """True while a live process holds the bag's recording lock."""
-    marker = os.path.join(bag_dir, RECORDING_MARKER)
+    marker = recording_marker(bag_dir)
     try:
         handle = open(marker)
     except FileNotFoundError:
@@ -52,7 +56,7 @@ def bag_is_open(bag_dir: str) -> bool:
 def needs_recovery(bag_dir: str) -> bool:
     if bag_is_open(bag_dir):
         return False
-    return os.path.exists(os.path.join(bag_dir, RECORDING_MARKER)) or any(
+    return os.path.exists(recording_marker(bag_dir)) or any(
         name.endswith(ACTIVE_SUFFIX) for name in os.listdir(bag_dir))
 
 
@@ -140,11 +144,11 @@ def recover_bag(bag_dir: str, chunk_size: int) -> RecoveryReport:
     _clear_interrupted_recovery(bag_dir)
     for name in sorted(os.listdir(bag_dir)):
         path = os.path.join(bag_dir, name)
-        if name.endswith(".mcap") and name not in listed:
+        if is_split_file(name) and name not in listed:
             topics, counts, start, end, count = _closed_file_topics(path)
             remember(topics)
             meta.add_file(FileEntry(name, start, end - start, count), counts)
-        elif name.endswith(".mcap" + ACTIVE_SUFFIX):
+        elif is_active_split_file(name):
             salvaged, topics = _salvage(path, chunk_size, meta)
             remember(topics)
             meta.add_file(salvaged.entry(), salvaged.counts)
@@ -155,7 +159,7 @@ def recover_bag(bag_dir: str, chunk_size: int) -> RecoveryReport:
             for topic, count in salvaged.counts.items():
                 report.salvaged_by_topic[topic] = report.salvaged_by_topic.get(topic, 0) + count
     meta.save(bag_dir)
-    marker = os.path.join(bag_dir, RECORDING_MARKER)
+    marker = recording_marker(bag_dir)
     if os.path.exists(marker):
         os.unlink(marker)
     return report

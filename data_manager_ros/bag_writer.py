@@ -12,23 +12,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-from datetime import datetime
 
 from data_manager_ros.bag_metadata import BagMetadata, TopicEntry, save_metadata, serialize
 from data_manager_ros.durable_queue import DurableQueue
 from data_manager_ros.fsutil import make_private_dir
+from data_manager_ros.layout import recording_marker, split_file_name
 from data_manager_ros.mcap_file import McapFile, Topic
-
-RECORDING_MARKER = ".recording"
-
-
-def new_bag_name(now: datetime) -> str:
-    """rosbag2's default bag name, ``rosbag2_YYYY_MM_DD-HH_MM_SS``."""
-    return now.strftime("rosbag2_%Y_%m_%d-%H_%M_%S")
-
-
-def split_file_name(bag_dir: str, index: int) -> str:
-    return f"{os.path.basename(os.path.normpath(bag_dir))}_{index}.mcap"
 
 
 class BagWriter:
@@ -38,7 +27,7 @@ class BagWriter:
                  chunk_size: int, compression: str = "none") -> None:
         make_private_dir(bag_dir)
         self.bag_dir = bag_dir
-        self._lock = open(os.path.join(bag_dir, RECORDING_MARKER), "a+")
+        self._lock = open(recording_marker(bag_dir), "a+")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

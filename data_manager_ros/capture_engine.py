@@ -21,28 +21,17 @@ import os
 import shutil
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from data_manager_ros.bag_recovery import recover_bag, recover_capture_dir
-from data_manager_ros.bag_writer import BagWriter, new_bag_name
+from data_manager_ros.bag_writer import BagWriter
+from data_manager_ros.layout import new_bag_name
 from data_manager_ros.mcap_file import Topic
+from data_manager_ros.process_boundary import Logger
 from data_manager_ros.rate_gate import RateGate
-
-
-class Logger(Protocol):
-    """What both ``logging.Logger`` and rclpy's node logger offer."""
-
-    def debug(self, message: str) -> object: ...
-
-    def info(self, message: str) -> object: ...
-
-    def warning(self, message: str) -> object: ...
-
-    def error(self, message: str) -> object: ...
+from data_manager_ros.supervision import Supervisor
 
 
 @dataclass
@@ -61,6 +50,7 @@ class WriterSettings:
 
 
 _DEFAULT_LOG = logging.getLogger(__name__)
+CAPTURE_WRITER = "capture writer"
 # how long the writer lets messages gather after the first one woke it
 BATCH_S = 0.005
 
@@ -112,6 +102,7 @@ class CaptureEngine:
         self._running = False
         self._split_requested = False
         self.last_error = ""
+        self.supervisor = Supervisor(log)
         self.disk_paused = False
         self._retry_at = 0.0
         self._abandoned: dict[str, dict[str, int]] = {}  # bag → messages per topic at risk
@@ -362,14 +353,13 @@ class CaptureEngine:
     def _fail(self, error: Exception) -> None:
         """One way out of any failure on the writer thread: report it (an unexpected one with
         its traceback), leave the bag to recovery, and try a new bag after a pause."""
+        consequence = f"capture paused, retrying in {self.settings.retry_interval_s:.0f} s"
         if isinstance(error, OSError):
             self.last_error = f"cannot write to {self._capture_dir!r}: {error}"
-            detail = ""
+            self._log.error(f"{self.last_error}; {consequence}")
         else:
-            self.last_error = f"capture writer failed: {type(error).__name__}: {error}"
-            detail = "\n" + traceback.format_exc().rstrip()
-        self._log.error(f"{self.last_error}; capture paused, retrying in "
-                        f"{self.settings.retry_interval_s:.0f} s{detail}")
+            self.last_error = f"{CAPTURE_WRITER}: " + self.supervisor.failed(
+                CAPTURE_WRITER, error, consequence)
         if self._bag is not None:
             self._abandoned[self._bag.bag_dir] = self._bag.abandon()
             self._bag = None
@@ -397,6 +387,7 @@ class CaptureEngine:
                               f"{report.salvaged_messages} message(s) of its last file kept, "
                               f"{lost} written before the error lost (counted as dropped)")
         self._open_bag()
+        self.supervisor.succeeded(CAPTURE_WRITER)
         if self.last_error:
             self.last_error = ""
             self._log.info("capture resumed")

@@ -67,6 +67,7 @@ class DataManagerConfig:
     sync_url: str = DEFAULT_SYNC_URL
     api_key_env: str = "DATA_MANAGER_API_KEY"
     api_key_file: str = ""
+    ca_bundle: str = ""
     robot_id: str = ""
     maximum_capture_file_size_bytes: int = 128 * 1024 * 1024
     maximum_capture_file_duration_s: float = 60.0
@@ -178,6 +179,10 @@ def _check_paths(config: DataManagerConfig) -> None:
         raise ConfigError(
             f"data manager attribute 'sync_url': {config.sync_url!r} must start with https://, "
             "http:// (a tus 1.0 endpoint) or file:// (a local or mounted directory)")
+    if config.ca_bundle and not os.path.isfile(os.path.expanduser(config.ca_bundle)):
+        raise ConfigError(f"data manager attribute 'ca_bundle': {config.ca_bundle!r} is not a "
+                          "file; give a PEM file of the CA certificates to trust, or \"\" for "
+                          "the system's")
     if config.compression not in _COMPRESSIONS:
         raise ConfigError(f"data manager attribute 'compression' must be one of "
                           f"{', '.join(_COMPRESSIONS)}, got {config.compression!r}")

@@ -9,7 +9,7 @@ from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
 from data_manager_ros.capture_engine import CaptureEngine, TopicStats
 from data_manager_ros.config import DataManagerConfig, MethodConfig
-from data_manager_ros.sync.snapshot import SyncSnapshot
+from data_manager_ros.process_boundary import SyncSnapshot
 
 
 def _status(name: str, level: bytes, message: str, values: dict[str, object]) -> DiagnosticStatus:
@@ -71,13 +71,13 @@ def sync_status(snapshot: SyncSnapshot, sync_disabled: bool, process_error: str 
                  for path, (sent, size) in stats.in_flight.items()}
     if process_error:
         level, message = DiagnosticStatus.ERROR, process_error
-    elif snapshot.sweep_error:
-        level, message = DiagnosticStatus.ERROR, f"sync sweep failed: {snapshot.sweep_error}"
-    elif stats.last_unexpected_error:
-        level, message = DiagnosticStatus.ERROR, f"upload failed: {stats.last_unexpected_error}"
-    elif stats.in_flight and quiet_s > stall_after_s:
-        level, message = DiagnosticStatus.WARN, (
-            f"{len(stats.in_flight)} upload(s) in flight sent nothing for {quiet_s:.0f} s")
+    elif snapshot.faults:
+        level, message = DiagnosticStatus.ERROR, "; ".join(
+            f"{thread}: {reason}" for thread, reason in sorted(snapshot.faults.items()))
+    elif snapshot.waiting_files and quiet_s > stall_after_s:
+        what = (f"{len(stats.in_flight)} upload(s) in flight" if stats.in_flight
+                else f"{snapshot.waiting_files} file(s) waiting")
+        level, message = DiagnosticStatus.WARN, f"{what}, nothing sent for {quiet_s:.0f} s"
     elif snapshot.failing_files:
         level, message = DiagnosticStatus.WARN, f"{snapshot.failing_files} file(s) failing"
     elif snapshot.journal_problem:
@@ -86,12 +86,13 @@ def sync_status(snapshot: SyncSnapshot, sync_disabled: bool, process_error: str 
         level, message = DiagnosticStatus.OK, "sync disabled" if sync_disabled else "ok"
     oldest = snapshot.oldest_mtime_ns
     return _status("data_manager: sync", level, message, {
-        "queued_files": snapshot.queued_files,
-        "queued_bytes": snapshot.queued_bytes,
+        "waiting_files": snapshot.waiting_files,
+        "waiting_bytes": snapshot.waiting_bytes,
         "oldest_unsynced_age_s": f"{(time.time_ns() - oldest) / 1e9:.0f}" if oldest else "0",
-        "in_flight_bytes": sum(size - sent for sent, size in stats.in_flight.values()),
+        "in_flight_sent_bytes": sum(sent for sent, _ in stats.in_flight.values()),
+        "in_flight_remaining_bytes": sum(size - sent for sent, size in stats.in_flight.values()),
         "uploaded_files": stats.uploaded_files, "failures": stats.failures,
-        "unexpected_errors": stats.unexpected_errors,
+        "unexpected_errors": snapshot.unexpected_errors,
         "failed_files": stats.failed_files,
         "last_error": snapshot.last_error,
         "last_success": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stats.last_success))

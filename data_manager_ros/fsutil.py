@@ -33,6 +33,13 @@ def make_private_dir(path: str) -> None:
         raise PermissionError(f"directory {path!r} is not writable by this user")
 
 
+def printable(text: str) -> str:
+    """``text`` with the bytes of a name that is not UTF-8 shown as ``\\xNN``. Python keeps
+    such bytes as lone surrogates, which logs, ROS strings, JSON readers and terminals
+    refuse; paths stay raw everywhere else, so the file is still found and uploaded."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class LockBusy(OSError):
     pass
 

@@ -15,8 +15,8 @@ from mcap.writer import CompressionType, Writer
 
 from data_manager_ros.bag_metadata import FileEntry
 from data_manager_ros.fsutil import fsync_dir
+from data_manager_ros.layout import ACTIVE_SUFFIX
 
-ACTIVE_SUFFIX = ".active"
 # opcode, record length, channel id, sequence, log and publish time, message index entry
 MESSAGE_RECORD_OVERHEAD = 1 + 8 + 2 + 4 + 8 + 8 + 16
 PROFILE = "ros2"

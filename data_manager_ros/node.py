@@ -251,8 +251,8 @@ class DataManagerNode(Node):
         self.sync.request_sweep()
         snapshot = self.sync.snapshot
         response.success = True
-        response.message = (f"sync sweep queued; {snapshot.queued_files} file(s) already "
-                            f"queued, {snapshot.queued_bytes} bytes")
+        response.message = (f"sync sweep queued; {snapshot.waiting_files} file(s) already "
+                            f"waiting, {snapshot.waiting_bytes} bytes")
         return response
 
     def _on_pause(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
@@ -283,7 +283,7 @@ class DataManagerNode(Node):
         array.header.stamp = self.get_clock().now().to_msg()
         array.status = capture_statuses(self.config, self.capture, self._rates, self._paused)
         array.status.append(sync_status(self.sync.snapshot, self.config.sync_disabled,
-                                        self.sync.problem))
+                                        self.sync.problem()))
         for status in array.status:  # which of several data managers (one per namespace)
             status.hardware_id = self.get_fully_qualified_name()
         self._diagnostics.publish(array)

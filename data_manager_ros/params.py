@@ -36,7 +36,8 @@ DESCRIPTIONS = {
     "sync_url": "tus 1.0 endpoint (https://, http://) or a directory (file:///path).",
     "api_key_env": "Environment variable holding the API key "
                    "(the key itself is never a parameter).",
-    "api_key_file": "File holding the API key, read at each sync.",
+    "api_key_file": "File holding the API key, read when the sync destination is set up.",
+    "ca_bundle": "PEM file of CAs to trust for an https sync_url (default: the system's).",
     "robot_id": "Robot/part id sent with every upload (default: host name).",
     "maximum_capture_file_size_bytes": "Split the bag file at this size.",
     "maximum_capture_file_duration_s": "Split the bag file at this age.",

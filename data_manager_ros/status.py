@@ -12,11 +12,18 @@ import sqlite3
 import sys
 import time
 
-from data_manager_ros.bag_writer import RECORDING_MARKER
 from data_manager_ros.config import ConfigError, DataManagerConfig
 from data_manager_ros.config_files import load_config_file
-from data_manager_ros.sync.journal import JOURNAL_FILE, Journal
-from data_manager_ros.sync.scanner import FAILED_DIR
+from data_manager_ros.fsutil import printable
+from data_manager_ros.layout import (
+    FAILED_DIR,
+    JOURNAL_FILE,
+    REASON_SUFFIX,
+    is_hidden,
+    recording_marker,
+)
+from data_manager_ros.sync.journal import Journal
+from data_manager_ros.sync.scanner import quiet_files
 
 BAR = 30
 
@@ -47,12 +54,12 @@ def offline_report(capture_dir: str, additional_paths: tuple[str, ...] = ()) -> 
     backlog = 0
     for name in sorted(os.listdir(capture_dir)):
         path = os.path.join(capture_dir, name)
-        if name.startswith(".") or name == FAILED_DIR or not os.path.isdir(path):
+        if is_hidden(name) or name == FAILED_DIR or not os.path.isdir(path):
             continue
-        files = [f for f in os.listdir(path) if not f.startswith(".")]
+        files = [f for f in os.listdir(path) if not is_hidden(f)]
         size = sum(os.path.getsize(os.path.join(path, f)) for f in files)
         backlog += size
-        state = "recording" if os.path.exists(os.path.join(path, RECORDING_MARKER)) else "closed"
+        state = "recording" if os.path.exists(recording_marker(path)) else "closed"
         lines.append(f"  bag {name}: {state}, {len(files)} file(s) waiting, {_size(size)}")
     for root in roots:
         line, size = _extra_report(root)
@@ -82,16 +89,9 @@ def _extra_report(root: str) -> tuple[str, int]:
     """One additional sync path: what waits there (hidden files and failed/ aside)."""
     if not os.path.isdir(root):
         return f"  additional path {root}: not a directory", 0
-    count = size = 0
-    for directory, subdirs, names in os.walk(root):
-        subdirs[:] = [d for d in subdirs if not d.startswith(".")
-                      and not (directory == root and d == FAILED_DIR)]
-        for name in names:
-            path = os.path.join(directory, name)
-            if not name.startswith(".") and os.path.isfile(path) and not os.path.islink(path):
-                count += 1
-                size += os.path.getsize(path)
-    return f"  additional path {root}: {count} file(s) waiting, {_size(size)}", size
+    files = list(quiet_files(root, quiet_ns=0, now_ns=time.time_ns(), on_skip=lambda _: None))
+    size = sum(f.size for f in files)
+    return f"  additional path {root}: {len(files)} file(s) waiting, {_size(size)}", size
 
 
 def _failed_report(roots: list[str]) -> list[str]:
@@ -100,10 +100,10 @@ def _failed_report(roots: list[str]) -> list[str]:
     for root in roots:
         failed = os.path.join(root, FAILED_DIR)
         for directory, _, names in os.walk(failed):
-            for name in sorted(n for n in names if n.endswith(".reason.txt")):
+            for name in sorted(n for n in names if n.endswith(REASON_SUFFIX)):
                 with open(os.path.join(directory, name), encoding="utf-8") as handle:
                     reason = handle.read().strip()
-                kept = os.path.join(directory, name[: -len(".reason.txt")])
+                kept = os.path.join(directory, name[: -len(REASON_SUFFIX)])
                 lines.append(f"  FAILED {kept}: {reason}")
     return lines
 
@@ -123,9 +123,10 @@ def live_report(statuses: list) -> str:
             lines.append(f"  {values['topic']}: {actual:.1f} Hz {target}"
                          f"  written {values['written']} dropped {values['dropped']}")
         else:
-            lines.append(f"  queued {values.get('queued_files')} file(s), "
-                         f"{_size(int(values.get('queued_bytes', 0)))}; in flight "
-                         f"{_size(int(values.get('in_flight_bytes', 0)))}; uploaded "
+            lines.append(f"  waiting {values.get('waiting_files')} file(s), "
+                         f"{_size(int(values.get('waiting_bytes', 0)))}; in flight: sent "
+                         f"{_size(int(values.get('in_flight_sent_bytes', 0)))}, remaining "
+                         f"{_size(int(values.get('in_flight_remaining_bytes', 0)))}; uploaded "
                          f"{values.get('uploaded_files')}; failures {values.get('failures')}; "
                          f"oldest unsynced {values.get('oldest_unsynced_age_s')} s")
             for key, value in values.items():
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     capture_dir = (os.path.abspath(os.path.expanduser(args.capture_dir)) if args.capture_dir
                    else config.expanded_capture_dir())
-    print(offline_report(capture_dir, config.additional_sync_paths))
+    print(printable(offline_report(capture_dir, config.additional_sync_paths)))
     return 0
 
 

@@ -12,24 +12,17 @@ import pytest
 import yaml
 
 from data_manager_ros.config import make_config
+from data_manager_ros.layout import JOURNAL_FILE
 from data_manager_ros.sync.backoff import Backoff
 from data_manager_ros.sync.destinations import DirectoryDestination, make_destination
-from data_manager_ros.sync.journal import JOURNAL_FILE, Journal
+from data_manager_ros.sync.journal import Journal, JournalEntry
 from data_manager_ros.sync.scanner import bag_files
 from data_manager_ros.sync.sync_manager import SyncManager
 from data_manager_ros.sync.uploader import Uploader
 from helpers.processes import wait_for
 from helpers.proxy import FaultProxy
-from helpers.sync_setup import ListLogger, assert_arrived_once, by_path, make_bag
+from helpers.sync_setup import ListLogger, assert_arrived_once, by_path, make_bag, manager
 from helpers.tus_server import TusServer
-
-
-def manager(tmp_path, url, **attributes) -> tuple[SyncManager, ListLogger]:
-    log = ListLogger()
-    attributes.setdefault("capture_dir", str(tmp_path / "capture"))
-    os.makedirs(attributes["capture_dir"], exist_ok=True)
-    config = make_config({"sync_url": url, "robot_id": "robot7", **attributes}, [])
-    return SyncManager(config, log), log
 
 
 def drain(sync: SyncManager, timeout: float = 60.0) -> None:
@@ -321,7 +314,7 @@ def test_a_malformed_answer_is_a_retried_protocol_error(tmp_path, case):
         sync.sweep()
         wait_for(lambda: len(server.requests) >= 4, 30, "retries by the one worker")
         time.sleep(0.5)  # what a tight loop would fill with requests
-        snapshot = snapshot_of(sync.uploader, sync.sweep_error)
+        snapshot = snapshot_of(sync.uploader)
         status = sync_status(snapshot, sync_disabled=False)
     finally:
         sync.close()
@@ -343,61 +336,37 @@ def test_the_key_goes_to_the_origin_of_sync_url_only():
         origin("http://[::1/files/x")
 
 
-def test_an_unexpected_error_in_a_worker_is_reported_as_error_and_retried(tmp_path):
-    """Fault injection where no real fault makes it: a destination with a bug."""
-    from diagnostic_msgs.msg import DiagnosticStatus
+def test_a_name_that_is_not_utf8_is_uploaded_with_its_bytes_in_the_metadata(tmp_path,
+                                                                           tus_server, capsys):
+    """Any name the filesystem allows is uploaded: the journal keys it by its bytes, the
+    upload metadata carries them base64-encoded, logs and status show them escaped."""
+    import base64
 
-    from data_manager_ros.diagnostics import sync_status
-    from data_manager_ros.sync.snapshot import snapshot_of
+    from data_manager_ros.status import main as status_main
 
-    class Buggy:
-        calls = 0
-
-        def upload(self, *args) -> None:
-            Buggy.calls += 1
-            raise ZeroDivisionError("a bug")
-
-        def close(self) -> None:
-            pass
-
-    make_bag(str(tmp_path / "capture"), "bag_b", 1)
-    sync, log = manager(tmp_path, f"file://{tmp_path / 'cloud'}", maximum_num_sync_threads=1)
-    sync.uploader.stop()
-    sync.uploader.destination = Buggy()
-    sync.uploader.start(1)
-    try:
-        sync.sweep()
-        wait_for(lambda: Buggy.calls >= 3, 30, "three tries by the one worker")
-        status = sync_status(snapshot_of(sync.uploader, sync.sweep_error), sync_disabled=False)
-    finally:
-        sync.close()
-    assert status.level == DiagnosticStatus.ERROR and "ZeroDivisionError: a bug" in status.message
-    assert "Traceback" in log.text()
-
-
-def test_a_name_that_is_not_utf8_is_skipped_once_and_the_rest_syncs(tmp_path):
     extra = tmp_path / "extra"
     extra.mkdir()
     bad = os.path.join(os.fsencode(extra), b"caf\xe9.bin")
     with open(bad, "wb") as handle:
-        handle.write(b"kept")
-    (extra / "good.bin").write_bytes(b"sent")
+        handle.write(b"sent too")
     old = time.time() - 60  # past the quiet time
-    for name in (bad, str(extra / "good.bin")):
-        os.utime(name, (old, old))
-    sync, log = manager(tmp_path, f"file://{tmp_path / 'cloud'}",
-                        additional_sync_paths=[str(extra)])
-    try:
-        sync.request_sweep()
-        drain_done = lambda: (tmp_path / "cloud").exists() and not sync.uploader.pending()  # noqa: E731
-        wait_for(drain_done, 30, "the good file to sync")
-        sync.request_sweep()
-        wait_for(lambda: log.text().count("is not valid UTF-8") == 1 and not sync.sweep_error,
-                 10, "one warning")
-    finally:
-        sync.close()
-    assert os.path.exists(bad) and not (extra / "good.bin").exists()
-    assert log.text().count("is not valid UTF-8") == 1 and "caf\\xe9.bin" in log.text()
+    os.utime(bad, (old, old))
+    (tmp_path / "capture").mkdir()
+    journal = Journal(str(tmp_path / "capture" / JOURNAL_FILE))
+    journal.put(JournalEntry(os.fsdecode(bad), 8, 1, "x", last_error=f"{os.fsdecode(bad)} odd"))
+    assert journal.get(os.fsdecode(bad)).path == os.fsdecode(bad)
+    journal.close()
+    assert status_main(["--capture-dir", str(tmp_path / "capture")]) == 0
+    assert "extra/caf\\xe9.bin odd" in capsys.readouterr().out
+
+    sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(extra)])
+    sweep_until_empty(sync, 30)
+    assert not os.path.exists(bad)
+    [done] = tus_server.completed()
+    assert base64.b64decode(done["metadata"]["relative_path_bytes"]) == b"extra/caf\xe9.bin"
+    assert done["metadata"]["relative_path"] == "extra/caf\\xe9.bin"
+    assert tus_server.stored(done["id"]) == b"sent too"
+    assert "uploaded caf" in log.text()
 
 
 def test_fifos_sockets_and_devices_are_skipped_once_and_never_opened(tmp_path):
@@ -520,6 +489,49 @@ def test_a_byte_flipped_in_flight_is_caught_by_the_servers_sha256_and_sent_again
     assert_arrived_once(tus_server, files)
 
 
+def test_with_the_checksum_extension_a_flipped_byte_costs_one_chunk_not_the_file(tmp_path):
+    """A server offering the tus checksum extension (as tusd does) refuses the one PATCH whose
+    Upload-Checksum differs; the client sends that chunk again, not the whole file."""
+    from data_manager_ros.sync.tus_client import CHECKSUM_CHUNK_BYTES
+
+    server = TusServer(str(tmp_path / "server"), checksum=True).start()
+    try:
+        _, files = make_bag(str(tmp_path / "capture"), "bag_c", 40)
+        proxy = FaultProxy(server.port, flip_at=20 << 20)
+        sync, log = manager(tmp_path, proxy.url(), maximum_num_sync_threads=1)
+        sweep_until_empty(sync, 60)
+        assert proxy.flipped
+        assert "HTTP 460 checksum mismatch" in log.text()
+        assert_arrived_once(server, files)
+        resent = proxy.upstream_bytes - sum(len(data) for data in files.values())
+        assert CHECKSUM_CHUNK_BYTES // 2 < resent < CHECKSUM_CHUNK_BYTES + (1 << 20), resent
+    finally:
+        server.kill()
+
+
+def test_a_private_ca_is_trusted_through_ca_bundle_only(tmp_path):
+    """An https server whose certificate no system CA signed: refused (the file is kept and the
+    reason shown) until ca_bundle names its CA, then uploaded."""
+    from dataclasses import replace
+
+    server = TusServer(str(tmp_path / "server"), tls=True).start()
+    try:
+        _, files = make_bag(str(tmp_path / "capture"), "bag_t", 1)
+        sync, log = manager(tmp_path, server.url, maximum_num_sync_threads=1)
+        try:
+            sync.sweep()
+            wait_for(lambda: "CERTIFICATE_VERIFY_FAILED" in log.text(), 30, "a TLS refusal")
+            assert not server.completed()
+            sync.apply(replace(sync.config, ca_bundle=server.certificate))
+            sync.sweep()
+            wait_for(lambda: len(server.completed()) == len(files), 30, "the uploads")
+        finally:
+            sync.close()
+        assert_arrived_once(server, files)
+    finally:
+        server.kill()
+
+
 def test_an_upload_that_hangs_is_reported_as_stalled(tmp_path):
     """A server that takes the PATCH and never answers: status must not stay ok."""
     import threading
@@ -553,7 +565,7 @@ def test_an_upload_that_hangs_is_reported_as_stalled(tmp_path):
         sync.close()
         server.close()
     assert fresh.level == DiagnosticStatus.OK
-    assert stalled.level == DiagnosticStatus.WARN and "sent nothing for" in stalled.message
+    assert stalled.level == DiagnosticStatus.WARN and "nothing sent for" in stalled.message
 
 
 def test_offline_status_counts_additional_paths_and_their_failed_files(tmp_path):

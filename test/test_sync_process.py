@@ -10,7 +10,7 @@ import time
 import psutil
 
 from data_manager_ros.config import make_config
-from data_manager_ros.sync.journal import JOURNAL_FILE
+from data_manager_ros.layout import JOURNAL_FILE
 from data_manager_ros.sync.sync_process import SyncProcess
 from helpers.processes import NodeProcess, wait_for, write_config
 from helpers.proxy import FaultProxy
@@ -53,7 +53,7 @@ def test_sweeps_on_request_when_disabled_and_reports_through_snapshots_and_log(t
     finally:
         sync.close()
     assert_arrived_once(tus_server, files)
-    assert sync.snapshot.queued_files == 0 and sync.snapshot.stats.last_success > 0
+    assert sync.snapshot.waiting_files == 0 and sync.snapshot.stats.last_success > 0
     assert "uploaded bag_s/bag_s_0.mcap" in log.text()
 
 

@@ -13,6 +13,7 @@ from typing import Protocol
 from urllib.parse import urlparse
 
 from data_manager_ros.fsutil import fsync_dir
+from data_manager_ros.layout import PART_SUFFIX
 from data_manager_ros.sync.bandwidth import BandwidthLimit
 from data_manager_ros.sync.errors import ConnectionFailed, RetryableError, UploadGone
 from data_manager_ros.sync.journal import JournalEntry
@@ -40,8 +41,10 @@ class Destination(Protocol):
 
 
 class TusDestination:
-    def __init__(self, endpoint: str, headers: dict[str, str], limit_bps: int = 0) -> None:
-        self._client = TusClient(endpoint, headers)
+    def __init__(self, endpoint: str, headers: dict[str, str], limit_bps: int = 0,
+                 ca_bundle: str = "") -> None:
+        """``ca_bundle``: a PEM file of CAs to trust instead of the system's (a private CA)."""
+        self._client = TusClient(endpoint, headers, verify_tls=ca_bundle or True)
         self._limit = BandwidthLimit(limit_bps)  # one for all workers, which share this object
 
     def upload(self, path: str, entry: JournalEntry, remote_path: str, metadata: dict[str, str],
@@ -94,7 +97,7 @@ class DirectoryDestination:
                save: Callable[[JournalEntry], None], on_read: Callable[[int], None],
                on_offset: Callable[[int], None]) -> None:
         target = os.path.join(self.root, remote_path)
-        part = target + ".part"
+        part = target + PART_SUFFIX
         os.makedirs(os.path.dirname(target), exist_ok=True)
         if entry.upload_url != part or not os.path.exists(part):
             entry.upload_url = part
@@ -122,7 +125,8 @@ class DirectoryDestination:
         pass
 
 
-def make_destination(url: str, headers: dict[str, str], limit_bps: int) -> Destination:
+def make_destination(url: str, headers: dict[str, str], limit_bps: int,
+                     ca_bundle: str = "") -> Destination:
     if urlparse(url).scheme == "file":
         return DirectoryDestination(url)
-    return TusDestination(url, headers, limit_bps)
+    return TusDestination(url, headers, limit_bps, ca_bundle)

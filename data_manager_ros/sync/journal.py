@@ -14,11 +14,12 @@ byte 0. The file is used again when the next uploader starts on a disk with room
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 
-JOURNAL_FILE = ".sync_journal.sqlite3"
+from data_manager_ros.fsutil import printable
 
 
 @dataclass
@@ -30,6 +31,21 @@ class JournalEntry:
     upload_url: str = ""
     failures: int = 0
     last_error: str = ""
+
+
+def _key(path: str) -> str | bytes:
+    """A path as the journal keys it: UTF-8 text, or the raw bytes (a BLOB) of a name that is
+    not UTF-8, so any name the filesystem allows is tracked, and older journals still match."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def _entry(row: tuple) -> JournalEntry:
+    path = row[0]
+    return JournalEntry(os.fsdecode(path) if isinstance(path, bytes) else path, *row[1:])
 
 
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS uploads (path TEXT PRIMARY KEY, size INTEGER, "
@@ -85,23 +101,23 @@ class Journal:
         with self._lock:
             row = self._db.execute(
                 "SELECT path, size, mtime_ns, sha256, upload_url, failures, last_error "
-                "FROM uploads WHERE path = ?", (path,)).fetchone()
-        return JournalEntry(*row) if row else None
+                "FROM uploads WHERE path = ?", (_key(path),)).fetchone()
+        return _entry(row) if row else None
 
     def put(self, entry: JournalEntry) -> None:
         self._write("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (entry.path, entry.size, entry.mtime_ns, entry.sha256, entry.upload_url,
-                     entry.failures, entry.last_error))
+                    (_key(entry.path), entry.size, entry.mtime_ns, entry.sha256,
+                     entry.upload_url, entry.failures, printable(entry.last_error)))
 
     def remove(self, path: str) -> None:
-        self._write("DELETE FROM uploads WHERE path = ?", (path,))
+        self._write("DELETE FROM uploads WHERE path = ?", (_key(path),))
 
     def entries(self) -> list[JournalEntry]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT path, size, mtime_ns, sha256, upload_url, failures, last_error "
                 "FROM uploads ORDER BY path").fetchall()
-        return [JournalEntry(*row) for row in rows]
+        return [_entry(row) for row in rows]
 
     def close(self) -> None:
         with self._lock:

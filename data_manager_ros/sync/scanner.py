@@ -15,10 +15,13 @@ import stat as stat_module
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from data_manager_ros.bag_metadata import METADATA_FILE
-from data_manager_ros.bag_writer import RECORDING_MARKER
-
-FAILED_DIR = "failed"
+from data_manager_ros.layout import (
+    FAILED_DIR,
+    METADATA_FILE,
+    is_hidden,
+    is_split_file,
+    recording_marker,
+)
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,10 @@ def _inside(path: str, root: str) -> bool:
 
 def _walk(root: str, on_skip: Callable[[str], None]) -> Iterator[tuple[str, os.stat_result]]:
     for directory, subdirs, files in os.walk(root, followlinks=False):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".")
+        subdirs[:] = sorted(d for d in subdirs if not is_hidden(d)
                             and not (directory == root and d == FAILED_DIR))
         for name in sorted(files):
-            if name.startswith("."):
+            if is_hidden(name):
                 continue
             path = os.path.join(directory, name)
             if os.path.islink(path) and not _inside(path, root):
@@ -75,14 +78,14 @@ def _kind(mode: int) -> str:
 
 def _bag_closed(bag_dir: str) -> bool:
     """A crashed bag keeps its marker until recovery rebuilds metadata.yaml."""
-    return not os.path.exists(os.path.join(bag_dir, RECORDING_MARKER))
+    return not os.path.exists(recording_marker(bag_dir))
 
 
 def bag_files(capture_dir: str, on_skip: Callable[[str], None]) -> Iterator[SyncFile]:
     for path, stat in _walk(capture_dir, on_skip):
         name = os.path.basename(path)
-        is_mcap = name.endswith(".mcap")
-        if not is_mcap and not (name == METADATA_FILE and _bag_closed(os.path.dirname(path))):
+        ready_metadata = name == METADATA_FILE and _bag_closed(os.path.dirname(path))
+        if not is_split_file(name) and not ready_metadata:
             continue
         yield SyncFile(path, capture_dir, os.path.relpath(path, capture_dir), stat.st_size,
                        stat.st_mtime_ns, is_bag_file=True)

@@ -14,16 +14,18 @@ import os
 import socket
 import threading
 import time
-import traceback
 
-from data_manager_ros.capture_engine import Logger
 from data_manager_ros.config import DataManagerConfig
 from data_manager_ros.fsutil import LockBusy, hold_exclusive_lock
+from data_manager_ros.layout import JOURNAL_FILE, JOURNAL_LOCK_FILE
+from data_manager_ros.process_boundary import Logger
+from data_manager_ros.supervision import Supervisor
 from data_manager_ros.sync.destinations import Destination, make_destination
-from data_manager_ros.sync.journal import JOURNAL_FILE, Journal
+from data_manager_ros.sync.journal import Journal
 from data_manager_ros.sync.scanner import SyncFile, bag_files, quiet_files
 from data_manager_ros.sync.uploader import Uploader
 
+SYNC_SWEEPER = "sync sweeper"
 # Long enough for an uploader that was just told to stop to finish its block.
 LOCK_WAIT_S = 10.0
 
@@ -51,7 +53,7 @@ def _headers(config: DataManagerConfig) -> dict[str, str]:
 
 
 def _destination_settings(config: DataManagerConfig) -> tuple:
-    return (config.sync_url, config.api_key_env, config.api_key_file,
+    return (config.sync_url, config.api_key_env, config.api_key_file, config.ca_bundle,
             config.upload_bandwidth_limit_bytes_per_s)
 
 
@@ -64,11 +66,14 @@ class SyncManager:
         self.config = config
         journal = os.path.join(capture_dir, JOURNAL_FILE)
         try:
-            self._lock_fd = hold_exclusive_lock(journal + ".lock", LOCK_WAIT_S)
+            self._lock_fd = hold_exclusive_lock(os.path.join(capture_dir, JOURNAL_LOCK_FILE),
+                                                LOCK_WAIT_S)
         except LockBusy as error:
             raise LockBusy(f"another uploader is using {journal} ({error}); stop it first: "
                            f"two uploaders would send the same files twice") from None
-        self.uploader = Uploader(self._destination(config), Journal(journal), log, robot_id="")
+        self.supervisor = Supervisor(log)
+        self.uploader = Uploader(self._destination(config), Journal(journal), log, robot_id="",
+                                 supervisor=self.supervisor)
         if self.uploader.journal.degraded:
             log.warning(self.uploader.journal.degraded)
         self._label_uploads(config)
@@ -76,7 +81,6 @@ class SyncManager:
         self.uploader.start(config.maximum_num_sync_threads)
         self._sweep_wanted = threading.Event()
         self._closing = False
-        self.sweep_error = ""  # why the last sweep failed; "" once one succeeds
         self._skips_reported: set[str] = set()
         self._sweeper = threading.Thread(target=self._sweep_when_asked, name="sync-sweeper",
                                          daemon=True)
@@ -88,7 +92,8 @@ class SyncManager:
             self._log.warning(f"sync_url {config.sync_url!r} is http: the API key and the data "
                               "cross the network unencrypted; use https")
         return make_destination(config.sync_url, headers,
-                                config.upload_bandwidth_limit_bytes_per_s)
+                                config.upload_bandwidth_limit_bytes_per_s,
+                                os.path.expanduser(config.ca_bundle))
 
     def _label_uploads(self, config: DataManagerConfig) -> None:
         """What every upload's metadata says about where it came from."""
@@ -109,12 +114,13 @@ class SyncManager:
         if capture_dir not in self.capture_dirs:
             self.capture_dirs.append(capture_dir)
         self._label_uploads(config)
-        restart = (_destination_settings(old) != _destination_settings(config)
-                   or old.maximum_num_sync_threads != config.maximum_num_sync_threads)
-        if restart:
+        new_destination = _destination_settings(old) != _destination_settings(config)
+        if new_destination or old.maximum_num_sync_threads != config.maximum_num_sync_threads:
             self.uploader.stop()
             self.uploader.destination.close()
             self.uploader.destination = self._destination(config)
+            if new_destination:
+                self.uploader.retry_all_now()
             self.uploader.start(config.maximum_num_sync_threads)
 
     def request_sweep(self) -> None:
@@ -130,11 +136,9 @@ class SyncManager:
             try:
                 self.sweep()
             except Exception as error:  # noqa: BLE001 - the sweeper must outlive any one sweep
-                self.sweep_error = f"{type(error).__name__}: {error}"
-                self._log.error(f"sync sweep failed ({self.sweep_error}); the next sweep tries "
-                                f"again:\n{traceback.format_exc().rstrip()}")
+                self.supervisor.failed(SYNC_SWEEPER, error, "the next sweep tries again")
             else:
-                self.sweep_error = ""
+                self.supervisor.succeeded(SYNC_SWEEPER)
 
     def sweep(self) -> int:
         """Queue every file that is ready now; returns how many were new."""

@@ -3,24 +3,24 @@
 A supervisor thread owns the child for its whole life: ``PR_SET_PDEATHSIG``
 fires when the thread that started a child ends, so the same thread starts
 it, reads its reports and restarts it with backoff if it ever exits while the
-node still runs. Config changes and sweep requests are written to its stdin
-and never wait on it.
+node still runs. A child that runs but stops reporting (hung, or its reporter
+thread stuck) is reported too: the last snapshot would otherwise say ``ok``.
+Config changes and sweep requests are written to its stdin and never wait on it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import threading
+import time
 from typing import IO, Any
 
-from data_manager_ros.capture_engine import Logger
 from data_manager_ros.config import DataManagerConfig
 from data_manager_ros.params import config_to_params
+from data_manager_ros.process_boundary import Logger, SyncSnapshot, decode, encode
 from data_manager_ros.sync.backoff import Backoff
-from data_manager_ros.sync.snapshot import SyncSnapshot
 
 
 def _pipe(stream: IO[str] | None) -> IO[str]:
@@ -28,6 +28,10 @@ def _pipe(stream: IO[str] | None) -> IO[str]:
     if stream is None:
         raise RuntimeError("the upload process was started without pipes")
     return stream
+
+
+# a running child reports every second; this long without a report is a problem
+SILENT_AFTER_S = 10.0
 
 
 class SyncProcess:
@@ -39,11 +43,20 @@ class SyncProcess:
         self._child: subprocess.Popen[str] | None = None
         self._closing = threading.Event()
         self.snapshot = SyncSnapshot()
-        self.problem = ""
+        self._exit_problem = ""
+        self._reported_at = time.monotonic()
         self._failures = 0
         self._supervisor = threading.Thread(target=self._supervise, name="sync-supervisor",
                                             daemon=True)
         self._supervisor.start()
+
+    def problem(self, silent_after_s: float = SILENT_AFTER_S) -> str:
+        """Why the upload process is not working, or ""."""
+        silent_s = time.monotonic() - self._reported_at
+        if not self._exit_problem and self._child is not None and silent_s > silent_after_s:
+            return (f"upload process (pid {self._child.pid}) sent no status for {silent_s:.0f} s; "
+                    "it is hung or its status reporter stopped")
+        return self._exit_problem
 
     def apply(self, config: DataManagerConfig) -> None:
         with self._lock:
@@ -60,7 +73,7 @@ class SyncProcess:
             return  # the supervisor sends the current config to the next child
         try:
             stdin = _pipe(self._child.stdin)
-            stdin.write(json.dumps(message) + "\n")
+            stdin.write(encode(message))
             stdin.flush()
         except (BrokenPipeError, ValueError):
             pass  # it died; the supervisor restarts it with the current config
@@ -72,6 +85,7 @@ class SyncProcess:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
             with self._lock:
                 self._child = child
+                self._reported_at = time.monotonic()
                 if self._closing.is_set():
                     _pipe(child.stdin).close()
                 else:
@@ -85,20 +99,21 @@ class SyncProcess:
                 return
             self._failures += 1
             delay = self._backoff.delay(self._failures)
-            self.problem = (f"upload process exited with code {code}; "
-                            f"restarting it in {delay:.1f} s")
-            self._log.error(self.problem)
+            self._exit_problem = (f"upload process exited with code {code}; "
+                                  f"restarting it in {delay:.1f} s")
+            self._log.error(self._exit_problem)
             self._closing.wait(delay)
 
     def _on_line(self, line: str) -> None:
         try:
-            message = json.loads(line)
-        except json.JSONDecodeError:
+            message = decode(line)
+        except ValueError:  # json's errors are ValueErrors too
             self._log.warning(f"upload process: {line.rstrip()}")
             return
         if "status" in message:
             self.snapshot = SyncSnapshot.from_json(message["status"])
-            self._failures, self.problem = 0, ""  # it has run long enough to report
+            self._reported_at = time.monotonic()
+            self._failures, self._exit_problem = 0, ""  # it has run long enough to report
         elif message.get("log") == "error":
             self._log.error(message["message"])
         elif message.get("log") == "warning":

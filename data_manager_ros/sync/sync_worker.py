@@ -5,10 +5,7 @@ then never hold the GIL the executor needs to take kHz topics, and at a
 lower CPU priority they leave the cores to capture when the robot is short
 of them (docs/performance.md has what this did and did not change).
 
-Protocol, one JSON object per line. In: ``{"config": <parameter dict>}``
-(the first one starts the uploader and its first sweep), ``{"sweep": true}``;
-end of input closes the uploader cleanly. Out: ``{"log": <severity>,
-"message": ...}`` and ``{"status": <SyncSnapshot>}`` every second.
+It speaks the JSON lines of ``process_boundary`` on stdin and stdout.
 
 The process dies with the node (``PR_SET_PDEATHSIG``), as it would on a robot
 that loses power: nothing uploads on behalf of a node that is gone, and the
@@ -18,8 +15,6 @@ journal lets the next one resume mid-file.
 from __future__ import annotations
 
 import ctypes
-import dataclasses
-import json
 import os
 import signal
 import sys
@@ -28,11 +23,13 @@ from typing import IO, Any
 
 from data_manager_ros.fsutil import LockBusy
 from data_manager_ros.params import config_from_params
+from data_manager_ros.process_boundary import decode, encode
 from data_manager_ros.sync.snapshot import snapshot_of
 from data_manager_ros.sync.sync_manager import SyncManager
 
 NICENESS = 10
 STATUS_INTERVAL_S = 1.0
+STATUS_REPORTER = "status reporter"
 EXIT_LOCK_BUSY = 3
 _PR_SET_PDEATHSIG = 1
 
@@ -45,7 +42,7 @@ class _Channel:
         self._lock = threading.Lock()
 
     def send(self, message: dict[str, Any]) -> None:
-        line = json.dumps(message) + "\n"
+        line = encode(message)
         with self._lock:
             self._out.write(line)
             self._out.flush()
@@ -78,12 +75,17 @@ def _die_with(parent_pid: int) -> None:
 
 
 def _status(manager: SyncManager) -> dict[str, Any]:
-    return {"status": dataclasses.asdict(snapshot_of(manager.uploader, manager.sweep_error))}
+    return {"status": snapshot_of(manager.uploader)}
 
 
 def _report_until(stop: threading.Event, channel: _Channel, manager: SyncManager) -> None:
     while not stop.wait(STATUS_INTERVAL_S):
-        channel.send(_status(manager))
+        try:
+            channel.send(_status(manager))
+        except Exception as error:  # noqa: BLE001 - the node must keep hearing from us
+            manager.supervisor.failed(STATUS_REPORTER, error, "the next report tries again")
+        else:
+            manager.supervisor.succeeded(STATUS_REPORTER)
 
 
 def serve(lines: IO[str], channel: _Channel) -> int:
@@ -91,7 +93,7 @@ def serve(lines: IO[str], channel: _Channel) -> int:
     manager: SyncManager | None = None
     stop = threading.Event()
     for line in lines:
-        message = json.loads(line)
+        message = decode(line)
         if "config" in message:
             config = config_from_params(message["config"])
             if manager is not None:

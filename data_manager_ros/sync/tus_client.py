@@ -1,15 +1,23 @@
-"""tus 1.0 client (core + creation) over one keep-alive requests Session.
+"""tus 1.0 client (core, creation, checksum) over one keep-alive requests Session.
 
 The rest of a file goes in a single streamed PATCH: the reference server keeps
 every byte of a PATCH that was cut, so after a drop a HEAD gives the exact
 offset and nothing is sent twice. Each PATCH costs the server several ms, so
 one large PATCH beats many small ones. Never HEAD an upload while a PATCH to it
 is running: the reference server ends that PATCH.
+
+A server with the checksum extension (tusd) checks each PATCH against its
+``Upload-Checksum`` and keeps none of its bytes on a mismatch (460). The hash goes
+in a header, before the body, so the file then goes in chunks of
+``CHECKSUM_CHUNK_BYTES``, each hashed before it is sent: a corrupted chunk is a
+retryable failure that costs one chunk (the uploader retries at once after an
+attempt that made progress), and a cut one is still resumed from the server's offset.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
@@ -30,6 +38,8 @@ from data_manager_ros.sync.file_slice import FileSlice
 TUS_VERSION = "1.0.0"
 CHECKSUM_MISMATCH = 460  # tus checksum extension's status; our server-side hook sends it
 _RETRYABLE_STATUS = {408, 423, 425, 429, 500, 502, 503, 504}
+CHECKSUM_CHUNK_BYTES = 16 << 20  # a few ms of server work per PATCH stay under 3%
+CHECKSUM_ALGORITHMS = ("sha256", "sha1", "md5")  # ours, best first, all in hashlib
 
 
 def encode_metadata(metadata: dict[str, str]) -> str:
@@ -69,6 +79,20 @@ def _offset(response: requests.Response, action: str) -> int:
     return int(value)
 
 
+def _digest(handle: BinaryIO, start: int, end: int, algorithm: str) -> str:
+    """Base64 hash of bytes ``start..end`` of the file, as Upload-Checksum carries it."""
+    digest = hashlib.new(algorithm)
+    handle.seek(start)
+    left = end - start
+    while left > 0:
+        block = handle.read(min(left, 1 << 20))
+        if not block:
+            raise OSError(f"{handle.name} ended {left} bytes early")
+        digest.update(block)
+        left -= len(block)
+    return base64.b64encode(digest.digest()).decode()
+
+
 def _check(response: requests.Response, action: str, ok: tuple[int, ...]) -> None:
     if response.status_code in ok:
         return
@@ -85,24 +109,31 @@ def _check(response: requests.Response, action: str, ok: tuple[int, ...]) -> Non
 
 class TusClient:
     def __init__(self, endpoint: str, headers: dict[str, str] | None = None,
-                 verify_tls: bool = True, timeout_s: float = 30.0) -> None:
+                 verify_tls: bool | str = True, timeout_s: float = 30.0) -> None:
+        """``verify_tls``: True (the system's CAs, or ``REQUESTS_CA_BUNDLE``) or a PEM file."""
         self.endpoint = endpoint
         self._session = requests.Session()
         self._session.headers.update({"Tus-Resumable": TUS_VERSION, **(headers or {})})
-        self._session.verify = verify_tls
+        # per request: requests lets REQUESTS_CA_BUNDLE override a Session's verify
+        self._verify = verify_tls
         self._timeout = timeout_s
+        self._checksum: str | None = None  # asked once: see checksum_algorithm
 
     def _request(self, method: str, url: str, action: str, **kwargs) -> requests.Response:
         # A server closes idle keep-alive connections; the first request on such a
         # socket fails at once. POST and HEAD carry no body, so they go again on a
         # fresh connection; a PATCH is resumed from the server's offset instead.
+        def once() -> requests.Response:
+            return self._session.request(method, url, timeout=self._timeout,
+                                         verify=self._verify, **kwargs)
+
         try:
             try:
-                return self._session.request(method, url, timeout=self._timeout, **kwargs)
+                return once()
             except requests.ConnectionError:
                 if method not in ("POST", "HEAD"):
                     raise
-                return self._session.request(method, url, timeout=self._timeout, **kwargs)
+                return once()
         except requests.RequestException as error:
             raise ConnectionFailed(f"{action}: {type(error).__name__}: {error}") from None
 
@@ -133,6 +164,17 @@ class TusClient:
             return False
         return True
 
+    def checksum_algorithm(self) -> str:
+        """The hash the server checks per PATCH (tus checksum extension), "" if none."""
+        if self._checksum is None:
+            headers = self._request("OPTIONS", self.endpoint, "ask extensions").headers
+            extensions = {e.strip() for e in headers.get("Tus-Extension", "").split(",")}
+            offered = {a.strip().lower()
+                       for a in headers.get("Tus-Checksum-Algorithm", "").split(",")}
+            self._checksum = next((a for a in CHECKSUM_ALGORITHMS if a in offered), "") \
+                if "checksum" in extensions else ""
+        return self._checksum
+
     def offset(self, url: str) -> int:
         response = self._request("HEAD", url, "ask offset", headers={"Cache-Control": "no-store"})
         _check(response, "ask offset", (200, 204))
@@ -140,13 +182,22 @@ class TusClient:
 
     def send(self, url: str, handle: BinaryIO, offset: int, size: int,
              on_read: Callable[[int], None], limit: BandwidthLimit) -> int:
-        """PATCH bytes ``offset..size``; returns the offset the server confirmed."""
-        body = FileSlice(handle, offset, size - offset, on_read, limit)
-        response = self._request("PATCH", url, "send bytes", data=body, headers={
-            "Content-Type": "application/offset+octet-stream",
-            "Upload-Offset": str(offset)})
+        """PATCH bytes from ``offset``: to ``size``, or one checksummed chunk; returns the
+        offset the server confirmed."""
+        algorithm = self.checksum_algorithm()
+        end = min(size, offset + CHECKSUM_CHUNK_BYTES) if algorithm else size
+        headers = {"Content-Type": "application/offset+octet-stream",
+                   "Upload-Offset": str(offset)}
+        if algorithm:
+            headers["Upload-Checksum"] = f"{algorithm} {_digest(handle, offset, end, algorithm)}"
+        body = FileSlice(handle, offset, end - offset, on_read, limit)
+        response = self._request("PATCH", url, "send bytes", data=body, headers=headers)
         if response.status_code == 409:
             raise RetryableError("send bytes: offset conflict (HTTP 409); asking again")
+        if algorithm and response.status_code == CHECKSUM_MISMATCH \
+                and self.offset(url) == offset:  # else the bytes were kept: the file was refused
+            raise RetryableError(f"send bytes: the server's {algorithm} of bytes {offset}..{end} "
+                                f"differs from ours (HTTP 460 {response.text[:100].strip()})")
         _check(response, "send bytes", (204,))
         confirmed = _offset(response, "send bytes")
         if confirmed <= offset < size or confirmed > size:

@@ -8,19 +8,22 @@ destination confirmed every byte (and the sha256); terminal refusals move it to
 
 from __future__ import annotations
 
+import base64
 import heapq
 import itertools
 import os
 import shutil
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mcap.reader import make_reader
 
-from data_manager_ros.capture_engine import Logger
+from data_manager_ros.fsutil import printable
+from data_manager_ros.layout import failed_path, is_split_file, reason_path
+from data_manager_ros.process_boundary import Logger, UploadStats
+from data_manager_ros.supervision import Supervisor
 from data_manager_ros.sync.backoff import Backoff
 from data_manager_ros.sync.destinations import Destination, sha256_of
 from data_manager_ros.sync.errors import (
@@ -30,25 +33,9 @@ from data_manager_ros.sync.errors import (
     UploadInterrupted,
 )
 from data_manager_ros.sync.journal import Journal, JournalEntry
-from data_manager_ros.sync.scanner import FAILED_DIR, SyncFile
+from data_manager_ros.sync.scanner import SyncFile
 
 DEFAULT_BACKOFF = Backoff()
-
-
-@dataclass
-class UploadStats:
-    uploaded_files: int = 0
-    uploaded_bytes: int = 0
-    sent_bytes: int = 0
-    failures: int = 0
-    failed_files: int = 0
-    last_success: float = 0.0
-    # an exception no handler expected (a malformed server answer, a bug): the file is retried
-    # with backoff like any failure, and this stays set until an upload succeeds again
-    unexpected_errors: int = 0
-    last_unexpected_error: str = ""
-    last_progress: float = 0.0  # wall time a byte last went out (a hung upload stops it)
-    in_flight: dict[str, tuple[int, int]] = field(default_factory=dict)  # path → (sent, size)
 
 
 @dataclass
@@ -70,6 +57,7 @@ def _bag_topics(path: str) -> list[str]:
     return sorted(c.topic for c in summary.channels.values()) if summary else []
 
 
+SYNC_WORKER = "sync worker"
 # files up to this size go first on the small-file lane
 SMALL_FILE_BYTES = 8 << 20
 
@@ -77,7 +65,8 @@ SMALL_FILE_BYTES = 8 << 20
 class Uploader:
     def __init__(self, destination: Destination, journal: Journal, log: Logger, *,
                  robot_id: str, tags: tuple[str, ...] = (), backoff: Backoff = DEFAULT_BACKOFF,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 supervisor: Supervisor | None = None) -> None:
         self.destination = destination
         self.journal = journal
         self.robot_id = robot_id
@@ -93,13 +82,13 @@ class Uploader:
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._stopping = False
-        self._unstorable: set[str] = set()
-        self.stats = UploadStats()
+        self.stats = UploadStats(last_progress=time.time())
+        self.supervisor = supervisor or Supervisor(log)
 
     # -- queue -----------------------------------------------------------------------
     def enqueue(self, files: Iterable[SyncFile]) -> int:
         """Queue files not yet known; returns how many were new."""
-        new = [f for f in files if f.path not in self._jobs and self._storable(f.path)]
+        new = [f for f in files if f.path not in self._jobs]
         failures = {f.path: e.failures for f in new if (e := self.journal.get(f.path))}
         added = 0
         with self._cond:  # no disk I/O under the lock: pending() runs on the executor
@@ -110,19 +99,6 @@ class Uploader:
                     added += 1
             self._cond.notify_all()
         return added
-
-    def _storable(self, path: str) -> bool:
-        """The journal keeps names as UTF-8 text: a name that is not (bytes the filesystem
-        allows) is skipped with one warning, and kept on disk, instead of failing the sweep."""
-        try:
-            path.encode("utf-8")
-        except UnicodeEncodeError:
-            if path not in self._unstorable:
-                self._unstorable.add(path)
-                self._log.warning(f"not uploading {os.fsencode(path)!r}: "
-                                  "its name is not valid UTF-8; rename it to upload it")
-            return False
-        return True
 
     def pending(self) -> list[tuple[SyncFile, int, str]]:
         """(file, failures, last error) of every queued file."""
@@ -159,6 +135,17 @@ class Uploader:
                 self._busy.add(path)
                 return job
         return None
+
+    def retry_all_now(self) -> None:
+        """A new destination: failures against the old one say nothing of it, so every
+        waiting file is due at once with a fresh backoff."""
+        with self._cond:
+            now = self._clock()
+            for job in self._jobs.values():
+                job.failures, job.next_try = 0, now
+            self._heap = [(now, next(self._seq), path) for path in self._jobs]
+            heapq.heapify(self._heap)
+            self._cond.notify_all()
 
     def next_due(self) -> float | None:
         with self._cond:
@@ -219,16 +206,19 @@ class Uploader:
 
     def _metadata(self, file: SyncFile, entry: JournalEntry) -> dict[str, str]:
         metadata = {
-            "filename": os.path.basename(file.path),
-            "relative_path": file.remote_path,
+            "filename": printable(os.path.basename(file.path)),
+            "relative_path": printable(file.remote_path),
             "robot_id": self.robot_id,
             "size": str(entry.size),
             "sha256": entry.sha256,
             "kind": "bag" if file.is_bag_file else "file",
         }
+        if metadata["relative_path"] != file.remote_path:  # a name that is not UTF-8
+            metadata["relative_path_bytes"] = base64.b64encode(
+                os.fsencode(file.remote_path)).decode()
         if self.tags:
             metadata["tags"] = ",".join(self.tags)
-        if file.is_bag_file and file.path.endswith(".mcap"):
+        if file.is_bag_file and is_split_file(file.path):
             topics = _bag_topics(file.path)
             metadata["topics"] = ",".join(topics)
             metadata["methods"] = ",".join(
@@ -280,12 +270,8 @@ class Uploader:
         except TerminalError as error:
             self._move_to_failed(job, str(error))
         except Exception as error:  # noqa: BLE001 - a worker must outlive any one upload
-            reason = f"unexpected {type(error).__name__}: {error}"
-            self.stats.unexpected_errors += 1
-            self.stats.last_unexpected_error = f"{path}: {reason}"
-            self._log.error(f"upload of {path} failed with an unexpected error; it is retried "
-                            f"with backoff:\n{traceback.format_exc().rstrip()}")
-            self._retry(job, reason)
+            self._retry(job, self.supervisor.failed(
+                SYNC_WORKER, error, f"the upload of {path} is retried with backoff"))
         else:
             self._delete_uploaded(job, entry.size)
         finally:
@@ -327,7 +313,7 @@ class Uploader:
         self.stats.uploaded_files += 1
         self.stats.uploaded_bytes += size
         self.stats.last_success = time.time()
-        self.stats.last_unexpected_error = ""
+        self.supervisor.succeeded(SYNC_WORKER)
         self._log.info(f"uploaded {job.file.relative_path} ({size} bytes); deleted locally")
         directory = os.path.dirname(path)
         if job.file.is_bag_file and os.path.realpath(directory) != os.path.realpath(job.file.root):
@@ -338,10 +324,10 @@ class Uploader:
         self._finish(job)
 
     def _move_to_failed(self, job: _Job, reason: str) -> None:
-        target = os.path.join(job.file.root, FAILED_DIR, job.file.relative_path)
+        target = failed_path(job.file.root, job.file.relative_path)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.move(job.file.path, target)
-        with open(target + ".reason.txt", "w", encoding="utf-8") as handle:
+        with open(reason_path(target), "w", encoding="utf-8") as handle:
             handle.write(reason + "\n")
         self.stats.failed_files += 1
         self._log.error(f"upload of {job.file.path} refused for good ({reason}); "

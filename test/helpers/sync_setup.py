@@ -9,9 +9,11 @@ from rclpy.serialization import serialize_message
 from sensor_msgs.msg import PointCloud2
 
 from data_manager_ros.bag_writer import BagWriter
+from data_manager_ros.config import make_config
 from data_manager_ros.mcap_file import Topic
 from data_manager_ros.msg_definitions import full_definition, type_hash
 from data_manager_ros.qos import profile_to_dict
+from data_manager_ros.sync.sync_manager import SyncManager
 from helpers.tus_server import TusServer
 
 CLOUD = "sensor_msgs/msg/PointCloud2"
@@ -77,3 +79,11 @@ def assert_arrived_once(server: TusServer, files: dict[str, bytes], only: bool =
         times = len(arrived.get(path, []))
         assert times == 1, f"{path} completed {times} times"
         assert server.stored(arrived[path][0]["id"]) == data
+
+
+def manager(tmp_path, url, **attributes) -> tuple[SyncManager, ListLogger]:
+    log = ListLogger()
+    attributes.setdefault("capture_dir", str(tmp_path / "capture"))
+    os.makedirs(attributes["capture_dir"], exist_ok=True)
+    config = make_config({"sync_url": url, "robot_id": "robot7", **attributes}, [])
+    return SyncManager(config, log), log

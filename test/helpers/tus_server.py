@@ -21,7 +21,10 @@ def free_port() -> int:
 
 class TusServer:
     def __init__(self, directory: str, port: int | None = None, api_key: str = "",
-                 fail_every: int = 0, max_size: int = 0) -> None:
+                 fail_every: int = 0, max_size: int = 0, checksum: bool = False,
+                 tls: bool = False) -> None:
+        """``checksum``: offer the tus checksum extension (as tusd does); ``tls``: serve https
+        with a certificate of its own (``certificate``), as behind a private CA."""
         if not os.path.isdir(os.path.join(SERVER_DIR, "node_modules", "@tus", "server")):
             raise RuntimeError("the reference tus server is not installed: run "
                                "`npm install` in test/tus_server (bash .ci/setup --test does)")
@@ -30,11 +33,13 @@ class TusServer:
         self.api_key = api_key
         self.fail_every = fail_every
         self.max_size = max_size
+        self.checksum = checksum
+        self.certificate = os.path.join(directory, "tls", "cert.pem") if tls else ""
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/files/"
+        return f"{'https' if self.certificate else 'http'}://127.0.0.1:{self.port}/files/"
 
     def start(self) -> TusServer:
         command = ["node", os.path.join(SERVER_DIR, "server.mjs"), "--dir", self.directory,
@@ -42,11 +47,27 @@ class TusServer:
                    "--max-size", str(self.max_size)]
         if self.api_key:
             command += ["--api-key", self.api_key]
+        if self.checksum:
+            command.append("--checksum")
+        if self.certificate:
+            key = self._make_certificate()
+            command += ["--tls-cert", self.certificate, "--tls-key", key]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
         if not line.startswith("listening"):
             raise RuntimeError(f"tus server did not start: {line!r}")
         return self
+
+    def _make_certificate(self) -> str:
+        """A self-signed certificate for 127.0.0.1 (its own CA); returns the key's path."""
+        key = os.path.join(os.path.dirname(self.certificate), "key.pem")
+        if not os.path.exists(self.certificate):
+            os.makedirs(os.path.dirname(self.certificate), exist_ok=True)
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                            "subjectAltName=IP:127.0.0.1", "-keyout", key,
+                            "-out", self.certificate], check=True, capture_output=True)
+        return key
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:

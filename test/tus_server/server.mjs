@@ -5,12 +5,18 @@
 // and a ledger of finished uploads so tests can count "exactly once".
 //
 //   node server.mjs --dir DIR [--port 0] [--api-key KEY] [--fail-every N] [--max-size BYTES]
+//                   [--checksum] [--tls-cert PEM --tls-key PEM]
 //
 // --fail-every N answers 503 to every Nth request (a real server-side fault).
+// --checksum adds the tus checksum extension, which @tus/server lacks and tusd has:
+// OPTIONS advertises it, and a PATCH whose body does not match its Upload-Checksum
+// is answered 460 and none of its bytes are kept.
+// --tls-cert/--tls-key serve https (for tests of private CAs).
 // Prints "listening <port>" once ready. Listens on 127.0.0.1 only.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -24,6 +30,9 @@ const { values } = parseArgs({
     'api-key': { type: 'string', default: '' },
     'fail-every': { type: 'string', default: '0' },
     'max-size': { type: 'string', default: '0' },
+    checksum: { type: 'boolean', default: false },
+    'tls-cert': { type: 'string', default: '' },
+    'tls-key': { type: 'string', default: '' },
   },
 });
 const dir = path.resolve(values.dir);
@@ -40,8 +49,11 @@ function sha256(file) {
   });
 }
 
+const scheme = values['tls-cert'] ? 'https' : 'http';
 const tus = new Server({
   path: '/files',
+  // @tus/server reads the scheme from forwarded headers only; say it when serving https
+  generateUrl: (req, { host, path: base, id }) => `${scheme}://${host}${base}/${id}`,
   maxSize: Number(values['max-size']) || undefined,
   datastore: new FileStore({ directory: dir }),
   async onIncomingRequest(req) {
@@ -62,16 +74,59 @@ const tus = new Server({
   },
 });
 
-const server = http.createServer((req, res) => {
+const CHECKSUM_ALGORITHMS = ['sha256', 'sha1', 'md5'];
+
+function reply(res, status, body) {
+  res.writeHead(status, { 'Content-Type': 'text/plain', 'Tus-Resumable': '1.0.0' });
+  res.end(body);
+}
+
+async function sendWeb(res, response) {
+  const headers = Object.fromEntries(response.headers.entries());
+  if (values.checksum && response.headers.has('tus-extension')) {
+    headers['tus-extension'] += ',checksum';
+    headers['tus-checksum-algorithm'] = CHECKSUM_ALGORITHMS.join(',');
+  }
+  res.writeHead(response.status, headers);
+  res.end(Buffer.from(await response.arrayBuffer()));
+}
+
+// A PATCH with Upload-Checksum is read whole, checked, and only then given to the store.
+async function checkedPatch(req, res, checksum) {
+  const [algorithm, expected] = checksum.split(' ');
+  if (!CHECKSUM_ALGORITHMS.includes(algorithm)) {
+    req.resume();
+    return reply(res, 400, `unsupported checksum algorithm ${algorithm}\n`);
+  }
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  const body = Buffer.concat(chunks);
+  const actual = crypto.createHash(algorithm).update(body).digest('base64');
+  if (actual !== expected) return reply(res, 460, `checksum mismatch: got ${actual}\n`);
+  const url = `${scheme}://${req.headers.host}${req.url}`;
+  const request = new Request(url, { method: 'PATCH', headers: req.headers, body });
+  return sendWeb(res, await tus.handleWeb(request));
+}
+
+async function route(req, res) {
   requests += 1;
   if (failEvery > 0 && requests % failEvery === 0) {
     req.resume();
-    res.writeHead(503, { 'Content-Type': 'text/plain' });
-    res.end('injected fault\n');
-    return;
+    return reply(res, 503, 'injected fault\n');
+  }
+  const checksum = req.headers['upload-checksum'];
+  if (values.checksum && req.method === 'PATCH' && checksum) return checkedPatch(req, res, checksum);
+  if (values.checksum && req.method === 'OPTIONS') {
+    return sendWeb(res, await tus.handleWeb(new Request(`${scheme}://${req.headers.host}${req.url}`,
+      { method: 'OPTIONS', headers: req.headers })));
   }
   tus.handle(req, res);
-});
+}
+
+const server = values['tls-cert']
+  ? https.createServer({ cert: fs.readFileSync(values['tls-cert']),
+    key: fs.readFileSync(values['tls-key']) }, route)
+  : http.createServer(route);
 server.listen(Number(values.port), '127.0.0.1', () => {
   console.log(`listening ${server.address().port}`);
 });
