@@ -168,6 +168,11 @@ class CaptureEngine:
                 self._bag.close()
                 self._bag = None
 
+    def use_clock(self, clock: Callable[[], int]) -> None:
+        """Callbacks made from now on stamp with ``clock`` (/clock time once use_sim_time is
+        set); the node subscribes again to get them."""
+        self._clock = clock
+
     def request_split(self) -> None:
         self._split_requested = True
         self._wake.set()

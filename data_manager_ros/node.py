@@ -135,13 +135,15 @@ class DataManagerNode(Node):
         self.create_service(Trigger, "~/sync", self._on_sync)
         self.create_service(SetBool, "~/pause_capture", self._on_pause)
         self.create_service(Trigger, "~/split_bag", self._on_split)
+        self._accepted: DataManagerConfig | None = None  # by _validate, for _after_set
+        self._mirroring = False  # see _mirror_parameters
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._after_set)
 
     def _receive_clock(self) -> Callable[[], int]:
         """log_time of recorded messages, as rosbag2 stamps them: the node's clock, which is
-        /clock time under ``use_sim_time`` (read at start). Wall time is read directly
-        otherwise: rclpy's Clock.now() costs microseconds per message at kHz rates."""
+        /clock time under ``use_sim_time`` (also when set at run time). Wall time is read
+        directly otherwise: rclpy's Clock.now() costs microseconds per message at kHz rates."""
         if not self.get_parameter("use_sim_time").value:
             return time.time_ns
         clock = self.get_clock()
@@ -189,33 +191,55 @@ class DataManagerNode(Node):
         return self._config_from(values)
 
     def _validate(self, changes: list[Parameter]) -> SetParametersResult:
+        """The whole candidate config is built once, here; ``_after_set`` applies it."""
+        if self._mirroring:  # parameters catching up with a config accepted already
+            return SetParametersResult(successful=True)
         try:
-            self._candidate(changes)
+            self._accepted = self._candidate(changes)
         except ConfigError as error:
             return SetParametersResult(successful=False, reason=str(error))
         return SetParametersResult(successful=True)
 
     def _after_set(self, changes: list[Parameter]) -> None:
-        try:
-            new = self._candidate(changes)
-        except ConfigError:
-            return  # a nested update already failed validation; nothing changed
-        wanted = config_to_params(new)
-        for method in new.methods:
-            for name, value in method_to_params(method).items():
-                if not self.has_parameter(name):
-                    self._declare(name, value)
-        for name in sorted(self._declared):
-            if name.startswith("methods.") and name not in wanted:
-                self.undeclare_parameter(name)
-                self._declared.discard(name)
-        if any(c.name == CONFIG_FILE for c in changes):
-            updates = [_parameter(n, v) for n, v in wanted.items()
-                       if self.get_parameter(n).value != v]
-            if updates:
-                self.set_parameters(updates)
+        new, self._accepted = self._accepted, None
+        if new is None or self._mirroring:
+            return
+        if any(c.name == "use_sim_time" for c in changes):
+            self.capture.use_clock(self._receive_clock())
+            self.recorder.clear()  # subscribed again by _apply, with callbacks on the new clock
         old, self.config = self.config, new
         self._apply(old, new)
+        self._mirror_parameters(new)
+
+    def _parameter_updates(self, config: DataManagerConfig) -> list[Parameter]:
+        """Values of declared parameters that differ from ``config`` (after a config_file)."""
+        return [_parameter(name, value) for name, value in config_to_params(config).items()
+                if name in self._declared and self.get_parameter(name).value != value]
+
+    def _mirror_parameters(self, config: DataManagerConfig) -> None:
+        """Make the parameters show the applied config: declare the ``methods.*`` of added
+        methods, undeclare those of removed ones, set what a config_file changed.
+
+        This declares and sets from inside the post-set callback on purpose: `ros2 param get`
+        right after `ros2 param set` must already show the new config (a deferred timer lost
+        that race). The callbacks it re-enters see ``_mirroring`` and pass straight through,
+        and the updates go in one atomic set, so the config is built and applied once."""
+        self._mirroring = True
+        try:
+            wanted = config_to_params(config)
+            for method in config.methods:
+                for name, value in method_to_params(method).items():
+                    if not self.has_parameter(name):
+                        self._declare(name, value)
+            for name in sorted(self._declared):
+                if name.startswith("methods.") and name not in wanted:
+                    self.undeclare_parameter(name)
+                    self._declared.discard(name)
+            updates = self._parameter_updates(config)
+            if updates:
+                self.set_parameters_atomically(updates)
+        finally:
+            self._mirroring = False
 
     # -- applying a config ---------------------------------------------------------------
     def _apply(self, old: DataManagerConfig | None, new: DataManagerConfig) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.time import Time
 from rosbags.rosbag2 import Reader
 from rosgraph_msgs.msg import Clock
@@ -27,6 +29,7 @@ from helpers.processes import (
     wait_for,
     write_config,
 )
+from helpers.ros_client import RosClient
 
 SECOND = 1_000_000_000
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config")
@@ -196,14 +199,17 @@ def test_large_message_profile_gives_drivers_a_32_mib_segment_and_loses_nothing(
 
 
 
-def test_use_sim_time_stamps_messages_with_clock_time(tmp_path):
-    """As `ros2 bag record --use-sim-time`: log_time comes from /clock, not the wall."""
+@pytest.mark.parametrize("live", [False, True], ids=["at_start", "set_live"])
+def test_use_sim_time_stamps_messages_with_clock_time(tmp_path, live):
+    """As `ros2 bag record --use-sim-time`: log_time comes from /clock, not the wall, from
+    the start (``-p use_sim_time:=true``) or from a `ros2 param set` on."""
     path = config(tmp_path, {"gps1": [{"method": "Position"}]})
-    node = NodeProcess(path, str(tmp_path / "node.log"), "-p", "use_sim_time:=true").start()
+    flag = () if live else ("-p", "use_sim_time:=true")
+    node = NodeProcess(path, str(tmp_path / "node.log"), *flag).start()
     context = rclpy.Context()
     rclpy.init(context=context)
-    clock_node = rclpy.create_node("sim_clock", context=context)
-    publisher = clock_node.create_publisher(Clock, "/clock", 10)
+    client = RosClient(context=context)
+    publisher = client.node.create_publisher(Clock, "/clock", 10)
     sim = [1_000 * SECOND]  # a simulator 1000 s after its epoch, in real time
     sensors = start_sensors(100, 0)
 
@@ -213,17 +219,30 @@ def test_use_sim_time_stamps_messages_with_clock_time(tmp_path):
         return "capturing /gps1/position" in node.log() and sim[0] >= 1_003 * SECOND
 
     try:
+        if live:
+            client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
+                kv.key == "written" and int(kv.value) > 10 for st in m.status
+                for kv in st.values))  # some messages on the wall clock first
+            assert client.set("use_sim_time", True) == (True, "")
+            switched = sim[0]
         wait_for(tick, 60, "3 simulated seconds of capture")
     finally:
         sensors.terminate()
         sensors.wait()
-        clock_node.destroy_node()
+        client.close()
         rclpy.shutdown(context=context)
         assert node.stop() == 0
     [bag] = bag_dirs(str(tmp_path / "capture"))
     with Reader(bag) as reader:
         times = [t for _, t, _ in reader.messages()]
-    assert times and all(1_000 * SECOND <= t <= sim[0] for t in times)
+    # as with rosbag2, a message taken before the first /clock message is stamped 0
+    in_sim = [t for t in times if 1_000 * SECOND <= t <= sim[0] or (live and t == 0)]
+    if not live:
+        assert times and in_sim == times
+        return
+    wall = [t for t in times if t > time.time_ns() - 600 * SECOND]
+    assert wall and in_sim and len(wall) + len(in_sim) == len(times)
+    assert max(in_sim) - switched > 2 * SECOND  # the later messages are on the sim clock
 
 
 def test_switching_capture_dir_under_a_1_khz_stream_loses_nothing(tmp_path):
