@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 
+import psutil
 import pytest
 import rclpy
 from mcap.reader import make_reader
@@ -29,7 +30,7 @@ def running(tmp_path):
     rclpy.init(context=context)
     client = RosClient(context=context)
     node.wait_log("capturing /gps1/position")
-    yield tmp_path, client, server
+    yield tmp_path, client, server, node
     client.close()
     rclpy.shutdown(context=context)
     sensors.terminate()
@@ -53,7 +54,7 @@ def summary(path: str):
 
 
 def test_writer_settings_apply_to_the_files_after_the_change(running):
-    tmp, client, _ = running
+    tmp, client, *_ = running
     capture = str(tmp / "capture")
     checks = [
         ("compression", "zstd",
@@ -71,7 +72,7 @@ def test_writer_settings_apply_to_the_files_after_the_change(running):
 
 
 def test_sync_settings_apply_to_the_next_uploads(running):
-    tmp, client, server = running
+    tmp, client, server, _ = running
     assert client.set("robot_id", "rover-9") == (True, "")
     assert client.set("tags", ["field-test"]) == (True, "")
     assert client.set("sync_disabled", False) == (True, "")
@@ -87,12 +88,18 @@ def test_sync_settings_apply_to_the_next_uploads(running):
 
 
 def test_free_space_floor_and_method_switches_apply_live(running):
-    tmp, client, _ = running
+    tmp, client, *_ = running
     log = tmp / "node.log"
-    assert client.set("minimum_free_space_fraction", 0.9) == (True, "")
-    wait_for(lambda: "capture paused:" in log.read_text(), 10, "capture to pause")
-    assert client.set("minimum_free_space_fraction", 0.0) == (True, "")
-    wait_for(lambda: "capture resumed:" in log.read_text(), 10, "capture to resume")
+    for name, high in (("minimum_free_space_fraction", 0.9),
+                       ("minimum_free_space_bytes", 1 << 50)):
+        paused = log.read_text().count("capture paused:")
+        assert client.set(name, high) == (True, "")
+        wait_for(lambda n=paused: log.read_text().count("capture paused:") > n, 10,
+                 f"{name} to pause capture")
+        resumed = log.read_text().count("capture resumed:")
+        assert client.set(name, 0) == (True, "")
+        wait_for(lambda n=resumed: log.read_text().count("capture resumed:") > n, 10,
+                 f"{name} to resume capture")
 
     def subscribers(topic: str) -> int:
         return client.node.count_subscribers(topic)
@@ -105,9 +112,88 @@ def test_free_space_floor_and_method_switches_apply_live(running):
         wait_for(lambda: subscribers("/gps1/position") == 1, 10, f"{name}={on} to subscribe")
 
 
+def change_times(count, seconds: float) -> list[float]:
+    """When ``count()`` changed, polled every 50 ms for ``seconds``."""
+    times, last = [], count()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = count()
+        if now != last:
+            times.append(time.monotonic())
+            last = now
+    return times
+
+
+def test_flush_interval_paces_the_growth_of_the_open_file(running):
+    tmp, client, *_ = running
+    assert client.set("maximum_capture_file_duration_s", 60.0) == (True, "")
+    wait_for(lambda: active_file(str(tmp / "capture")), 10, "a file open for a minute")
+
+    def size() -> int:
+        path = active_file(str(tmp / "capture"))
+        return os.path.getsize(path) if path else 0
+
+    assert client.set("flush_interval_s", 0.1) == (True, "")
+    often = change_times(size, 2.0)
+    assert client.set("flush_interval_s", 2.0) == (True, "")
+    change_times(size, 2.0)  # the flush under way when the setting changed
+    rarely = change_times(size, 4.0)
+    assert len(often) >= 8 and len(rarely) <= 3, (len(often), len(rarely))
+
+
+def active_file(capture: str) -> str:
+    bags = bag_dirs(capture)
+    names = [n for n in os.listdir(bags[-1]) if n.endswith(".active")] if bags else []
+    return os.path.join(bags[-1], names[0]) if names else ""
+
+
+def test_sync_pace_threads_bandwidth_and_method_tags_apply_live(running):
+    """sync_interval_mins spaces the uploads out, maximum_num_sync_threads changes the
+    worker threads, the bandwidth limit slows an upload down, a method's tags label the
+    uploads of its topic."""
+    tmp, client, server, node = running
+    assert client.set("flush_interval_s", 0.2) == (True, "")  # a closed file every ~1.2 s
+    assert client.set("methods.gps1.Position.tags", ["gnss-check"]) == (True, "")
+    assert client.set("sync_disabled", False) == (True, "")
+    wait_for(lambda: any("gnss-check" in c["metadata"].get("tags", "") and
+                         c["metadata"]["methods"] == "gps1/Position" for c in server.completed()),
+             30, "an upload tagged with the method's tags")
+
+    uploads = lambda: len(server.completed())  # noqa: E731
+    frequent = change_times(uploads, 4.0)  # sweeps every 0.6 s
+    assert client.set("sync_interval_mins", 0.05) == (True, "")
+    change_times(uploads, 3.0)  # the timer already running
+    spaced = change_times(uploads, 7.0)
+    gaps = lambda times: [b - a for a, b in zip(times, times[1:], strict=False)]  # noqa: E731
+    assert max(gaps(frequent)) < 2.5 <= max(gaps(spaced)), (frequent, spaced)
+
+    [worker] = [c for c in psutil.Process(node.process.pid).children()
+                if "sync_worker" in " ".join(c.cmdline())]
+    before = worker.num_threads()
+    assert client.set("maximum_num_sync_threads", 6) == (True, "")
+    wait_for(lambda: worker.num_threads() == before + 4, 10, "four more upload threads")
+
+    extra = tmp / "extra"
+    extra.mkdir()
+    assert client.set("sync_interval_mins", 0.005) == (True, "")
+    assert client.set("file_last_modified_millis", 0) == (True, "")
+    assert client.set("additional_sync_paths", [str(extra)]) == (True, "")
+    elapsed = {}
+    for name, limit in (("slow.bin", 256 << 10), ("fast.bin", 0)):
+        assert client.set("upload_bandwidth_limit_bytes_per_s", limit) == (True, "")
+        start = time.monotonic()
+        (extra / name).write_bytes(os.urandom(1 << 20))
+        wait_for(lambda n=name: any(c["metadata"]["filename"] == n for c in server.completed()),
+                 30, f"{name} uploaded")
+        elapsed[name] = time.monotonic() - start
+    # 1 MiB at 256 KiB/s takes 4 s; unlimited on this machine, a sweep and a few ms
+    assert elapsed["slow.bin"] >= 3.0 and elapsed["fast.bin"] < elapsed["slow.bin"] / 2, elapsed
+
+
 def test_key_source_additional_paths_and_quiet_time_apply_live(tmp_path):
-    """A server that wants a key: uploads fail until api_key_env names the variable that
-    holds it; then a directory added to additional_sync_paths is synced, its fresh file
+    """A server that wants a key: uploads fail until api_key_file names a file that holds
+    it; then a directory added to additional_sync_paths is synced, its fresh file
     only once file_last_modified_millis allows it."""
     server = TusServer(str(tmp_path / "server"), api_key="k-123").start()
     path = write_config(str(tmp_path / "dm.yaml"), {}, capture_dir=str(tmp_path / "capture"),
@@ -118,7 +204,7 @@ def test_key_source_additional_paths_and_quiet_time_apply_live(tmp_path):
     (extra / "notes.txt").write_text("fresh")
     (tmp_path / "capture").mkdir()
     (tmp_path / "capture" / "old.bin").write_bytes(b"x")  # not a bag file: never synced
-    node = NodeProcess(path, str(tmp_path / "node.log"), env={"DM_KEY": "k-123"}).start()
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
     context = rclpy.Context()
     rclpy.init(context=context)
     client = RosClient(context=context)
@@ -132,7 +218,9 @@ def test_key_source_additional_paths_and_quiet_time_apply_live(tmp_path):
         wait_for(lambda: "HTTP 401" in log.read_text() or "refused the API key"
                  in log.read_text(), 20, "uploads refused without the key")
         assert not server.completed()
-        assert client.set("api_key_env", "DM_KEY") == (True, "")
+        key_file = tmp_path / "api_key"
+        key_file.write_text("k-123\n")
+        assert client.set("api_key_file", str(key_file)) == (True, "")
         wait_for(lambda: server.completed(), 30, "the upload once the key is found")
     finally:
         client.close()

@@ -100,6 +100,7 @@ class SyncManager:
         self.uploader.robot_id = config.robot_id or socket.gethostname()
         self.uploader.tags = config.tags
         self.uploader.methods_by_topic = {m.topic: m.key for m in config.methods}
+        self.uploader.method_tags = {m.topic: m.tags for m in config.methods}
 
     def _forget_vanished(self) -> None:
         """A crash between deleting an uploaded file and its journal row leaves a stale row."""

@@ -72,6 +72,7 @@ class Uploader:
         self.robot_id = robot_id
         self.tags = tags
         self.methods_by_topic: dict[str, str] = {}
+        self.method_tags: dict[str, tuple[str, ...]] = {}  # topic → its method's tags
         self._log = log
         self._backoff = backoff
         self._clock = clock
@@ -216,14 +217,17 @@ class Uploader:
         if metadata["relative_path"] != file.remote_path:  # a name that is not UTF-8
             metadata["relative_path_bytes"] = base64.b64encode(
                 os.fsencode(file.remote_path)).decode()
-        if self.tags:
-            metadata["tags"] = ",".join(self.tags)
+        tags = list(self.tags)
         if file.is_bag_file and is_split_file(file.path):
             topics = _bag_topics(file.path)
             metadata["topics"] = ",".join(topics)
             metadata["methods"] = ",".join(
                 self.methods_by_topic[t] for t in topics if t in self.methods_by_topic)
             metadata["bag"] = os.path.basename(os.path.dirname(file.path))
+            # a method's tags label the files that hold its topic (as the seed's tags do)
+            tags += [tag for t in topics for tag in self.method_tags.get(t, ())]
+        if tags:
+            metadata["tags"] = ",".join(dict.fromkeys(tags))
         return metadata
 
     def _process(self, job: _Job) -> None:
