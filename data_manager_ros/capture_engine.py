@@ -56,16 +56,21 @@ BATCH_S = 0.005
 
 
 class TopicStats:
-    """Counters, each written by one thread only so no lock is needed."""
+    """Totals since capture started. Each counter has one writing thread, so no lock is
+    needed: the executor's callbacks write the first three, the writer thread the others."""
 
-    __slots__ = ("received", "throttled", "queued", "dropped", "written")
+    __slots__ = ("received", "throttled", "refused", "written", "lost")
 
     def __init__(self) -> None:
         self.received = 0
         self.throttled = 0  # skipped by the method's capture frequency, on purpose
-        self.queued = 0
-        self.dropped = 0
+        self.refused = 0  # the writer's backlog was full
         self.written = 0
+        self.lost = 0  # taken but never made durable: no bag, a write error, a torn file
+
+    @property
+    def dropped(self) -> int:
+        return self.refused + self.lost
 
 
 class _Backlog:
@@ -215,9 +220,8 @@ class CaptureEngine:
             size = len(data)
             pending = backlog.queued - backlog.written + size
             if pending > backlog.limit:
-                stats.dropped += 1
+                stats.refused += 1
                 return
-            stats.queued += 1
             backlog.queued += size
             if pending > backlog.peak:
                 backlog.peak = pending
@@ -285,12 +289,12 @@ class CaptureEngine:
             topic_stats = stats[topic]
             backlog.written += len(data)
             if bag is None:
-                topic_stats.dropped += 1
+                topic_stats.lost += 1
                 continue
             try:
                 bag.write(topic, log_ns, log_ns, data)
             except Exception as error:  # noqa: BLE001 - the writer thread must outlive it
-                topic_stats.dropped += 1
+                topic_stats.lost += 1
                 self._fail(error)
                 bag = None
                 continue
@@ -379,7 +383,7 @@ class CaptureEngine:
             stats = self.stats.get(topic)
             if lost and stats is not None:
                 stats.written -= lost
-                stats.dropped += lost
+                stats.lost += lost
                 lost_total += lost
         return lost_total
 

@@ -89,7 +89,7 @@ class DataManagerConfig:
 
 
 ATTRIBUTES = tuple(f.name for f in fields(DataManagerConfig) if f.name != "methods")
-METHOD_FIELDS = ("method", "topic", "type", "capture_frequency_hz", "disabled", "tags",
+SEED_METHOD_KEYS = ("method", "topic", "type", "capture_frequency_hz", "disabled", "tags",
                  "component", "additional_params")
 LIMITS: dict[str, tuple[float, float]] = {
     "sync_interval_mins": (0.001, 10080.0),
@@ -105,7 +105,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "minimum_free_space_bytes": (0, 1 << 50),
     "minimum_free_space_fraction": (0.0, 0.9),
 }
-_COMPRESSIONS = ("none", "zstd", "lz4")
+COMPRESSIONS = ("none", "zstd", "lz4")  # MCAP chunk compressions
 
 
 def did_you_mean(name: str, known: tuple[str, ...]) -> str:
@@ -183,9 +183,9 @@ def _check_paths(config: DataManagerConfig) -> None:
         raise ConfigError(f"data manager attribute 'ca_bundle': {config.ca_bundle!r} is not a "
                           "file; give a PEM file of the CA certificates to trust, or \"\" for "
                           "the system's")
-    if config.compression not in _COMPRESSIONS:
+    if config.compression not in COMPRESSIONS:
         raise ConfigError(f"data manager attribute 'compression' must be one of "
-                          f"{', '.join(_COMPRESSIONS)}, got {config.compression!r}")
+                          f"{', '.join(COMPRESSIONS)}, got {config.compression!r}")
 
 
 def default_topic(component: str, method: str) -> str:
@@ -233,7 +233,7 @@ def make_method(component: str, raw: dict) -> MethodConfig:
             f"component {component!r}: a capture method must be a mapping, got {raw!r}")
     method = raw.get("method")
     where = f"capture method {component}/{method}"
-    reject_unknown(where, raw, METHOD_FIELDS)
+    reject_unknown(where, raw, SEED_METHOD_KEYS)
     if not isinstance(method, str) or not method:
         raise ConfigError(f"component {component!r}: capture method without a 'method' name "
                           f"(got {raw!r}); give e.g. \"method\": \"Position\"")

@@ -14,6 +14,7 @@ import yaml
 from mcap.writer import CompressionType, Writer
 
 from data_manager_ros.bag_metadata import FileEntry
+from data_manager_ros.config import COMPRESSIONS
 from data_manager_ros.fsutil import fsync_dir
 from data_manager_ros.layout import ACTIVE_SUFFIX
 
@@ -22,8 +23,7 @@ MESSAGE_RECORD_OVERHEAD = 1 + 8 + 2 + 4 + 8 + 8 + 16
 PROFILE = "ros2"
 LIBRARY = "data_manager_ros"
 BAG_METADATA_RECORD = "rosbag2"
-COMPRESSIONS = {"none": CompressionType.NONE, "zstd": CompressionType.ZSTD,
-                "lz4": CompressionType.LZ4}
+_COMPRESSION_TYPES = {name: CompressionType[name.upper()] for name in COMPRESSIONS}
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class McapFile:
         self.active_path = final_path + temp_suffix
         self._stream = open(self.active_path, "wb", buffering=1 << 20)
         self._writer = Writer(self._stream, chunk_size=chunk_size,
-                              compression=COMPRESSIONS[compression])
+                              compression=_COMPRESSION_TYPES[compression])
         self._writer.start(profile=PROFILE, library=LIBRARY)
         self._add_bag_metadata(opening_metadata)
         self._schemas: dict[str, int] = {}

@@ -20,7 +20,7 @@ from data_manager_ros.config import (
     make_method,
 )
 
-METHOD_FIELDS = ("topic", "type", "capture_frequency_hz", "disabled", "tags")
+METHOD_PARAM_FIELDS = ("topic", "type", "capture_frequency_hz", "disabled", "tags")
 CONFIG_FILE = "config_file"
 CAPTURE_METHODS = "capture_methods"
 
@@ -94,7 +94,7 @@ def config_from_params(values: dict[str, Any]) -> DataManagerConfig:
                               "'component/method', e.g. 'gps1/position'")
         component, method = key.split("/")
         raw: dict[str, Any] = {"method": method}
-        for field in METHOD_FIELDS:
+        for field in METHOD_PARAM_FIELDS:
             value = values.get(method_param(key, field))
             if value is None or (field == "type" and value == ""):
                 continue

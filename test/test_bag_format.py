@@ -16,6 +16,7 @@ from data_manager_ros.bag_recovery import recover_capture_dir
 from data_manager_ros.msg_definitions import full_definition, type_hash
 from helpers.bag_samples import NAVSAT, fix, write_bag, write_crashed_bag
 from helpers.bags import read_mcap
+from helpers.small_fs import fill, small_tmpfs
 
 
 def test_schema_text_is_rosbag2_layout():
@@ -112,3 +113,21 @@ def test_a_bag_that_cannot_be_recovered_is_reported_and_left_alone(tmp_path):
     assert "garbled" in (capture / "bad" / "metadata.yaml").read_text()
     assert reports["bad"].error.startswith(("ParserError", "ScannerError"))
     assert reports["good"].error == "" and not (capture / "good" / ".recording").exists()
+
+
+def test_a_salvage_that_cannot_be_written_keeps_the_original_and_says_so(tmp_path):
+    """A full disk while salvaging: the torn original stays as it was, no partial copy is
+    left, the report names the error, and the next try (with room) salvages it."""
+    with small_tmpfs(tmp_path / "small", "4m") as mount:
+        bag = mount / "capture" / "bag"
+        write_crashed_bag(bag)
+        original = (bag / "bag_0.mcap.active").read_bytes()
+        fill(mount / "filler")
+        [report] = recover_capture_dir(str(mount / "capture"), 4096)
+        assert "No space left on device" in report.error
+        assert sorted(os.listdir(bag)) == [".recording", "bag_0.mcap.active"]
+        assert (bag / "bag_0.mcap.active").read_bytes() == original
+        (mount / "filler").unlink()
+        assert [r.salvaged_messages for r in recover_capture_dir(str(mount / "capture"),
+                                                                 4096)] == [700]
+        assert sorted(os.listdir(bag)) == ["bag_0.mcap", "metadata.yaml"]

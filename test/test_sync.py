@@ -583,3 +583,24 @@ def test_offline_status_counts_additional_paths_and_their_failed_files(tmp_path)
     assert f"additional path {extra}: 1 file(s) waiting, 2.0 KiB" in report
     assert f"FAILED {extra / 'failed' / 'big.bin'}: HTTP 413 too large" in report
     assert "bag bag_s: closed, 2 file(s) waiting" in report
+
+
+def test_an_old_capture_dir_is_synced_until_its_bags_are_gone_then_dropped(tmp_path):
+    from dataclasses import replace
+
+    old, new = str(tmp_path / "a"), str(tmp_path / "b")
+    _, old_files = make_bag(old, "bag_a", 1)
+    sync, log = manager(tmp_path, f"file://{tmp_path / 'cloud'}", capture_dir=old)
+    try:
+        sync.apply(replace(sync.config, capture_dir=new))
+        _, new_files = make_bag(new, "bag_b", 1)
+        sync.sweep()
+        drain(sync)
+        assert sync.capture_dirs == [old, new]  # emptied by this sweep's uploads
+        sync.sweep()
+        assert sync.capture_dirs == [new]
+    finally:
+        sync.close()
+    assert sorted(str(p.relative_to(tmp_path / "cloud")) for p in (tmp_path / "cloud").rglob("*")
+                  if p.is_file()) == sorted([*old_files, *new_files])
+    assert f"{old}: every bag uploaded; no longer synced" in log.text()

@@ -81,6 +81,16 @@ def _bag_closed(bag_dir: str) -> bool:
     return not os.path.exists(recording_marker(bag_dir))
 
 
+def has_bags(capture_dir: str) -> bool:
+    """Whether a bag directory is left (open, closed or crashed); failed/ does not count."""
+    try:
+        names = os.listdir(capture_dir)
+    except OSError:
+        return False
+    return any(not is_hidden(n) and n != FAILED_DIR and os.path.isdir(os.path.join(capture_dir, n))
+               for n in names)
+
+
 def bag_files(capture_dir: str, on_skip: Callable[[str], None]) -> Iterator[SyncFile]:
     for path, stat in _walk(capture_dir, on_skip):
         name = os.path.basename(path)

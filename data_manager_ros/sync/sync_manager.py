@@ -22,7 +22,7 @@ from data_manager_ros.process_boundary import Logger
 from data_manager_ros.supervision import Supervisor
 from data_manager_ros.sync.destinations import Destination, make_destination
 from data_manager_ros.sync.journal import Journal
-from data_manager_ros.sync.scanner import SyncFile, bag_files, quiet_files
+from data_manager_ros.sync.scanner import SyncFile, bag_files, has_bags, quiet_files
 from data_manager_ros.sync.uploader import Uploader
 
 SYNC_SWEEPER = "sync sweeper"
@@ -149,7 +149,12 @@ class SyncManager:
                 self._log.warning(reason)
 
         files: list[SyncFile] = []
+        current = self.config.expanded_capture_dir()
         for capture_dir in list(self.capture_dirs):
+            if capture_dir != current and not has_bags(capture_dir):
+                self.capture_dirs.remove(capture_dir)  # an old capture_dir, uploaded empty
+                self._log.info(f"{capture_dir}: every bag uploaded; no longer synced")
+                continue
             if os.path.isdir(capture_dir):
                 files += bag_files(capture_dir, skipped)
         quiet_ns = self.config.file_last_modified_millis * 1_000_000
