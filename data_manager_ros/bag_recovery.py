@@ -33,6 +33,7 @@ from data_manager_ros.layout import (
     recording_marker,
 )
 from data_manager_ros.mcap_file import McapFile, Topic
+from data_manager_ros.msg_definitions import MessageDefinition
 
 
 @dataclass
@@ -88,7 +89,8 @@ def recover_capture_dir(capture_dir: str, chunk_size: int) -> list[RecoveryRepor
 def _topic(schema: Schema, channel: Channel) -> Topic:
     profiles = yaml.safe_load(channel.metadata.get("offered_qos_profiles", "")) or []
     return Topic(channel.topic, schema.name, tuple(profiles),
-                 channel.metadata.get("topic_type_hash", ""), schema.data.decode())
+                 channel.metadata.get("topic_type_hash", ""),
+                 MessageDefinition(schema.encoding, schema.data.decode()))
 
 
 def _intact_records(handle: BinaryIO) -> Iterator[object]:

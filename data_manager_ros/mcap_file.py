@@ -17,6 +17,7 @@ from data_manager_ros.bag_metadata import FileEntry
 from data_manager_ros.config import COMPRESSIONS
 from data_manager_ros.fsutil import fsync_dir
 from data_manager_ros.layout import ACTIVE_SUFFIX
+from data_manager_ros.msg_definitions import MessageDefinition
 
 # opcode, record length, channel id, sequence, log and publish time, message index entry
 MESSAGE_RECORD_OVERHEAD = 1 + 8 + 2 + 4 + 8 + 8 + 16
@@ -34,7 +35,7 @@ class Topic:
     type: str
     offered_qos_profiles: tuple[dict, ...]
     type_hash: str
-    definition: str
+    definition: MessageDefinition
 
     @property
     def channel_metadata(self) -> dict[str, str]:
@@ -77,7 +78,7 @@ class McapFile:
         schema_id = self._schemas.get(topic.type)
         if schema_id is None:
             schema_id = self._writer.register_schema(
-                topic.type, "ros2msg", topic.definition.encode())
+                topic.type, topic.definition.encoding, topic.definition.text.encode())
             self._schemas[topic.type] = schema_id
         self._channels[topic.name] = self._writer.register_channel(
             topic.name, "cdr", schema_id, topic.channel_metadata)

@@ -1,10 +1,14 @@
-"""Full ``ros2msg`` schema text for a message type, built the way rosbag2 builds it.
+"""The schema of a recorded type, found the way rosbag2 finds it.
 
 Readers that do not know a type (Foxglove, rosbags, mcap tooling) decode a bag
 from this text alone, so it must be byte-for-byte what ``ros2 bag record``
-stores: the root ``.msg`` file as installed, then every nested type once,
-depth first, dependencies in sorted order, each behind an 80 ``=`` line and a
-``MSG: pkg/Type`` line.
+stores. As rosbag2's local message definition source: the ``.msg`` file as
+installed, then every nested type once, depth first, dependencies in sorted
+order, each behind an 80 ``=`` line and a ``MSG: pkg/Type`` line (encoding
+``ros2msg``); a type with no ``.msg`` (defined in IDL only) the same way from
+its ``.idl`` files and their ``#include`` lines, every part behind an
+``IDL: pkg/msg/Type`` line (``ros2idl``); a type found in neither is recorded
+with encoding ``unknown`` and no text, which readers that know it still decode.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from functools import cache
 
 from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
 
 _FIELD_TYPE = re.compile(r"(?:^|\n)\s*([a-zA-Z0-9_/]+)(?:\[[^\]]*\])?\s+")
+_IDL_INCLUDE = re.compile(r'(?:^|\n)#include\s+(?:"|<)([a-zA-Z0-9_/]+)\.idl(?:"|>)')
 _PRIMITIVES = frozenset({
     "bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16",
     "uint16", "int32", "uint32", "int64", "uint64", "string",
@@ -27,7 +33,13 @@ _MAX_DEPTH = 50
 
 
 class UnknownMessageType(LookupError):
-    """The type is not installed (no ``.msg`` under the ament index)."""
+    """The type is not installed (no ``.msg`` or ``.idl`` under the ament index)."""
+
+
+@dataclass(frozen=True)
+class MessageDefinition:
+    encoding: str  # the MCAP schema encoding: "ros2msg", "ros2idl" or "unknown"
+    text: str
 
 
 def split_type_name(type_name: str) -> tuple[str, str]:
@@ -56,12 +68,14 @@ def _share_file(type_name: str, extension: str) -> str:
 
 
 @cache
-def _msg_text(type_name: str) -> str:
-    with open(_share_file(type_name, ".msg"), encoding="utf-8") as handle:
+def _definition_text(type_name: str, extension: str) -> str:
+    with open(_share_file(type_name, extension), encoding="utf-8") as handle:
         return handle.read()
 
 
-def _dependencies(text: str, package: str) -> list[str]:
+def _dependencies(text: str, package: str, extension: str) -> list[str]:
+    if extension == ".idl":
+        return sorted(set(_IDL_INCLUDE.findall(text)))
     found = set()
     for match in _FIELD_TYPE.finditer(text):
         field_type = match.group(1)
@@ -71,23 +85,39 @@ def _dependencies(text: str, package: str) -> list[str]:
     return sorted(found)
 
 
-@cache
-def full_definition(type_name: str) -> str:
-    """The ``ros2msg`` schema data rosbag2 stores for ``type_name``."""
+def _delimiter(extension: str, type_name: str) -> str:
+    return _DELIMITER + ("IDL: " if extension == ".idl" else "MSG: ") + type_name + "\n"
+
+
+def _full_text(type_name: str, extension: str) -> str:
     seen: set[str] = set()
 
     def append(name: str, depth: int) -> str:
         if depth <= 0:
             raise UnknownMessageType(f"message type {type_name!r}: definitions nest too deeply")
-        text = _msg_text(name)
+        text = _definition_text(name, extension)
         package, _ = split_type_name(name)
-        for dependency in _dependencies(text, package):
+        for dependency in _dependencies(text, package, extension):
             if dependency not in seen:
                 seen.add(dependency)
-                text += "\n" + _DELIMITER + f"MSG: {dependency}\n" + append(dependency, depth - 1)
+                text += "\n" + _delimiter(extension, dependency) + append(dependency, depth - 1)
         return text
 
     return append(type_name, _MAX_DEPTH)
+
+
+@cache
+def message_definition(type_name: str) -> MessageDefinition:
+    """What rosbag2 stores as the schema of ``type_name`` (see the module doc)."""
+    try:
+        return MessageDefinition("ros2msg", _full_text(type_name, ".msg"))
+    except UnknownMessageType:
+        pass
+    try:
+        return MessageDefinition("ros2idl", _delimiter(".idl", type_name)
+                                 + _full_text(type_name, ".idl"))
+    except UnknownMessageType:
+        return MessageDefinition("unknown", "")
 
 
 @cache

@@ -18,8 +18,12 @@ from rclpy.subscription import Subscription
 from data_manager_ros.capture_engine import CaptureEngine
 from data_manager_ros.config import MethodConfig
 from data_manager_ros.mcap_file import Topic
-from data_manager_ros.msg_definitions import UnknownMessageType, full_definition, split_type_name
-from data_manager_ros.msg_definitions import type_hash as message_type_hash
+from data_manager_ros.msg_definitions import (
+    UnknownMessageType,
+    message_definition,
+    split_type_name,
+    type_hash,
+)
 from data_manager_ros.qos import adapted_profile, profile_to_dict
 
 
@@ -31,6 +35,16 @@ def message_class(type_name: str) -> type:
         raise UnknownMessageType(
             f"message type {type_name!r} has no Python module ({package}.msg.{name}); "
             f"install the package that defines it") from None
+
+
+def _advertised_hash(publishers: list, msg_type: str) -> str:
+    """The type hash the publishers advertise, as rosbag2 records it; the installed one when
+    none does (an rmw or a distribution without type hashes)."""
+    for info in publishers:
+        advertised = str(info.topic_type_hash)
+        if info.topic_type == msg_type and advertised.startswith("RIHS01_"):
+            return advertised
+    return type_hash(msg_type)
 
 
 @dataclass
@@ -114,12 +128,12 @@ class TopicRecorder:
     def _subscribe(self, capture: _Capture, msg_type: str) -> None:
         method = capture.method
         msg_class = message_class(msg_type)
-        offered = [info.qos_profile for info in
-                   self._node.get_publishers_info_by_topic(method.topic)]
+        publishers = self._node.get_publishers_info_by_topic(method.topic)
+        offered = [info.qos_profile for info in publishers]
         if not offered:
             return
         topic = Topic(method.topic, msg_type, tuple(profile_to_dict(p) for p in offered),
-                      message_type_hash(msg_type), full_definition(msg_type))
+                      _advertised_hash(publishers, msg_type), message_definition(msg_type))
         self._engine.add_topic(topic)
         callback = self._engine.callback(method.topic, method.rate_limit_hz)
         profile = adapted_profile(offered, self.qos_depth)

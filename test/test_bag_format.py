@@ -13,14 +13,18 @@ from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from sensor_msgs.msg import NavSatFix
 
 from data_manager_ros.bag_recovery import recover_capture_dir
-from data_manager_ros.msg_definitions import full_definition, type_hash
+from data_manager_ros.bag_writer import BagWriter
+from data_manager_ros.mcap_file import Topic
+from data_manager_ros.msg_definitions import MessageDefinition, message_definition, type_hash
 from helpers.bag_samples import NAVSAT, fix, write_bag, write_crashed_bag
 from helpers.bags import read_mcap
 from helpers.small_fs import fill, small_tmpfs
 
 
 def test_schema_text_is_rosbag2_layout():
-    text = full_definition(NAVSAT)
+    definition = message_definition(NAVSAT)
+    assert definition.encoding == "ros2msg"
+    text = definition.text
     sections = text.split("\n" + "=" * 80 + "\n")
     assert [s.splitlines()[0] for s in sections[1:]] == [
         "MSG: sensor_msgs/NavSatStatus", "MSG: std_msgs/Header", "MSG: builtin_interfaces/Time"]
@@ -29,6 +33,50 @@ def test_schema_text_is_rosbag2_layout():
     with open(share, encoding="utf-8") as handle:
         assert sections[0] == handle.read()
     assert type_hash(NAVSAT).startswith("RIHS01_")
+
+
+IDL_ONLY = """// an interface written in IDL, with no .msg
+#include "std_msgs/msg/Header.idl"
+#include "sensor_msgs/msg/NavSatStatus.idl"
+
+module idl_only_msgs {
+  module msg {
+    struct Fix {
+      std_msgs::msg::Header header;
+      sensor_msgs::msg::NavSatStatus status;
+    };
+  };
+};
+"""
+
+
+def test_a_type_defined_only_in_idl_gets_rosbag2s_ros2idl_text_and_an_unknown_type_none(
+        tmp_path, monkeypatch):
+    """rosbag2's own definition source (in rosbag2_py) is the judge: .msg first, then .idl,
+    then encoding 'unknown' with no text (where rosbag2's writer catches its error)."""
+    import rosbag2_py
+
+    prefix = tmp_path / "prefix"
+    (prefix / "share" / "ament_index" / "resource_index" / "packages").mkdir(parents=True)
+    (prefix / "share" / "ament_index" / "resource_index" / "packages" / "idl_only_msgs").touch()
+    (prefix / "share" / "idl_only_msgs" / "msg").mkdir(parents=True)
+    (prefix / "share" / "idl_only_msgs" / "msg" / "Fix.idl").write_text(IDL_ONLY)
+    monkeypatch.setenv("AMENT_PREFIX_PATH",
+                       os.pathsep.join([str(prefix), os.environ["AMENT_PREFIX_PATH"]]))
+    ours = message_definition("idl_only_msgs/msg/Fix")
+    theirs = rosbag2_py.LocalMessageDefinitionSource().get_full_text("idl_only_msgs/msg/Fix")
+    assert (ours.encoding, ours.text) == (theirs.encoding, theirs.encoded_message_definition)
+    assert ours.encoding == "ros2idl" and "IDL: builtin_interfaces/msg/Time" in ours.text
+    assert message_definition("idl_only_msgs/msg/Missing") == MessageDefinition("unknown", "")
+
+    writer = BagWriter(str(tmp_path / "bag"), max_file_bytes=1 << 30,
+                       max_file_duration_ns=10**15, chunk_size=4096)
+    writer.add_topic(Topic("/fix", "idl_only_msgs/msg/Fix", (), "", ours))
+    writer.write("/fix", 1, 1, b"\0\1\0\0")
+    writer.close()
+    with open(tmp_path / "bag" / "bag_0.mcap", "rb") as handle:
+        [schema] = make_reader(handle).get_summary().schemas.values()
+    assert (schema.encoding, schema.data.decode()) == ("ros2idl", ours.text)
 
 
 def test_bag_opens_in_rosbags_and_values_decode_from_embedded_schema(tmp_path):

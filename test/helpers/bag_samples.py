@@ -13,7 +13,7 @@ from std_msgs.msg import String
 from data_manager_ros.bag_recovery import recover_capture_dir
 from data_manager_ros.bag_writer import BagWriter
 from data_manager_ros.mcap_file import Topic
-from data_manager_ros.msg_definitions import full_definition, type_hash
+from data_manager_ros.msg_definitions import message_definition, type_hash
 from data_manager_ros.qos import profile_to_dict
 
 NAVSAT = "sensor_msgs/msg/NavSatFix"
@@ -22,7 +22,7 @@ START_NS = 1_700_000_000_000_000_000
 
 def topic(name: str, msg_type: str, profile: QoSProfile | None = None) -> Topic:
     return Topic(name, msg_type, (profile_to_dict(profile or QoSProfile(depth=10)),),
-                 type_hash(msg_type), full_definition(msg_type))
+                 type_hash(msg_type), message_definition(msg_type))
 
 
 def fix(i: int) -> NavSatFix:

@@ -11,7 +11,7 @@ from sensor_msgs.msg import PointCloud2
 from data_manager_ros.bag_writer import BagWriter
 from data_manager_ros.config import make_config
 from data_manager_ros.mcap_file import Topic
-from data_manager_ros.msg_definitions import full_definition, type_hash
+from data_manager_ros.msg_definitions import message_definition, type_hash
 from data_manager_ros.qos import profile_to_dict
 from data_manager_ros.sync.sync_manager import SyncManager
 from helpers.tus_server import TusServer
@@ -45,7 +45,7 @@ def make_bag(capture_dir: str, name: str, megabytes: int, split_mb: int = 0,
     writer = BagWriter(os.path.join(capture_dir, name), chunk_size=1 << 20,
                        max_file_bytes=(split_mb or 1 << 20) << 20, max_file_duration_ns=10**15)
     writer.add_topic(Topic("/cloud", CLOUD, (profile_to_dict(QoSProfile(depth=10)),),
-                           type_hash(CLOUD), full_definition(CLOUD)))
+                           type_hash(CLOUD), message_definition(CLOUD)))
     for i in range(megabytes):
         data = serialize_message(PointCloud2(data=os.urandom(1 << 20), width=65536, height=1,
                                              point_step=16, row_step=1 << 20))
