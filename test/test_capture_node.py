@@ -74,51 +74,6 @@ def test_every_message_recorded_and_throttled_topic_at_its_rate(tmp_path):
     assert_rosbag2_reads_every_message(bag)
 
 
-def test_sigkill_then_restart_keeps_everything_flushed(tmp_path):
-    """The file open at the kill (no split in this test: its .active file is always there) is
-    salvaged up to the last flush."""
-    path = config(tmp_path, {"gps1": [{"method": "Position"}]}, flush_interval_s=0.5,
-                  maximum_capture_file_duration_s=60.0)
-    node = NodeProcess(path, str(tmp_path / "node.log")).start()
-    sensors = start_sensors(1000, 0)
-
-    def active_bytes(index: int) -> int:
-        bags = bag_dirs(str(tmp_path / "capture"))
-        return sum(os.path.getsize(os.path.join(bags[index], f)) for f in os.listdir(bags[index])
-                   if f.endswith(".mcap.active")) if len(bags) > index else 0
-
-    try:
-        wait_for(lambda: active_bytes(0) > 200_000, 60, "a few flushes of the open file")
-        killed_at = time.time_ns()
-        node.kill()
-        [crashed] = bag_dirs(str(tmp_path / "capture"))
-        assert any(f.endswith(".mcap.active") for f in os.listdir(crashed))
-
-        node.start()
-        node.wait_log("recovered bag")
-        node.wait_log("capturing /gps1/position")
-        # A reliable writer refuses samples until DDS expires the killed reader's lease.
-        wait_for(lambda: active_bytes(1) > 50_000, 60, "the restarted node to record")
-    finally:
-        sensors.terminate()
-        sensors.wait()
-        assert node.stop() == 0
-    first, second = bag_dirs(str(tmp_path / "capture"))
-    assert first == crashed
-    for bag in (first, second):
-        names = os.listdir(bag)
-        assert "metadata.yaml" in names and not [n for n in names if n.startswith(".")
-                                                 or not n.endswith((".mcap", ".yaml"))]
-    with Reader(first) as reader:
-        last = max(t for _, t, _ in reader.messages())
-    fixes = [int(m.latitude) for m in read_bag(first)["/gps1/position"]]
-    assert fixes == list(range(fixes[0], fixes[0] + len(fixes))), "a gap inside the bag"
-    assert killed_at - last <= 0.5 * SECOND + 300_000_000, "lost more than the flush interval"
-    assert read_bag(second)["/gps1/position"]
-    for bag in (first, second):  # recovered and clean
-        assert_rosbag2_reads_every_message(bag)
-
-
 def test_topic_problems_are_logged_and_the_rest_keeps_recording(tmp_path):
     path = config(tmp_path, {
         "gps1": [{"method": "Position", "type": "sensor_msgs/msg/NavSatFix"}],

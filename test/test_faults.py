@@ -1,7 +1,7 @@
 """Real faults while capturing and uploading: repeated SIGKILL, a disk that fills up.
 
-Counts are bounded so the suite stays within CI time; DM_FAULT_KILLS=200 runs a
-longer loop of the same test.
+Counts are bounded so the suite stays within CI time; ``bench/kill_loop N`` runs
+the same test with N kills.
 """
 
 from __future__ import annotations

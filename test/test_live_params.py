@@ -1,4 +1,6 @@
-"""`ros2 param set` on a running node: changes take effect at once, bad values are refused."""
+"""`ros2 param set` on a running node: changes take effect at once, bad values are refused.
+
+Each test has a node of its own: what one test changes never decides what another sees."""
 
 from __future__ import annotations
 
@@ -17,20 +19,21 @@ SECOND = 1_000_000_000
 FREQ = "methods.gps1.Position.capture_frequency_hz"
 
 
-@pytest.fixture(scope="module")
-def running(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("live")
+@pytest.fixture
+def running(tmp_path):
+    tmp = tmp_path
     path = write_config(str(tmp / "dm.yaml"), {"gps1": [{"method": "Position"}]},
                         capture_dir=str(tmp / "a"), sync_disabled=True,
                         maximum_capture_file_duration_s=1.0)
     node = NodeProcess(path, str(tmp / "node.log")).start()
     sensors = start_sensors(200, 20)
-    rclpy.init()
-    client = RosClient()
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    client = RosClient(context=context)
     node.wait_log("capturing /gps1/position")
     yield tmp, node, client
     client.close()
-    rclpy.shutdown()
+    rclpy.shutdown(context=context)
     sensors.terminate()
     sensors.wait()
     assert node.stop() == 0
@@ -42,7 +45,7 @@ def running(tmp_path_factory):
     ("additional_sync_paths", ["/no/such/dir"], "'/no/such/dir' is not an existing directory"),
     ("sync_url", "ftp://x", "must start with https://"),
     ("capture_dir", "/dev/null/capture", "is not a writable directory"),
-    ("flush_interval_s", 99.0, ""),
+    ("flush_interval_s", 99.0, "out of range Min: 0.05, Max: 10.0"),  # the descriptor's
     ("compression", "gzip", "must be one of none, zstd, lz4"),
 ])
 def test_invalid_update_is_refused_and_old_value_stays(running, name, value, reason):
@@ -57,14 +60,19 @@ def test_invalid_update_is_refused_and_old_value_stays(running, name, value, rea
 def test_frequency_change_applies_without_restart(running):
     tmp, _, client = running
     assert client.set(FREQ, 5.0) == (True, "")
-    changed = time.time_ns()
-    time.sleep(4.5)
+    settled = time.time_ns() + SECOND // 2
     [bag] = bag_dirs(str(tmp / "a"))
-    times = closed_messages(bag, changed + SECOND // 2)["/gps1/position"]
-    seconds = [sum(1 for t in times if times[0] + s * SECOND <= t < times[0] + (s + 1) * SECOND)
+
+    def times() -> list[int]:
+        return closed_messages(bag, settled).get("/gps1/position", [])
+
+    wait_for(lambda: len(times()) >= 2 and times()[-1] - times()[0] >= 2 * SECOND, 20,
+             "two seconds recorded at the new rate")
+    recorded = times()
+    seconds = [sum(1 for t in recorded
+                   if recorded[0] + s * SECOND <= t < recorded[0] + (s + 1) * SECOND)
                for s in range(2)]
     assert all(4 <= n <= 6 for n in seconds), seconds
-    assert client.set(FREQ, math.inf) == (True, "")
 
 
 def test_method_added_at_runtime_is_captured(running):
@@ -74,9 +82,9 @@ def test_method_added_at_runtime_is_captured(running):
     node.wait_log("capturing /camera1/point_cloud")
     assert client.set("methods.camera1.PointCloud.capture_frequency_hz", 10.0)[0]
     since = time.time_ns()
-    time.sleep(3.0)
     [bag] = bag_dirs(str(tmp / "a"))
-    assert closed_messages(bag, since).get("/camera1/point_cloud")
+    wait_for(lambda: closed_messages(bag, since).get("/camera1/point_cloud"), 20,
+             "clouds in a closed file")
 
 
 def test_capture_disabled_closes_the_bag_and_enabling_starts_a_new_one(running):
@@ -96,8 +104,6 @@ def test_capture_dir_switch_closes_old_bag_and_records_into_new_dir(running):
     for bag in bag_dirs(str(tmp / "a")):
         wait_for(lambda b=bag: not os.path.exists(os.path.join(b, ".recording")), 10, "closed")
     [new] = bag_dirs(str(tmp / "b"))
-    # seen once under CI load: clouds reached the new bag within 2.5 s, GPS fixes not yet
-    # (after the subscription churn of the tests before); the bound is generous on purpose
     wait_for(lambda: closed_messages(new, 0).get("/gps1/position"), 20,
              "GPS fixes in a closed file of the new capture_dir")
 
@@ -139,7 +145,7 @@ def test_max_backlog_change_applies_to_the_next_message(running):
     node.wait_log("capturing /camera1/point_cloud")
 
     def recorded_since(topic: str, since: int) -> list[int]:
-        return closed_messages(bag_dirs(str(tmp / "b"))[-1], since).get(topic, [])
+        return closed_messages(bag_dirs(str(tmp / "a"))[-1], since).get(topic, [])
 
     def clouds_since(since: int) -> list[int]:
         return recorded_since("/camera1/point_cloud", since)
