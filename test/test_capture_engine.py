@@ -4,24 +4,16 @@ from __future__ import annotations
 
 from rclpy.serialization import serialize_message
 
-from data_manager_ros.capture_engine import CaptureEngine, WriterSettings
-from helpers.bag_samples import NAVSAT, fix, topic
+from data_manager_ros.capture_engine import CaptureEngine
+from helpers.bag_samples import NAVSAT, engine_settings, fix, topic
 from helpers.bags import bag_dirs, read_bag
 from helpers.processes import wait_for
 from helpers.sync_setup import ListLogger
 
 
-def settings(**changes) -> WriterSettings:
-    values = dict(max_file_bytes=1 << 30, max_file_duration_s=60.0, chunk_size=4096,
-                  compression="none", flush_interval_s=0.1, max_backlog_bytes=1 << 20,
-                  minimum_free_bytes=0, minimum_free_fraction=0.0, retry_interval_s=0.2)
-    values.update(changes)
-    return WriterSettings(**values)
-
-
 def test_an_unexpected_error_on_the_writer_thread_is_reported_and_capture_resumes(tmp_path):
     log = ListLogger()
-    engine = CaptureEngine(settings(), log)
+    engine = CaptureEngine(engine_settings(), log)
     engine.start(str(tmp_path))
     try:
         engine.add_topic(topic("/gps", NAVSAT))
@@ -44,7 +36,47 @@ def test_an_unexpected_error_on_the_writer_thread_is_reported_and_capture_resume
 
 
 def test_no_bag_until_a_topic_and_none_after_stop_without_one(tmp_path):
-    engine = CaptureEngine(settings(), ListLogger())
+    engine = CaptureEngine(engine_settings(), ListLogger())
     engine.start(str(tmp_path))
     engine.stop()
     assert bag_dirs(str(tmp_path)) == []
+
+
+def test_the_rate_gate_throttles_and_a_full_backlog_refuses_and_both_are_counted(tmp_path):
+    now = [0]
+    engine = CaptureEngine(engine_settings(max_backlog_bytes=1 << 20), ListLogger(),
+                           clock=lambda: now[0])
+    engine.start(str(tmp_path))
+    try:
+        engine.add_topic(topic("/gps", NAVSAT))
+        engine.add_topic(topic("/big", NAVSAT))
+        gps = engine.callback("/gps", 10.0)  # keeps 10 of the 100 per second
+        for i in range(100):  # one second at 100 Hz
+            now[0] = i * 10_000_000
+            gps(serialize_message(fix(i)))
+        big = engine.callback("/big", None)
+        big(b"\0" * (2 << 20))  # more than the whole backlog: refused
+    finally:
+        engine.stop()
+    gps_stats, big_stats = engine.stats["/gps"], engine.stats["/big"]
+    assert (gps_stats.received, gps_stats.throttled, gps_stats.written) == (100, 90, 10)
+    assert (big_stats.refused, big_stats.lost, big_stats.dropped) == (1, 0, 1)
+    [bag] = bag_dirs(str(tmp_path))
+    assert len(read_bag(bag)["/gps"]) == 10
+
+
+def test_configure_moves_to_a_new_capture_dir_between_two_messages(tmp_path):
+    engine = CaptureEngine(engine_settings(), ListLogger())
+    engine.start(str(tmp_path / "a"))
+    try:
+        engine.add_topic(topic("/gps", NAVSAT))
+        gps = engine.callback("/gps", None)
+        gps(serialize_message(fix(0)))
+        engine.configure(str(tmp_path / "b"), engine_settings())
+        wait_for(lambda: bag_dirs(str(tmp_path / "b")), 10, "a bag in the new capture_dir")
+        gps(serialize_message(fix(1)))
+    finally:
+        engine.stop()
+    [old], [new] = bag_dirs(str(tmp_path / "a")), bag_dirs(str(tmp_path / "b"))
+    assert [m.latitude for m in read_bag(old)["/gps"]] == [0.0]
+    assert [m.latitude for m in read_bag(new)["/gps"]] == [1.0]

@@ -109,6 +109,7 @@ def test_split_by_duration_gives_closed_files_while_capture_runs(tmp_path):
     wait_for(lambda: not os.path.exists(os.path.join(bag, ".recording")), 5, "bag closed")
 
 
+@pytest.mark.slow
 def test_lower_memory_dds_profile_is_valid_and_loses_nothing(tmp_path):
     profile = os.path.join(CONFIG_DIR, "fastdds_dynamic_history.xml")
     path = config(tmp_path, {"gps1": [{"method": "Position"}],
@@ -130,6 +131,7 @@ def test_lower_memory_dds_profile_is_valid_and_loses_nothing(tmp_path):
     assert len(messages["/camera1/point_cloud"]) == clouds
 
 
+@pytest.mark.slow
 def test_large_message_profile_gives_drivers_a_32_mib_segment_and_loses_nothing(tmp_path):
     """The profile point cloud drivers should run with (docs/performance.md, "Memory")."""
     path = config(tmp_path, {"gps1": [{"method": "Position"}],
@@ -202,6 +204,7 @@ def test_use_sim_time_stamps_messages_with_clock_time(tmp_path, live):
     assert max(in_sim) - switched > 2 * SECOND  # the later messages are on the sim clock
 
 
+@pytest.mark.slow
 def test_switching_capture_dir_under_a_1_khz_stream_loses_nothing(tmp_path):
     """The writer thread moves to the new capture_dir while callbacks keep queueing."""
     from helpers.ros_client import RosClient

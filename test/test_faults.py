@@ -15,12 +15,15 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from mcap.reader import make_reader
 
 from helpers.bags import bag_dirs, read_bag
 from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
 from helpers.small_fs import fill, small_tmpfs
 from helpers.tus_server import TusServer
+
+pytestmark = pytest.mark.slow
 
 KILLS = int(os.environ.get("DM_FAULT_KILLS", "20"))
 FLUSH_S = 0.5

@@ -125,6 +125,7 @@ def change_times(count, seconds: float) -> list[float]:
     return times
 
 
+@pytest.mark.slow
 def test_flush_interval_paces_the_growth_of_the_open_file(running):
     tmp, client, *_ = running
     assert client.set("maximum_capture_file_duration_s", 60.0) == (True, "")
@@ -148,6 +149,7 @@ def active_file(capture: str) -> str:
     return os.path.join(bags[-1], names[0]) if names else ""
 
 
+@pytest.mark.slow
 def test_sync_pace_threads_bandwidth_and_method_tags_apply_live(running):
     """sync_interval_mins spaces the uploads out, maximum_num_sync_threads changes the
     worker threads, the bandwidth limit slows an upload down, a method's tags label the

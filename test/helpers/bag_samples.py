@@ -12,6 +12,7 @@ from std_msgs.msg import String
 
 from data_manager_ros.bag_recovery import recover_capture_dir
 from data_manager_ros.bag_writer import BagWriter
+from data_manager_ros.capture_engine import WriterSettings
 from data_manager_ros.mcap_file import Topic
 from data_manager_ros.msg_definitions import message_definition, type_hash
 from data_manager_ros.qos import profile_to_dict
@@ -77,3 +78,12 @@ def write_recovered_bag(bag_dir) -> None:
     """A crashed bag after the node's recovery at its next start."""
     write_crashed_bag(bag_dir)
     recover_capture_dir(os.path.dirname(str(bag_dir)), 4096)
+
+
+def engine_settings(**changes) -> WriterSettings:
+    """CaptureEngine settings for tests: short flushes and retries, no free-space floor."""
+    values = dict(max_file_bytes=1 << 30, max_file_duration_s=60.0, chunk_size=4096,
+                  compression="none", flush_interval_s=0.1, max_backlog_bytes=1 << 20,
+                  minimum_free_bytes=0, minimum_free_fraction=0.0, retry_interval_s=0.2)
+    values.update(changes)
+    return WriterSettings(**values)
