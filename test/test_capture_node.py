@@ -74,6 +74,7 @@ def test_every_message_recorded_and_throttled_topic_at_its_rate(tmp_path):
     assert_rosbag2_reads_every_message(bag)
 
 
+@pytest.mark.slow
 def test_topic_problems_are_logged_and_the_rest_keeps_recording(tmp_path):
     path = config(tmp_path, {
         "gps1": [{"method": "Position", "type": "sensor_msgs/msg/NavSatFix"}],
