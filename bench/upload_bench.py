@@ -80,6 +80,7 @@ def child(url: str, path: str, work: str) -> None:
 
 def limited_rate(url: str, work: str, workers: int, limit_bps: int) -> float:
     """Bytes per second that ``workers`` uploads of 16 MiB each took under one limit."""
+    from data_manager_ros.sync.bandwidth import BandwidthLimit
     from data_manager_ros.sync.destinations import TusDestination
     from data_manager_ros.sync.journal import Journal
     from data_manager_ros.sync.scanner import bag_files
@@ -90,7 +91,7 @@ def limited_rate(url: str, work: str, workers: int, limit_bps: int) -> float:
     for index in range(workers):
         with open(os.path.join(bag, f"limited_{index}.mcap"), "wb") as handle:
             handle.write(os.urandom(16 << 20))
-    uploader = Uploader(TusDestination(url, {}, limit_bps), Journal(os.path.join(work, "j")),
+    uploader = Uploader(TusDestination(url, {}, BandwidthLimit(limit_bps)), Journal(os.path.join(work, "j")),
                         logging_sink(), robot_id="bench")
     uploader.enqueue(f for f in bag_files(os.path.join(work, "capture"), print)
                      if f.path.endswith(".mcap"))

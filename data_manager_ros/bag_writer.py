@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Callable
 
 from data_manager_ros.bag_metadata import BagMetadata, TopicEntry, save_metadata, serialize
 from data_manager_ros.durable_queue import DurableQueue
@@ -24,8 +25,12 @@ class BagWriter:
     """Owns one bag directory; not thread-safe (one writer thread uses it)."""
 
     def __init__(self, bag_dir: str, *, max_file_bytes: int, max_file_duration_ns: int,
-                 chunk_size: int, compression: str = "none") -> None:
+                 chunk_size: int, compression: str = "none",
+                 on_file_closed: Callable[[str, int], None] = lambda path, count: None) -> None:
+        """``on_file_closed(path, message_count)`` hears of each file once it has its final
+        name, on the durable queue's thread."""
         make_private_dir(bag_dir)
+        self._on_file_closed = on_file_closed
         self.bag_dir = bag_dir
         self._lock = open(recording_marker(bag_dir), "a+")
         try:
@@ -107,6 +112,7 @@ class BagWriter:
             current.commit()
             self._not_durable.pop(current.final_path, None)
             save_metadata(self.bag_dir, serialized)
+            self._on_file_closed(current.final_path, current.message_count)
 
         self._durable.commit(current, commit)
 

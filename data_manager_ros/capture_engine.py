@@ -27,7 +27,9 @@ from datetime import datetime
 
 from data_manager_ros.bag_recovery import recover_bag, recover_capture_dir
 from data_manager_ros.bag_writer import BagWriter
-from data_manager_ros.layout import new_bag_name
+from data_manager_ros.config import UPLOAD_CLASSES
+from data_manager_ros.disk_policy import delete, deletion_order
+from data_manager_ros.layout import new_bag_dir, new_bag_name
 from data_manager_ros.mcap_file import Topic
 from data_manager_ros.process_boundary import Logger
 from data_manager_ros.rate_gate import RateGate
@@ -47,6 +49,9 @@ class WriterSettings:
     minimum_free_bytes: int
     minimum_free_fraction: float
     retry_interval_s: float = 5.0
+    disk_full_policy: str = "pause"  # or "delete_oldest" (see disk_policy)
+    additional_paths: tuple[str, ...] = ()
+    upload_priority: tuple[str, ...] = UPLOAD_CLASSES
 
 
 _DEFAULT_LOG = logging.getLogger(__name__)
@@ -92,7 +97,10 @@ MessageCallback = Callable[[bytes], None]
 
 class CaptureEngine:
     def __init__(self, settings: WriterSettings, log: Logger = _DEFAULT_LOG,
-                 clock: Callable[[], int] = time.time_ns) -> None:
+                 clock: Callable[[], int] = time.time_ns,
+                 on_file_closed: Callable[[str, int], None] = lambda path, count: None) -> None:
+        """``on_file_closed(path, message_count)``: see BagWriter."""
+        self.on_file_closed = on_file_closed
         self.settings = settings
         self._log = log
         self._clock = clock
@@ -109,6 +117,7 @@ class CaptureEngine:
         self.last_error = ""
         self.supervisor = Supervisor(log)
         self.disk_paused = False
+        self.deleted_for_space = [0, 0]  # files (or bags) and bytes deleted by the disk policy
         self._retry_at = 0.0
         self._abandoned: dict[str, dict[str, int]] = {}  # bag → messages per topic at risk
         self._switch_to: str | None = None  # a capture_dir the writer thread moves to
@@ -201,8 +210,10 @@ class CaptureEngine:
         except Exception as error:  # noqa: BLE001 - reported, and retried by the writer
             self._fail(error)  # the writer thread retries, as after a failed write
 
-    def callback(self, topic: str, frequency_hz: float | None) -> MessageCallback:
-        """The subscription callback for ``topic``; kept tiny because it runs per message."""
+    def callback(self, topic: str, frequency_hz: float | None,
+                 tap: Callable[[int, bytes], None] | None = None) -> MessageCallback:
+        """The subscription callback for ``topic``; kept tiny because it runs per message.
+        ``tap(receive_ns, data)`` sees every message before the rate gate (incident clips)."""
         stats = self.stats.setdefault(topic, TopicStats())
         gate = RateGate(frequency_hz) if frequency_hz is not None else None
         queue = self._queue
@@ -214,6 +225,8 @@ class CaptureEngine:
         def on_message(data: bytes) -> None:
             stats.received += 1
             received_ns = clock()
+            if tap is not None:
+                tap(received_ns, data)
             if gate is not None and not gate.admit(received_ns):
                 stats.throttled += 1
                 return
@@ -242,16 +255,12 @@ class CaptureEngine:
 
     # -- writer thread ---------------------------------------------------------------
     def _open_bag(self) -> None:
-        name = new_bag_name(datetime.now())
-        path = os.path.join(self._capture_dir, name)
-        suffix = 1
-        while os.path.exists(path):
-            path = os.path.join(self._capture_dir, f"{name}_{suffix}")
-            suffix += 1
+        path = new_bag_dir(self._capture_dir, new_bag_name(datetime.now()))
         bag = BagWriter(path, max_file_bytes=self.settings.max_file_bytes,
                         max_file_duration_ns=int(self.settings.max_file_duration_s * 1e9),
                         chunk_size=self.settings.chunk_size,
-                        compression=self.settings.compression)
+                        compression=self.settings.compression,
+                        on_file_closed=self.on_file_closed)
         for topic in self._topics.values():
             bag.add_topic(topic)
         self._bag = bag
@@ -304,6 +313,9 @@ class CaptureEngine:
         usage = shutil.disk_usage(self._capture_dir)
         minimum = max(self.settings.minimum_free_bytes,
                       int(usage.total * self.settings.minimum_free_fraction))
+        if usage.free < minimum and self.settings.disk_full_policy == "delete_oldest":
+            self._delete_for_space(minimum - usage.free, minimum)
+            usage = shutil.disk_usage(self._capture_dir)
         if usage.free < minimum and not self.disk_paused:
             self.disk_paused = True
             self.last_error = (f"capture paused: {usage.free >> 20} MiB free on "
@@ -316,6 +328,24 @@ class CaptureEngine:
             self.disk_paused = False
             self.last_error = ""
             self._log.info(f"capture resumed: {usage.free >> 20} MiB free on {self._capture_dir!r}")
+
+    def _delete_for_space(self, needed: int, minimum: int) -> None:
+        """disk_full_policy delete_oldest: free ``needed`` bytes from the lowest upload class,
+        oldest first, never a clip nor the bag being written."""
+        freed = 0
+        for item in deletion_order(self._capture_dir, self.settings.additional_paths,
+                                   self.settings.upload_priority):
+            if freed >= needed:
+                return
+            if self._bag is not None and item.path == self._bag.bag_dir:
+                continue
+            delete(item)
+            freed += item.bytes
+            self.deleted_for_space[0] += 1
+            self.deleted_for_space[1] += item.bytes
+            self._log.warning(f"disk_full_policy delete_oldest: deleted {item.path} "
+                              f"({item.bytes} bytes, not uploaded) to keep {minimum >> 20} MiB "
+                              f"free on {self._capture_dir!r}")
 
     def _maintain(self, now: float) -> None:
         try:

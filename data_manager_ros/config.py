@@ -19,6 +19,10 @@ from urllib.parse import urlparse
 DEFAULT_CAPTURE_DIR = "~/.ros/data_manager/capture"
 DEFAULT_SYNC_URL = "file://~/.ros/data_manager/uploaded"
 EVERY_MESSAGE = math.inf
+UPLOAD_CLASSES = ("clips", "bags", "files")  # the default upload priority, first first
+UPLOAD_ORDERS = ("oldest_first", "newest_first")
+DISK_FULL_POLICIES = ("pause", "delete_oldest")
+_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 _TOPIC = re.compile(r"^/?[A-Za-z_~{][A-Za-z0-9_/{}~]*$")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*/msg/[A-Za-z][A-Za-z0-9_]*$")
@@ -39,6 +43,7 @@ class MethodConfig:
     capture_frequency_hz: float = EVERY_MESSAGE
     disabled: bool = False
     tags: tuple[str, ...] = ()
+    clip: bool = False  # keeps a full-rate ring buffer for incident clips
 
     @property
     def key(self) -> str:
@@ -79,6 +84,17 @@ class DataManagerConfig:
     upload_bandwidth_limit_bytes_per_s: int = 0
     minimum_free_space_bytes: int = 1 << 30
     minimum_free_space_fraction: float = 0.05
+    disk_full_policy: str = "pause"
+    clip_pre_s: float = 10.0
+    clip_post_s: float = 5.0
+    clip_buffer_bytes: int = 64 * 1024 * 1024
+    clip_trigger_topic: str = ""
+    clip_tags: tuple[str, ...] = ()
+    upload_priority: tuple[str, ...] = UPLOAD_CLASSES
+    upload_order: str = "oldest_first"
+    sync_windows: tuple[str, ...] = ()
+    sync_condition_topic: str = ""
+    upload_bandwidth_limit_outside_windows_bytes_per_s: int = 0
     methods: tuple[MethodConfig, ...] = field(default_factory=tuple)
 
     def expanded_capture_dir(self) -> str:
@@ -89,7 +105,7 @@ class DataManagerConfig:
 
 
 ATTRIBUTES = tuple(f.name for f in fields(DataManagerConfig) if f.name != "methods")
-SEED_METHOD_KEYS = ("method", "topic", "type", "capture_frequency_hz", "disabled", "tags",
+SEED_METHOD_KEYS = ("method", "topic", "type", "capture_frequency_hz", "disabled", "tags", "clip",
                  "component", "additional_params")
 LIMITS: dict[str, tuple[float, float]] = {
     "sync_interval_mins": (0.001, 10080.0),
@@ -104,6 +120,10 @@ LIMITS: dict[str, tuple[float, float]] = {
     "upload_bandwidth_limit_bytes_per_s": (0, 1 << 40),
     "minimum_free_space_bytes": (0, 1 << 50),
     "minimum_free_space_fraction": (0.0, 0.9),
+    "clip_pre_s": (0.0, 600.0),
+    "clip_post_s": (0.0, 600.0),
+    "clip_buffer_bytes": (1024 * 1024, 1 << 40),
+    "upload_bandwidth_limit_outside_windows_bytes_per_s": (0, 1 << 40),
 }
 COMPRESSIONS = ("none", "zstd", "lz4")  # MCAP chunk compressions
 
@@ -183,9 +203,38 @@ def _check_paths(config: DataManagerConfig) -> None:
         raise ConfigError(f"data manager attribute 'ca_bundle': {config.ca_bundle!r} is not a "
                           "file; give a PEM file of the CA certificates to trust, or \"\" for "
                           "the system's")
+    _check_choices("upload_priority", config.upload_priority, UPLOAD_CLASSES, all_once=True)
+    _check_choices("upload_order", (config.upload_order,), UPLOAD_ORDERS)
+    _check_choices("disk_full_policy", (config.disk_full_policy,), DISK_FULL_POLICIES)
+    for window in config.sync_windows:
+        if not _WINDOW.match(window):
+            raise ConfigError(f"data manager attribute 'sync_windows': {window!r} is not a time "
+                              "window; give local times like \"22:00-06:00\" (HH:MM-HH:MM)")
+    for name in ("clip_trigger_topic", "sync_condition_topic"):
+        topic = getattr(config, name)
+        if topic and (not _TOPIC.match(topic) or "//" in topic or topic.endswith("/")):
+            raise ConfigError(f"data manager attribute {name!r}: {topic!r} is not a valid ROS "
+                              "topic name; give e.g. \"/incidents\", or \"\" for none")
     if config.compression not in COMPRESSIONS:
         raise ConfigError(f"data manager attribute 'compression' must be one of "
                           f"{', '.join(COMPRESSIONS)}, got {config.compression!r}")
+
+
+def _check_choices(name: str, given: tuple[str, ...], choices: tuple[str, ...],
+                   all_once: bool = False) -> None:
+    wrong = [value for value in given if value not in choices]
+    if wrong or (all_once and sorted(given) != sorted(choices)):
+        what = f"each of {', '.join(choices)} once" if all_once else f"one of {', '.join(choices)}"
+        raise ConfigError(f"data manager attribute {name!r} must be {what}, got {list(given)!r}")
+
+
+def window_minutes(window: str) -> tuple[int, int]:
+    """``"22:00-06:00"`` → (1320, 360): minutes after midnight of its start and end."""
+    match = _WINDOW.match(window)
+    if not match:
+        raise ConfigError(f"{window!r} is not a time window like \"22:00-06:00\"")
+    hours, minutes, end_hours, end_minutes = (int(g) for g in match.groups())
+    return hours * 60 + minutes, end_hours * 60 + end_minutes
 
 
 def default_topic(component: str, method: str) -> str:
@@ -261,7 +310,11 @@ def make_method(component: str, raw: dict) -> MethodConfig:
     tags = raw.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise ConfigError(f"{where}: 'tags' must be a list of strings, got {tags!r}")
-    return MethodConfig(component, method, topic, msg_type, float(frequency), disabled, tuple(tags))
+    clip = raw.get("clip", False)
+    if not isinstance(clip, bool):
+        raise ConfigError(f"{where}: 'clip' must be true or false, got {clip!r}")
+    return MethodConfig(component, method, topic, msg_type, float(frequency), disabled,
+                        tuple(tags), clip)
 
 
 def make_config(attributes: dict, methods: list[MethodConfig]) -> DataManagerConfig:

@@ -8,6 +8,7 @@ import time
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
 from data_manager_ros.capture_engine import CaptureEngine, TopicStats
+from data_manager_ros.clips import ClipRecorder
 from data_manager_ros.config import DataManagerConfig, MethodConfig
 from data_manager_ros.process_boundary import SyncSnapshot
 
@@ -55,8 +56,24 @@ def capture_statuses(config: DataManagerConfig, engine: CaptureEngine,
             "written": stats.written, "dropped": stats.dropped,
             "writer_backlog_bytes": engine.backlog_bytes(),
             "writer_backlog_peak_bytes": engine.peak_backlog_bytes,
+            "deleted_for_space": (f"{engine.deleted_for_space[0]} file(s), "
+                                  f"{engine.deleted_for_space[1]} bytes"),
         }))
     return statuses
+
+
+def clip_status(clips: ClipRecorder) -> DiagnosticStatus:
+    """Incident clips: how many, and whether the clip writer or the buffer failed any."""
+    stats, faults = clips.stats, clips.supervisor.faults()
+    level, message = DiagnosticStatus.OK, f"{stats.written} clip(s) written"
+    if faults:
+        level, message = DiagnosticStatus.ERROR, "; ".join(f"{t}: {r}" for t, r in faults.items())
+    elif stats.dropped:
+        level, message = DiagnosticStatus.WARN, (
+            f"{stats.dropped} message(s) left out of clips: clip_buffer_bytes is too small")
+    return _status("data_manager: clips", level, message, {
+        "clips_written": stats.written, "messages": stats.messages, "dropped": stats.dropped,
+        "last_clip": stats.last_bag})
 
 
 # an upload in flight that sent nothing for this long is reported as stalled
@@ -74,6 +91,9 @@ def sync_status(snapshot: SyncSnapshot, sync_disabled: bool, process_error: str 
     elif snapshot.faults:
         level, message = DiagnosticStatus.ERROR, "; ".join(
             f"{thread}: {reason}" for thread, reason in sorted(snapshot.faults.items()))
+    elif snapshot.waiting_files and snapshot.waiting_because and not stats.in_flight:
+        level, message = DiagnosticStatus.OK, (
+            f"{snapshot.waiting_files} file(s) waiting: {snapshot.waiting_because}")
     elif snapshot.waiting_files and quiet_s > stall_after_s:
         what = (f"{len(stats.in_flight)} upload(s) in flight" if stats.in_flight
                 else f"{snapshot.waiting_files} file(s) waiting")

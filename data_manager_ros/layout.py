@@ -4,6 +4,7 @@
 
     capture_dir/
       rosbag2_YYYY_MM_DD-HH_MM_SS/         a bag, named as ``ros2 bag record`` names it
+      clip_rosbag2_..._<reason>/           an incident clip: a bag of its own
         .recording                         flock-ed while a writer owns the bag
         <bag>_<N>.mcap                     a closed split file: ready to upload
         <bag>_<N>.mcap.active              the file being written
@@ -23,6 +24,7 @@ import os
 from datetime import datetime
 
 RECORDING_MARKER = ".recording"
+CLIP_PREFIX = "clip_"
 MCAP_SUFFIX = ".mcap"
 ACTIVE_SUFFIX = ".active"
 RECOVERING_SUFFIX = ".recovering"
@@ -37,6 +39,16 @@ PART_SUFFIX = ".part"  # a copy in progress at a file:// destination
 def new_bag_name(now: datetime) -> str:
     """rosbag2's default bag name, ``rosbag2_YYYY_MM_DD-HH_MM_SS``."""
     return now.strftime("rosbag2_%Y_%m_%d-%H_%M_%S")
+
+
+def new_bag_dir(capture_dir: str, name: str) -> str:
+    """``capture_dir/name``, or ``name_1``, ``name_2``... if a bag of that name exists."""
+    path = os.path.join(capture_dir, name)
+    suffix = 1
+    while os.path.exists(path):
+        path = os.path.join(capture_dir, f"{name}_{suffix}")
+        suffix += 1
+    return path
 
 
 def split_file_name(bag_dir: str, index: int) -> str:
@@ -54,6 +66,10 @@ def is_active_split_file(name: str) -> bool:
 
 def recording_marker(bag_dir: str) -> str:
     return os.path.join(bag_dir, RECORDING_MARKER)
+
+
+def is_clip_bag(bag_dir: str) -> bool:
+    return os.path.basename(os.path.normpath(bag_dir)).startswith(CLIP_PREFIX)
 
 
 def is_hidden(name: str) -> bool:

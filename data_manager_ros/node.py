@@ -24,9 +24,12 @@ from rcl_interfaces.msg import (
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.timer import Timer
+from std_msgs.msg import Bool
 from std_srvs.srv import SetBool, Trigger
 
 from data_manager_ros.capture_engine import CaptureEngine, WriterSettings
+from data_manager_ros.clip_triggers import ClipTriggers, clip_settings
+from data_manager_ros.clips import ClipRecorder
 from data_manager_ros.config import (
     LIMITS,
     ConfigError,
@@ -35,7 +38,8 @@ from data_manager_ros.config import (
     resolve_topics,
 )
 from data_manager_ros.config_files import load_config_file
-from data_manager_ros.diagnostics import capture_statuses, sync_status
+from data_manager_ros.diagnostics import capture_statuses, clip_status, sync_status
+from data_manager_ros.file_events import FileEvents
 from data_manager_ros.params import (
     CONFIG_FILE,
     DESCRIPTIONS,
@@ -44,6 +48,7 @@ from data_manager_ros.params import (
     method_to_params,
 )
 from data_manager_ros.sync.sync_process import SyncProcess
+from data_manager_ros.topic_follower import TopicFollower
 from data_manager_ros.topic_recorder import TopicRecorder
 
 _TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
@@ -64,7 +69,9 @@ def writer_settings(config: DataManagerConfig) -> WriterSettings:
         chunk_size=config.mcap_chunk_size_bytes, compression=config.compression,
         flush_interval_s=config.flush_interval_s, max_backlog_bytes=config.max_backlog_bytes,
         minimum_free_bytes=config.minimum_free_space_bytes,
-        minimum_free_fraction=config.minimum_free_space_fraction)
+        minimum_free_fraction=config.minimum_free_space_fraction,
+        disk_full_policy=config.disk_full_policy,
+        additional_paths=config.additional_sync_paths, upload_priority=config.upload_priority)
 
 
 def _descriptor(name: str, value: Any) -> ParameterDescriptor:
@@ -98,6 +105,7 @@ def _method_help(name: str) -> str:
         "capture_frequency_hz": "Messages kept per second; inf keeps every message, "
                                 "0 or less captures nothing.",
         "disabled": "Do not capture this method.",
+        "clip": "Keep a full-rate ring buffer of this topic for incident clips.",
         "tags": "Tags of this method.",
     }.get(field, "")
 
@@ -120,10 +128,16 @@ class DataManagerNode(Node):
                 "no capture methods configured: recording nothing; give a config_file with "
                 "components (see config/data_manager.yaml) or the capture_methods parameter")
         self._paused = False
-        self.capture = CaptureEngine(writer_settings(self.config), self.get_logger(),
-                                     self._receive_clock())
-        self.recorder = TopicRecorder(self, self.capture, self.config.qos_depth)
-        self.sync = SyncProcess(self.config, self.get_logger())
+        self.events = FileEvents(self)
+        clock = self._receive_clock()
+        self.capture = CaptureEngine(writer_settings(self.config), self.get_logger(), clock,
+                                     on_file_closed=self._file_closed)
+        self.clips = ClipRecorder(clip_settings(self.config), self.get_logger(),
+                                  on_closed=self._clip_closed, on_file_closed=self._file_closed)
+        self.clip_triggers = ClipTriggers(self, self.clips, clock)
+        self.recorder = TopicRecorder(self, self.capture, self.config.qos_depth, self.clips)
+        self.sync = SyncProcess(self.config, self.get_logger(), on_uploaded=self.events.uploaded)
+        self._condition = TopicFollower(self, Bool, lambda m: self.sync.set_condition(m.data))
         self._sync_timer: Timer | None = None
         self._last_counts: dict[str, tuple[float, int]] = {}
         self._rates: dict[str, float] = {}
@@ -206,6 +220,7 @@ class DataManagerNode(Node):
             return
         if any(c.name == "use_sim_time" for c in changes):
             self.capture.use_clock(self._receive_clock())
+            self.clip_triggers.clock = self._receive_clock()
             self.recorder.clear()  # subscribed again by _apply, with callbacks on the new clock
         old, self.config = self.config, new
         self._apply(old, new)
@@ -255,12 +270,30 @@ class DataManagerNode(Node):
                 self.recorder.clear()  # subscribed again below, at the new depth
             self.recorder.update(new.methods)
             self._discovery.reset()  # it stops itself once no topic waits
+        self.clip_triggers.configure(new, self._resolved(new.clip_trigger_topic))
+        self._condition.follow(self._resolved(new.sync_condition_topic))
         self.sync.apply(new)
         if old is None or old.sync_interval_mins != new.sync_interval_mins:
             if self._sync_timer is not None:
                 self.destroy_timer(self._sync_timer)
             self._sync_timer = self.create_timer(new.sync_interval_mins * 60.0,
                                                  self._guarded(self._on_timer))
+
+    def _resolved(self, topic: str) -> str:
+        """A topic parameter as this node resolves names (validated already), or ""."""
+        return self.resolve_topic_name(topic) if topic else ""
+
+    def _file_closed(self, path: str, message_count: int) -> None:
+        """On the writer's durable thread or the clip writer: an event must never fail them."""
+        try:
+            self.events.closed(path, message_count)
+        except Exception as error:  # noqa: BLE001 - e.g. the context is gone at shutdown
+            self.get_logger().debug(f"file_closed event for {path} not published: {error}")
+
+    def _clip_closed(self, bag_dir: str) -> None:
+        """A clip goes up at once, ahead of the rest, unless sync is off."""
+        if not self.config.sync_disabled:
+            self.sync.request_sweep()
 
     def _discover(self) -> None:
         if not self.recorder.discover():
@@ -272,7 +305,7 @@ class DataManagerNode(Node):
 
     # -- services ------------------------------------------------------------------------
     def _on_sync(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        self.sync.request_sweep()
+        self.sync.request_sweep(forced=True)
         snapshot = self.sync.snapshot
         response.success = True
         response.message = (f"sync sweep queued; {snapshot.waiting_files} file(s) already "
@@ -308,6 +341,8 @@ class DataManagerNode(Node):
         array.status = capture_statuses(self.config, self.capture, self._rates, self._paused)
         array.status.append(sync_status(self.sync.snapshot, self.config.sync_disabled,
                                         self.sync.problem()))
+        if any(method.clip for method in self.config.methods):
+            array.status.append(clip_status(self.clips))
         for status in array.status:  # which of several data managers (one per namespace)
             status.hardware_id = self.get_fully_qualified_name()
         self._diagnostics.publish(array)
@@ -316,6 +351,7 @@ class DataManagerNode(Node):
         """Finalize the open bag and stop uploads; called before the process exits."""
         self.recorder.clear()
         self.capture.stop()
+        self.clips.close()
         self.sync.close()
         for topic, stats in self.capture.stats.items():
             self.get_logger().info(

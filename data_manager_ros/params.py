@@ -20,7 +20,7 @@ from data_manager_ros.config import (
     make_method,
 )
 
-METHOD_PARAM_FIELDS = ("topic", "type", "capture_frequency_hz", "disabled", "tags")
+METHOD_PARAM_FIELDS = ("topic", "type", "capture_frequency_hz", "disabled", "tags", "clip")
 CONFIG_FILE = "config_file"
 CAPTURE_METHODS = "capture_methods"
 
@@ -50,6 +50,23 @@ DESCRIPTIONS = {
     "upload_bandwidth_limit_bytes_per_s": "Upload bandwidth cap, 0 = none.",
     "minimum_free_space_bytes": "Capture pauses below this much free disk (and the fraction).",
     "minimum_free_space_fraction": "Capture pauses below this fraction of the disk free.",
+    "disk_full_policy": ("At the free-space floor: pause (capture pauses) or delete_oldest "
+                         "(the oldest files of the lowest upload class are deleted, never "
+                         "clips; capture goes on)."),
+    "clip_pre_s": "Seconds before a trigger an incident clip holds (methods with clip: true).",
+    "clip_post_s": "Seconds after the last trigger an incident clip holds.",
+    "clip_buffer_bytes": "Memory for incident clips: ring buffers and the open clip together.",
+    "clip_trigger_topic": "std_msgs/String topic whose messages trigger a clip (the reason); "
+                          "\"\" for none. ~/capture_clip triggers one too.",
+    "clip_tags": "Tags of every incident clip (metadata.yaml custom_data, upload metadata).",
+    "upload_priority": "Upload classes in the order they are sent: clips, bags, files.",
+    "upload_order": "Within a class: oldest_first or newest_first.",
+    "sync_windows": "Local time windows for scheduled sync, e.g. [\"22:00-06:00\"]; "
+                    "[] = always. ~/sync overrides once.",
+    "sync_condition_topic": "std_msgs/Bool topic gating scheduled sync (true = may sync); "
+                            "\"\" for none. ~/sync overrides once.",
+    "upload_bandwidth_limit_outside_windows_bytes_per_s": (
+        "Upload bandwidth cap outside sync_windows (for ~/sync), 0 = none."),
 }
 
 
@@ -65,6 +82,7 @@ def method_to_params(method: MethodConfig) -> dict[str, Any]:
         method_param(method.key, "capture_frequency_hz"): method.capture_frequency_hz,
         method_param(method.key, "disabled"): method.disabled,
         method_param(method.key, "tags"): list(method.tags),
+        method_param(method.key, "clip"): method.clip,
     }
 
 

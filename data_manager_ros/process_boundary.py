@@ -10,9 +10,10 @@ holds both to it.
 The wire is JSON lines. Node to child: ``{"config": <params>}`` (the first one
 starts the uploader; the config travels as the flat ROS parameter dict of
 ``params.config_to_params``, so both ends validate it with the same code) and
-``{"sweep": true}``; end of input closes the uploader. Child to node:
-``{"log": <severity>, "message": ...}`` and ``{"status": <SyncSnapshot>}``
-every second.
+``{"sweep": true, "forced": <~/sync>}`` and ``{"condition": <bool>}`` (the last
+value of sync_condition_topic); end of input closes the uploader. Child to node:
+``{"log": <severity>, "message": ...}``, ``{"status": <SyncSnapshot>}`` every
+second and ``{"uploaded": {"path", "bytes", "location"}}`` per file uploaded.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class SyncSnapshot:
     failing_files: int = 0
     last_error: str = ""
     journal_problem: str = ""
+    waiting_because: str = ""  # why scheduled uploads wait (sync windows, condition topic)
     faults: dict[str, str] = field(default_factory=dict)  # thread → unexpected failure
     unexpected_errors: int = 0
     stats: UploadStats = field(default_factory=UploadStats)

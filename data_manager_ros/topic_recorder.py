@@ -16,6 +16,7 @@ from rclpy.node import Node
 from rclpy.subscription import Subscription
 
 from data_manager_ros.capture_engine import CaptureEngine
+from data_manager_ros.clips import ClipRecorder
 from data_manager_ros.config import MethodConfig
 from data_manager_ros.mcap_file import Topic
 from data_manager_ros.msg_definitions import (
@@ -57,9 +58,11 @@ class _Capture:
 
 
 class TopicRecorder:
-    def __init__(self, node: Node, engine: CaptureEngine, qos_depth: int) -> None:
+    def __init__(self, node: Node, engine: CaptureEngine, qos_depth: int,
+                 clips: ClipRecorder | None = None) -> None:
         self._node = node
         self._engine = engine
+        self._clips = clips
         self._log = node.get_logger()
         self.qos_depth = qos_depth
         self._captures: dict[str, _Capture] = {}
@@ -135,7 +138,8 @@ class TopicRecorder:
         topic = Topic(method.topic, msg_type, tuple(profile_to_dict(p) for p in offered),
                       _advertised_hash(publishers, msg_type), message_definition(msg_type))
         self._engine.add_topic(topic)
-        callback = self._engine.callback(method.topic, method.rate_limit_hz)
+        tap = self._clips.tap(topic) if method.clip and self._clips is not None else None
+        callback = self._engine.callback(method.topic, method.rate_limit_hz, tap)
         profile = adapted_profile(offered, self.qos_depth)
         capture.subscription = self._node.create_subscription(
             msg_class, method.topic, callback, profile, raw=True)
@@ -143,7 +147,8 @@ class TopicRecorder:
         capture.had_publishers = True
         self._log.info(f"capturing {method.topic} ({msg_type}) for {method.key} at "
                        f"{method.rate_limit_hz or 'every message'}"
-                       f"{' Hz' if method.rate_limit_hz else ''} "
+                       f"{' Hz' if method.rate_limit_hz else ''}"
+                       f"{', full rate for clips' if tap else ''} "
                        f"({profile.reliability.name.lower()}, depth {profile.depth})")
 
     def _report(self, capture: _Capture, message: str, error: bool = False) -> None:
@@ -160,3 +165,5 @@ class TopicRecorder:
         capture = self._captures.pop(key)
         if capture.subscription is not None:
             self._node.destroy_subscription(capture.subscription)
+        if self._clips is not None:
+            self._clips.remove_topic(capture.method.topic)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 from rclpy.serialization import serialize_message
 
 from data_manager_ros.capture_engine import CaptureEngine
 from helpers.bag_samples import NAVSAT, engine_settings, fix, topic
 from helpers.bags import bag_dirs, read_bag
 from helpers.processes import wait_for
-from helpers.sync_setup import ListLogger
+from helpers.small_fs import small_tmpfs
+from helpers.sync_setup import ListLogger, clip_bag, make_bag
 
 
 def test_an_unexpected_error_on_the_writer_thread_is_reported_and_capture_resumes(tmp_path):
@@ -80,3 +84,36 @@ def test_configure_moves_to_a_new_capture_dir_between_two_messages(tmp_path):
     [old], [new] = bag_dirs(str(tmp_path / "a")), bag_dirs(str(tmp_path / "b"))
     assert [m.latitude for m in read_bag(old)["/gps"]] == [0.0]
     assert [m.latitude for m in read_bag(new)["/gps"]] == [1.0]
+
+
+def test_delete_oldest_frees_the_floor_from_the_lowest_class_first_and_never_a_clip(tmp_path):
+    """disk_full_policy delete_oldest on a real small filesystem: files of the additional
+    paths go first (the lowest class), then the oldest closed bags; the clip stays."""
+    with small_tmpfs(tmp_path / "small", "24m") as mount:
+        capture, extra = mount / "capture", mount / "extra"
+        extra.mkdir()
+        for index in range(3):
+            (extra / f"old_{index}.bin").write_bytes(os.urandom(1 << 20))
+        for name in ("bag_a", "bag_b", "bag_c"):  # oldest first
+            make_bag(str(capture), name, 1)
+        clip_bag(str(capture), "clip_x")
+        log = ListLogger()
+        floor = shutil.disk_usage(mount).free + (9 << 19)  # 4.5 MiB more than is free
+        engine = CaptureEngine(engine_settings(
+            minimum_free_bytes=floor, disk_full_policy="delete_oldest",
+            additional_paths=(str(extra),)), log)
+        engine.start(str(capture))
+        try:
+            engine.add_topic(topic("/gps", NAVSAT))
+            engine.callback("/gps", None)(serialize_message(fix(0)))
+            wait_for(lambda: engine.deleted_for_space[0] == 5, 10, "five deletions")
+        finally:
+            engine.stop()
+        deleted = [line.split("deleted ")[1].split(" (")[0] for line in log.lines
+                   if "disk_full_policy delete_oldest: deleted" in line]
+        assert [os.path.basename(p) for p in deleted] == [
+            "old_0.bin", "old_1.bin", "old_2.bin", "bag_a", "bag_b"]
+        assert sorted(os.listdir(capture)) == [
+            "bag_c", "clip_x", *[os.path.basename(b) for b in bag_dirs(str(capture))
+                                 if "rosbag2" in b]]
+        assert not engine.disk_paused

@@ -81,9 +81,11 @@ def test_repeated_sigkill_loses_nothing_flushed_and_uploads_each_file_once(tmp_p
             node.kill()
         node.start()
         node.wait_log(CAPTURING, 60)
-        time.sleep(3.0)
+        time.sleep(3.0)  # a last stretch of capture and uploads, ended cleanly
         assert node.stop() == 0
     finally:
+        if node.process.poll() is None:  # a failed wait above: no node left behind
+            node.kill()
         sensors.terminate()
         sensors.wait()
     sync = NodeProcess(config, str(tmp_path / "sync.log"))

@@ -206,7 +206,7 @@ def test_file_in_backoff_holds_no_worker_and_follows_the_schedule(tmp_path):
     _, files = make_bag(str(capture), "bag_x", 1)
     clock = FakeClock()
     log = ListLogger()
-    dead = make_destination(f"http://127.0.0.1:{free_port()}/files/", {}, 0)  # nothing listens
+    dead = make_destination(f"http://127.0.0.1:{free_port()}/files/", {})  # nothing listens
     uploader = Uploader(dead, Journal(str(tmp_path / "j.sqlite3")), log, robot_id="r",
                         clock=clock)
     uploader.enqueue(bag_files(str(capture), print))
@@ -371,7 +371,7 @@ def test_retry_after_is_honoured_up_to_the_backoff_cap(tmp_path):
     server = StubServer(lambda m, p: (503, {"Retry-After": wait["value"]}))
     make_bag(str(tmp_path / "capture"), "bag_r", 1)
     clock = FakeClock()
-    uploader = Uploader(make_destination(server.url, {}, 0), Journal(str(tmp_path / "j.db")),
+    uploader = Uploader(make_destination(server.url, {}), Journal(str(tmp_path / "j.db")),
                         ListLogger(), robot_id="r", clock=clock)
     try:
         uploader.enqueue(bag_files(str(tmp_path / "capture"), print))

@@ -41,11 +41,12 @@ class Destination(Protocol):
 
 
 class TusDestination:
-    def __init__(self, endpoint: str, headers: dict[str, str], limit_bps: int = 0,
-                 ca_bundle: str = "") -> None:
-        """``ca_bundle``: a PEM file of CAs to trust instead of the system's (a private CA)."""
+    def __init__(self, endpoint: str, headers: dict[str, str],
+                 limit: BandwidthLimit | None = None, ca_bundle: str = "") -> None:
+        """``limit``: one for all workers (who share this object), changed live by its owner;
+        ``ca_bundle``: a PEM file of CAs to trust instead of the system's (a private CA)."""
         self._client = TusClient(endpoint, headers, verify_tls=ca_bundle or True)
-        self._limit = BandwidthLimit(limit_bps)  # one for all workers, which share this object
+        self._limit = limit or BandwidthLimit(0)
 
     def upload(self, path: str, entry: JournalEntry, remote_path: str, metadata: dict[str, str],
                save: Callable[[JournalEntry], None], on_read: Callable[[int], None],
@@ -125,8 +126,8 @@ class DirectoryDestination:
         pass
 
 
-def make_destination(url: str, headers: dict[str, str], limit_bps: int,
+def make_destination(url: str, headers: dict[str, str], limit: BandwidthLimit | None = None,
                      ca_bundle: str = "") -> Destination:
     if urlparse(url).scheme == "file":
         return DirectoryDestination(url)
-    return TusDestination(url, headers, limit_bps, ca_bundle)
+    return TusDestination(url, headers, limit, ca_bundle)

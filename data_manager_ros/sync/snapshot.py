@@ -19,6 +19,7 @@ def snapshot_of(uploader: Uploader) -> SyncSnapshot:
         failing_files=len(failing),
         last_error=failing[0] if failing else "",
         journal_problem=uploader.journal.degraded,
+        waiting_because=uploader.gate(),
         faults=uploader.supervisor.faults(),
         unexpected_errors=uploader.supervisor.count,
         # workers update in_flight meanwhile: copy it in one step before it is serialized

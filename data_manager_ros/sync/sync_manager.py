@@ -14,15 +14,19 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
+from datetime import datetime
 
 from data_manager_ros.config import DataManagerConfig
 from data_manager_ros.fsutil import LockBusy, hold_exclusive_lock
 from data_manager_ros.layout import JOURNAL_FILE, JOURNAL_LOCK_FILE
 from data_manager_ros.process_boundary import Logger
 from data_manager_ros.supervision import Supervisor
+from data_manager_ros.sync.bandwidth import BandwidthLimit
 from data_manager_ros.sync.destinations import Destination, make_destination
 from data_manager_ros.sync.journal import Journal
 from data_manager_ros.sync.scanner import SyncFile, bag_files, has_bags, quiet_files
+from data_manager_ros.sync.sync_gate import SyncGate
 from data_manager_ros.sync.uploader import Uploader
 
 SYNC_SWEEPER = "sync sweeper"
@@ -53,13 +57,16 @@ def _headers(config: DataManagerConfig) -> dict[str, str]:
 
 
 def _destination_settings(config: DataManagerConfig) -> tuple:
-    return (config.sync_url, config.api_key_env, config.api_key_file, config.ca_bundle,
-            config.upload_bandwidth_limit_bytes_per_s)
+    return (config.sync_url, config.api_key_env, config.api_key_file, config.ca_bundle)
 
 
 class SyncManager:
-    def __init__(self, config: DataManagerConfig, log: Logger) -> None:
+    def __init__(self, config: DataManagerConfig, log: Logger,
+                 now: Callable[[], datetime] = datetime.now) -> None:
+        """``now``: local wall time, for sync_windows (a test gives its own clock)."""
         self._log = log
+        self.gate = SyncGate(config.sync_windows, bool(config.sync_condition_topic), now)
+        self.limit = BandwidthLimit(0)  # one for every worker; set by _apply_gate
         capture_dir = config.expanded_capture_dir()
         os.makedirs(capture_dir, mode=0o700, exist_ok=True)
         self.capture_dirs: list[str] = [capture_dir]
@@ -74,12 +81,14 @@ class SyncManager:
         self.supervisor = Supervisor(log)
         self.uploader = Uploader(self._destination(config), Journal(journal), log, robot_id="",
                                  supervisor=self.supervisor)
+        self.uploader.gate = self._gate_closed_because
         if self.uploader.journal.degraded:
             log.warning(self.uploader.journal.degraded)
         self._label_uploads(config)
         self._forget_vanished()
         self.uploader.start(config.maximum_num_sync_threads)
         self._sweep_wanted = threading.Event()
+        self._forced = False  # the sweep asked for is a ~/sync
         self._closing = False
         self._skips_reported: set[str] = set()
         self._sweeper = threading.Thread(target=self._sweep_when_asked, name="sync-sweeper",
@@ -91,15 +100,29 @@ class SyncManager:
         if headers and config.sync_url.startswith("http://"):
             self._log.warning(f"sync_url {config.sync_url!r} is http: the API key and the data "
                               "cross the network unencrypted; use https")
-        return make_destination(config.sync_url, headers,
-                                config.upload_bandwidth_limit_bytes_per_s,
+        return make_destination(config.sync_url, headers, self.limit,
                                 os.path.expanduser(config.ca_bundle))
+
+    def _gate_closed_because(self) -> str:
+        """Asked by the workers before each upload; sets the bandwidth limit of the moment."""
+        config = self.config
+        self.limit.bytes_per_s = (config.upload_bandwidth_limit_bytes_per_s
+                                  if self.gate.in_window() else
+                                  config.upload_bandwidth_limit_outside_windows_bytes_per_s)
+        return self.gate.closed_because()
+
+    def set_condition(self, value: bool) -> None:
+        """The last value of sync_condition_topic (forwarded by the node)."""
+        self.gate.condition = value
+        self.uploader.wake()
 
     def _label_uploads(self, config: DataManagerConfig) -> None:
         """What every upload's metadata says about where it came from."""
         self.uploader.robot_id = config.robot_id or socket.gethostname()
         self.uploader.tags = config.tags
         self.uploader.methods_by_topic = {m.topic: m.key for m in config.methods}
+        self.uploader.priority = config.upload_priority
+        self.uploader.newest_first = config.upload_order == "newest_first"
         self.uploader.method_tags = {m.topic: m.tags for m in config.methods}
 
     def _forget_vanished(self) -> None:
@@ -115,6 +138,8 @@ class SyncManager:
         if capture_dir not in self.capture_dirs:
             self.capture_dirs.append(capture_dir)
         self._label_uploads(config)
+        self.gate.configure(config.sync_windows, bool(config.sync_condition_topic))
+        self.uploader.wake()
         new_destination = _destination_settings(old) != _destination_settings(config)
         if new_destination or old.maximum_num_sync_threads != config.maximum_num_sync_threads:
             self.uploader.stop()
@@ -124,25 +149,28 @@ class SyncManager:
                 self.uploader.retry_all_now()
             self.uploader.start(config.maximum_num_sync_threads)
 
-    def request_sweep(self) -> None:
+    def request_sweep(self, forced: bool = False) -> None:
         """Queue a sweep and return at once (for timer and service callbacks)."""
+        self._forced = self._forced or forced
         self._sweep_wanted.set()
 
     def _sweep_when_asked(self) -> None:
         while True:
             self._sweep_wanted.wait()
             self._sweep_wanted.clear()
+            forced, self._forced = self._forced, False
             if self._closing:
                 return
             try:
-                self.sweep()
+                self.sweep(forced)
             except Exception as error:  # noqa: BLE001 - the sweeper must outlive any one sweep
                 self.supervisor.failed(SYNC_SWEEPER, error, "the next sweep tries again")
             else:
                 self.supervisor.succeeded(SYNC_SWEEPER)
 
-    def sweep(self) -> int:
-        """Queue every file that is ready now; returns how many were new."""
+    def sweep(self, forced: bool = False) -> int:
+        """Queue every file that is ready now; returns how many were new. ``forced`` (~/sync)
+        lets the files it finds past a closed gate (windows, condition topic), once."""
         def skipped(reason: str) -> None:  # once per file, not once per sweep
             if reason not in self._skips_reported:
                 self._skips_reported.add(reason)
@@ -165,7 +193,7 @@ class SyncManager:
                 files += quiet_files(root, quiet_ns, now_ns, skipped)
             else:
                 self._log.warning(f"additional sync path {root!r} is not a directory; skipped")
-        added = self.uploader.enqueue(files)
+        added = self.uploader.enqueue(files, forced)
         self._log.debug(f"sync sweep: {len(files)} file(s) ready, {added} newly queued")
         return added
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from data_manager_ros.config import DataManagerConfig
@@ -35,8 +36,13 @@ SILENT_AFTER_S = 10.0
 
 
 class SyncProcess:
-    def __init__(self, config: DataManagerConfig, log: Logger) -> None:
+    def __init__(self, config: DataManagerConfig, log: Logger,
+                 on_uploaded: Callable[[str, int, str], None] = lambda p, s, loc: None) -> None:
+        """``on_uploaded(path, bytes, location)`` hears of every file uploaded (on the
+        supervisor thread)."""
         self._log = log
+        self._on_uploaded = on_uploaded
+        self._condition: bool | None = None
         self._backoff = Backoff()
         self._config = config
         self._lock = threading.Lock()  # guards _child and writes to its stdin
@@ -63,9 +69,16 @@ class SyncProcess:
             self._config = config
             self._write({"config": config_to_params(config)})
 
-    def request_sweep(self) -> None:
+    def request_sweep(self, forced: bool = False) -> None:
+        """``forced`` (~/sync): what this sweep finds goes past a closed gate, once."""
         with self._lock:
-            self._write({"sweep": True})
+            self._write({"sweep": True, "forced": forced})
+
+    def set_condition(self, value: bool) -> None:
+        """The last value of sync_condition_topic; a restarted child is told it at start."""
+        with self._lock:
+            self._condition = value
+            self._write({"condition": value})
 
     def _write(self, message: dict[str, Any]) -> None:
         """Called with the lock held, so a config and the child it goes to cannot cross."""
@@ -90,6 +103,8 @@ class SyncProcess:
                     _pipe(child.stdin).close()
                 else:
                     self._write({"config": config_to_params(self._config)})
+                    if self._condition is not None:
+                        self._write({"condition": self._condition})
             for line in _pipe(child.stdout):
                 self._on_line(line)
             code = child.wait()
@@ -110,7 +125,10 @@ class SyncProcess:
         except ValueError:  # json's errors are ValueErrors too
             self._log.warning(f"upload process: {line.rstrip()}")
             return
-        if "status" in message:
+        if "uploaded" in message:
+            event = message["uploaded"]
+            self._on_uploaded(event["path"], event["bytes"], event["location"])
+        elif "status" in message:
             self.snapshot = SyncSnapshot.from_json(message["status"])
             self._reported_at = time.monotonic()
             self._failures, self._exit_problem = 0, ""  # it has run long enough to report

@@ -104,12 +104,18 @@ def serve(lines: IO[str], channel: _Channel) -> int:
             except LockBusy as error:
                 log.error(str(error))
                 return EXIT_LOCK_BUSY
+            manager.uploader.on_uploaded = lambda path, size, location: channel.send(
+                {"uploaded": {"path": path, "bytes": size, "location": location}})
             threading.Thread(target=_report_until, args=(stop, channel, manager),
                              name="sync-status", daemon=True).start()
             if not config.sync_disabled:
                 manager.request_sweep()  # resume what a previous run left at once
-        elif message.get("sweep") and manager is not None:
-            manager.request_sweep()
+        elif manager is None:
+            continue
+        elif message.get("sweep"):
+            manager.request_sweep(bool(message.get("forced")))
+        elif "condition" in message:
+            manager.set_condition(bool(message["condition"]))
     stop.set()
     if manager is not None:
         manager.close()

@@ -9,8 +9,6 @@ destination confirmed every byte (and the sha256); terminal refusals move it to
 from __future__ import annotations
 
 import base64
-import heapq
-import itertools
 import os
 import shutil
 import threading
@@ -18,10 +16,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import yaml
 from mcap.reader import make_reader
 
+from data_manager_ros.config import UPLOAD_CLASSES
 from data_manager_ros.fsutil import printable
-from data_manager_ros.layout import failed_path, is_split_file, reason_path
+from data_manager_ros.layout import failed_path, is_clip_bag, is_split_file, reason_path
 from data_manager_ros.process_boundary import Logger, UploadStats
 from data_manager_ros.supervision import Supervisor
 from data_manager_ros.sync.backoff import Backoff
@@ -46,15 +46,23 @@ class _Job:
     last_error: str = ""
     confirmed: int = 0  # the highest offset the far side confirmed
     advanced: bool = False  # this attempt found the far side holding more than before
+    forced: bool = False  # found by ~/sync: goes past a closed gate
 
 
-def _bag_topics(path: str) -> list[str]:
+def _bag_facts(path: str) -> tuple[list[str], dict[str, str]]:
+    """Topics of a bag file and the ``custom_data`` of its last rosbag2 metadata record
+    (an incident clip's reasons and tags), from the file itself: metadata.yaml may be gone."""
     try:
         with open(path, "rb") as handle:
-            summary = make_reader(handle).get_summary()
+            reader = make_reader(handle)
+            summary = reader.get_summary()
+            records = [m.metadata for m in reader.iter_metadata() if m.name == "rosbag2"]
+        info = yaml.safe_load(records[-1]["serialized_metadata"]) if records else {}
     except Exception:  # noqa: BLE001 - a file we cannot parse is still uploaded as-is
-        return []
-    return sorted(c.topic for c in summary.channels.values()) if summary else []
+        return [], {}
+    topics = sorted(c.topic for c in summary.channels.values()) if summary else []
+    custom = (info or {}).get("custom_data") or {}
+    return topics, {str(k): str(v) for k, v in custom.items()}
 
 
 SYNC_WORKER = "sync worker"
@@ -77,9 +85,12 @@ class Uploader:
         self._backoff = backoff
         self._clock = clock
         self._jobs: dict[str, _Job] = {}
-        self._heap: list[tuple[float, int, str]] = []
         self._busy: set[str] = set()
-        self._seq = itertools.count()
+        self.priority: tuple[str, ...] = UPLOAD_CLASSES
+        self.newest_first = False
+        self.gate: Callable[[], str] = lambda: ""  # why uploads wait now, or ""
+        # hears of every file the far side confirmed: (path, size, its location there)
+        self.on_uploaded: Callable[[str, int, str], None] = lambda path, size, location: None
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._stopping = False
@@ -87,17 +98,20 @@ class Uploader:
         self.supervisor = supervisor or Supervisor(log)
 
     # -- queue -----------------------------------------------------------------------
-    def enqueue(self, files: Iterable[SyncFile]) -> int:
-        """Queue files not yet known; returns how many were new."""
+    def enqueue(self, files: Iterable[SyncFile], forced: bool = False) -> int:
+        """Queue files not yet known; returns how many were new. ``forced`` files go past a
+        closed gate (``~/sync``)."""
+        files = list(files)
         new = [f for f in files if f.path not in self._jobs]
         failures = {f.path: e.failures for f in new if (e := self.journal.get(f.path))}
         added = 0
         with self._cond:  # no disk I/O under the lock: pending() runs on the executor
-            for file in new:
-                if file.path not in self._jobs:
-                    self._jobs[file.path] = job = _Job(file, failures=failures.get(file.path, 0))
-                    self._push(job)
+            for file in files:
+                job = self._jobs.get(file.path)
+                if job is None:
+                    job = self._jobs[file.path] = _Job(file, failures=failures.get(file.path, 0))
                     added += 1
+                job.forced = job.forced or forced
             self._cond.notify_all()
         return added
 
@@ -106,36 +120,42 @@ class Uploader:
         with self._cond:
             return [(j.file, j.failures, j.last_error) for j in self._jobs.values()]
 
-    def _push(self, job: _Job) -> None:
-        heapq.heappush(self._heap, (job.next_try, next(self._seq), job.file.path))
-
     def _requeue(self, job: _Job) -> None:
         """Hand a job taken by a worker back to the queue."""
         with self._cond:
             self._busy.discard(job.file.path)
-            self._push(job)
             self._cond.notify_all()
 
+    def wake(self) -> None:
+        """Have the workers look again (the gate may have opened)."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def upload_class(self, file: SyncFile) -> str:
+        if not file.is_bag_file:
+            return "files"
+        return "clips" if is_clip_bag(os.path.dirname(file.path)) else "bags"
+
+    def _rank(self, job: _Job) -> tuple[int, int, str]:
+        """Priority class first (``priority``), then age (``newest_first`` or oldest)."""
+        file = job.file
+        age = -file.mtime_ns if self.newest_first else file.mtime_ns
+        return self.priority.index(self.upload_class(file)), age, file.path
+
     def _take_due(self, small_first: bool = False) -> _Job | None:
-        """The oldest due job; with ``small_first`` the smallest due file up to
-        ``SMALL_FILE_BYTES`` if there is one (the small-file lane)."""
+        """The first due job by rank; with ``small_first`` the first small file (up to
+        ``SMALL_FILE_BYTES``) if one is due: the small-file lane. Past a closed gate only
+        forced jobs are due."""
         now = self._clock()
-        if small_first:
-            small = [(job.file.size, seq, path) for due, seq, path in self._heap
-                     if due <= now and (job := self._jobs.get(path)) is not None
-                     and path not in self._busy and job.next_try == due
-                     and job.file.size <= SMALL_FILE_BYTES]
-            if small:
-                path = min(small)[2]
-                self._busy.add(path)
-                return self._jobs[path]  # its heap entry goes stale: skipped when popped
-        while self._heap and self._heap[0][0] <= now:
-            due, _, path = heapq.heappop(self._heap)
-            job = self._jobs.get(path)
-            if job is not None and path not in self._busy and due >= job.next_try:
-                self._busy.add(path)
-                return job
-        return None
+        closed = bool(self.gate())
+        due = [job for path, job in self._jobs.items()
+               if job.next_try <= now and path not in self._busy and (job.forced or not closed)]
+        small = [job for job in due if job.file.size <= SMALL_FILE_BYTES] if small_first else []
+        if not due:
+            return None
+        job = min(small or due, key=self._rank)
+        self._busy.add(job.file.path)
+        return job
 
     def retry_all_now(self) -> None:
         """A new destination: failures against the old one say nothing of it, so every
@@ -144,13 +164,12 @@ class Uploader:
             now = self._clock()
             for job in self._jobs.values():
                 job.failures, job.next_try = 0, now
-            self._heap = [(now, next(self._seq), path) for path in self._jobs]
-            heapq.heapify(self._heap)
             self._cond.notify_all()
 
     def next_due(self) -> float | None:
         with self._cond:
-            return self._heap[0][0] if self._heap else None
+            return min((job.next_try for path, job in self._jobs.items()
+                        if path not in self._busy), default=None)
 
     # -- running -----------------------------------------------------------------------
     def run_due(self) -> bool:
@@ -188,7 +207,9 @@ class Uploader:
                 while not self._stopping and job is None:
                     job = self._take_due(small_first)
                     if job is None:
-                        wait = 1.0 if not self._heap else max(0.0, self._heap[0][0] - self._clock())
+                        due = min((j.next_try for p, j in self._jobs.items()
+                                   if p not in self._busy), default=None)
+                        wait = 1.0 if due is None else max(0.0, due - self._clock())
                         self._cond.wait(min(wait, 1.0))
                 if self._stopping or job is None:
                     break
@@ -212,14 +233,15 @@ class Uploader:
             "robot_id": self.robot_id,
             "size": str(entry.size),
             "sha256": entry.sha256,
-            "kind": "bag" if file.is_bag_file else "file",
         }
         if metadata["relative_path"] != file.remote_path:  # a name that is not UTF-8
             metadata["relative_path_bytes"] = base64.b64encode(
                 os.fsencode(file.remote_path)).decode()
         tags = list(self.tags)
+        metadata["kind"] = self.upload_class(file)[:-1]  # clip, bag or file
         if file.is_bag_file and is_split_file(file.path):
-            topics = _bag_topics(file.path)
+            topics, custom = _bag_facts(file.path)
+            metadata.update(custom)
             metadata["topics"] = ",".join(topics)
             metadata["methods"] = ",".join(
                 self.methods_by_topic[t] for t in topics if t in self.methods_by_topic)
@@ -277,7 +299,7 @@ class Uploader:
             self._retry(job, self.supervisor.failed(
                 SYNC_WORKER, error, f"the upload of {path} is retried with backoff"))
         else:
-            self._delete_uploaded(job, entry.size)
+            self._delete_uploaded(job, entry)
         finally:
             self.stats.in_flight.pop(path, None)
 
@@ -311,14 +333,15 @@ class Uploader:
             self._busy.discard(job.file.path)
             self._jobs.pop(job.file.path, None)
 
-    def _delete_uploaded(self, job: _Job, size: int) -> None:
-        path = job.file.path
+    def _delete_uploaded(self, job: _Job, entry: JournalEntry) -> None:
+        path, size = job.file.path, entry.size
         os.unlink(path)
         self.stats.uploaded_files += 1
         self.stats.uploaded_bytes += size
         self.stats.last_success = time.time()
         self.supervisor.succeeded(SYNC_WORKER)
         self._log.info(f"uploaded {job.file.relative_path} ({size} bytes); deleted locally")
+        self.on_uploaded(path, size, entry.upload_url)
         directory = os.path.dirname(path)
         if job.file.is_bag_file and os.path.realpath(directory) != os.path.realpath(job.file.root):
             try:

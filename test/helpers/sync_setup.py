@@ -14,6 +14,7 @@ from data_manager_ros.mcap_file import Topic
 from data_manager_ros.msg_definitions import message_definition, type_hash
 from data_manager_ros.qos import profile_to_dict
 from data_manager_ros.sync.sync_manager import SyncManager
+from helpers.bag_samples import NAVSAT, fix, topic
 from helpers.tus_server import TusServer
 
 CLOUD = "sensor_msgs/msg/PointCloud2"
@@ -87,3 +88,12 @@ def manager(tmp_path, url, **attributes) -> tuple[SyncManager, ListLogger]:
     os.makedirs(attributes["capture_dir"], exist_ok=True)
     config = make_config({"sync_url": url, "robot_id": "robot7", **attributes}, [])
     return SyncManager(config, log), log
+
+
+def clip_bag(capture_dir: str, name: str) -> None:
+    """A closed incident-clip bag (by its name) of one fix."""
+    writer = BagWriter(os.path.join(capture_dir, name), max_file_bytes=1 << 30,
+                       max_file_duration_ns=10**15, chunk_size=4096)
+    writer.add_topic(topic("/gps", NAVSAT))
+    writer.write("/gps", 1, 1, serialize_message(fix(1)))
+    writer.close()

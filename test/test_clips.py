@@ -1,0 +1,100 @@
+"""Incident clips: ClipRecorder with a clock the test sets, real bags read back."""
+
+from __future__ import annotations
+
+import os
+
+import yaml
+from rclpy.serialization import serialize_message
+
+from data_manager_ros.clips import SECOND, ClipRecorder, ClipSettings
+from helpers.bag_samples import NAVSAT, fix, topic
+from helpers.bags import read_bag
+from helpers.processes import wait_for
+from helpers.sync_setup import ListLogger
+
+HZ = 100
+
+
+def feed(tap, start_s: float, end_s: float) -> None:
+    """Fixes at 100 Hz whose latitude is their time in centiseconds (their sequence)."""
+    for tick in range(int(start_s * HZ), int(end_s * HZ)):
+        tap(tick * SECOND // HZ, serialize_message(fix(tick)))
+
+
+def recorder(tmp_path, buffer_bytes: int = 64 << 20) -> tuple[ClipRecorder, list[str]]:
+    closed: list[str] = []
+    clips = ClipRecorder(ClipSettings(pre_s=2.0, post_s=1.0, buffer_bytes=buffer_bytes,
+                                      tags=("drive-test",)), ListLogger(), closed.append)
+    clips.configure(clips.settings, str(tmp_path))
+    return clips, closed
+
+
+def sequences(bag: str) -> list[int]:
+    return [int(m.latitude) for m in read_bag(bag)["/gps"]]
+
+
+def test_a_clip_holds_every_message_from_pre_before_to_post_after_the_trigger(tmp_path):
+    clips, closed = recorder(tmp_path)
+    tap = clips.tap(topic("/gps", NAVSAT))
+    feed(tap, 0.0, 10.0)
+    clips.trigger("hard brake", 10 * SECOND)
+    feed(tap, 10.0, 12.0)
+    clips.poll(12 * SECOND)
+    clips.close()
+    [bag] = closed
+    assert sequences(bag) == list(range(800, 1101))  # 8.00 s to 11.00 s, each once
+    assert os.path.basename(bag).startswith("clip_") and bag.endswith("_hard-brake")
+    with open(os.path.join(bag, "metadata.yaml"), encoding="utf-8") as handle:
+        custom = yaml.safe_load(handle)["rosbag2_bagfile_information"]["custom_data"]
+    assert custom["clip_reasons"] == "hard brake" and custom["clip_tags"] == "drive-test"
+
+
+def test_overlapping_triggers_extend_one_clip_without_a_message_twice(tmp_path):
+    clips, closed = recorder(tmp_path)
+    tap = clips.tap(topic("/gps", NAVSAT))
+    feed(tap, 0.0, 10.0)
+    clips.trigger("first", 10 * SECOND)
+    feed(tap, 10.0, 10.5)
+    assert clips.trigger("second", int(10.5 * SECOND)).startswith("extended")
+    feed(tap, 10.5, 13.0)
+    clips.poll(13 * SECOND)
+    clips.close()
+    [bag] = closed
+    assert sequences(bag) == list(range(800, 1151))  # to 1 s after the second trigger
+    assert clips.stats.written == 1 and clips.stats.messages == 351
+
+
+def test_the_buffer_bound_holds_and_what_does_not_fit_is_counted(tmp_path):
+    message = len(serialize_message(fix(0)))
+    clips, closed = recorder(tmp_path, buffer_bytes=200 * message)  # 100 in rings, 100 in clip
+    tap = clips.tap(topic("/gps", NAVSAT))
+    feed(tap, 0.0, 10.0)
+    clips.trigger("bump", 10 * SECOND)
+    feed(tap, 10.0, 12.0)
+    clips.poll(12 * SECOND)
+    clips.close()
+    assert len(sequences(closed[0])) == 100 and clips.stats.dropped > 0
+
+
+def test_a_trigger_without_clip_methods_says_so_and_writes_nothing(tmp_path):
+    clips, closed = recorder(tmp_path)
+    assert clips.trigger("nothing", SECOND).startswith("no clip")
+    clips.close()
+    assert closed == []
+
+
+def test_a_clip_that_cannot_be_written_is_reported_and_the_next_one_is_written(tmp_path):
+    clips, closed = recorder(tmp_path)
+    tap = clips.tap(topic("/gps", NAVSAT))
+    clips.configure(clips.settings, "/dev/null/clips")  # not a directory
+    feed(tap, 0.0, 3.0)
+    clips.trigger("lost", 3 * SECOND)
+    clips.poll(5 * SECOND)
+    wait_for(lambda: clips.supervisor.faults(), 10, "the failure reported")
+    clips.configure(clips.settings, str(tmp_path))
+    feed(tap, 5.0, 8.0)
+    clips.trigger("kept", 8 * SECOND)
+    clips.poll(10 * SECOND)
+    clips.close()
+    assert len(closed) == 1 and not clips.supervisor.faults()
