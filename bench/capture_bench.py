@@ -6,6 +6,8 @@
                                   [--upload-limit BYTES_PER_S] [--discard-uploaded]
                                   [--qos-depth N] [--latency] [--publisher-profile XML]
                                   [--server-store DIR]
+                                  [--clip-buffer-mb MB [--clip-at S] [--clip-pre S]
+                                   [--clip-post S]]
 
 The demo sensors (a process each) publish NavSatFix at --gps-hz and 640x480x16 B
 PointCloud2 at --cloud-hz. First a bare subscriber (raw, empty callback) counts
@@ -26,12 +28,18 @@ long messages wait in DDS and in the executor, which is what costs memory
 (with --discard-uploaded, each upload is read for it before it is deleted).
 --publisher-profile gives the sensor processes a Fast DDS profile
 (config/fastdds_large_messages.xml: what point cloud drivers should run with).
+--clip-buffer-mb marks the GPS method for incident clips with that buffer and
+triggers one clip --clip-at seconds into the capture (on the trigger topic):
+reports the clip's messages, whether their sequence numbers have a gap, how
+many the window should hold, and with --sync how long after its window closed
+the clip was on the server.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import itertools
 import json
 import os
@@ -171,13 +179,77 @@ def run_bare(args: argparse.Namespace) -> tuple[tuple[int, int], dict, dict]:
     return sent, json.loads(child.communicate(timeout=120)[0].splitlines()[-1]), peak
 
 
-def run_node(args: argparse.Namespace, tmp: str, sync_url: str) -> dict:
+CLIP_TOPIC = "/bench_incident"
+
+
+def trigger_clip(args: argparse.Namespace, server: TusServer | None, found: dict) -> None:
+    """Thread: one clip trigger ``--clip-at`` s after the node subscribed to the trigger
+    topic; with a server, when the clip's file was there, counted from its window's end."""
+    import rclpy
+    from std_msgs.msg import String
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("bench_clip_trigger", context=context)
+    publisher = node.create_publisher(String, CLIP_TOPIC, 10)
+    try:
+        while publisher.get_subscription_count() == 0:
+            time.sleep(0.05)
+        time.sleep(args.clip_at)
+        publisher.publish(String(data="bench"))
+        found["window_end"] = time.monotonic() + args.clip_post
+        while server is not None and "on_server_s" not in found:
+            if any(u["metadata"]["relative_path"].startswith("clip_")
+                   and u["metadata"]["relative_path"].endswith(".mcap")
+                   for u in server.completed()):
+                found["on_server_s"] = time.monotonic() - found["window_end"]
+            time.sleep(0.02)
+    finally:
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+
+
+def clip_report(args: argparse.Namespace, tmp: str, server: TusServer | None) -> str:
+    """The clip's messages by sequence number (the demo GPS's latitude), from the disk or,
+    once uploaded, from the server."""
+    from rclpy.serialization import deserialize_message
+    from sensor_msgs.msg import NavSatFix
+
+    blobs = []
+    for directory, _, files in os.walk(os.path.join(tmp, "capture")):
+        for name in files:
+            if name.endswith(".mcap") and "clip_" in directory:
+                with open(os.path.join(directory, name), "rb") as handle:
+                    blobs.append(handle.read())
+    for upload in server.completed() if server else []:
+        path = upload["metadata"]["relative_path"]
+        if path.startswith("clip_") and path.endswith(".mcap"):
+            blobs.append(server.stored(upload["id"]))
+    sequences = sorted(int(deserialize_message(m.data, NavSatFix).latitude) for blob in blobs
+                       for _, _, m in make_reader(io.BytesIO(blob)).iter_messages())
+    if not sequences:
+        return "clip: none found"
+    gaps = sum(1 for a, b in zip(sequences, sequences[1:], strict=False) if b != a + 1)
+    expected = (args.clip_pre + args.clip_post) * args.gps_hz
+    return (f"clip: {len(sequences)} fixes, sequence {sequences[0]}..{sequences[-1]}, "
+            f"{gaps} gap(s); its {args.clip_pre:g}+{args.clip_post:g} s window at "
+            f"{args.gps_hz:g} Hz holds about {expected:.0f}")
+
+
+def run_node(args: argparse.Namespace, tmp: str, server: TusServer | None) -> dict:
+    sync_url = server.url if server else ""
     config = os.path.join(tmp, "dm.yaml")
     gps = {"method": "Position", "type": "sensor_msgs/msg/NavSatFix"}
     if args.gps_capture_hz:
         gps["capture_frequency_hz"] = args.gps_capture_hz
+    clips = {}
+    if args.clip_buffer_mb:
+        gps["clip"] = True
+        clips = {"clip_pre_s": args.clip_pre, "clip_post_s": args.clip_post,
+                 "clip_buffer_bytes": args.clip_buffer_mb << 20,
+                 "clip_trigger_topic": CLIP_TOPIC}
     with open(config, "w") as handle:
-        yaml.safe_dump({"data_manager": {
+        yaml.safe_dump({"data_manager": {**clips,
             "capture_dir": os.path.join(tmp, "capture"), "sync_disabled": not sync_url,
             "sync_url": sync_url or "file://" + os.path.join(tmp, "uploaded"),
             "sync_interval_mins": 0.05, "maximum_capture_file_duration_s": 5.0,
@@ -193,6 +265,9 @@ def run_node(args: argparse.Namespace, tmp: str, sync_url: str) -> dict:
                                 stderr=subprocess.STDOUT)
     proc = psutil.Process(node.pid)
     pub = sensors(args)
+    clip: dict[str, float] = {}
+    if args.clip_buffer_mb:
+        threading.Thread(target=trigger_clip, args=(args, server, clip), daemon=True).start()
     time.sleep(1.0)  # the upload process has started
     processes = [proc] + proc.children()
     cpu_start = [p.cpu_times() for p in processes]
@@ -215,7 +290,8 @@ def run_node(args: argparse.Namespace, tmp: str, sync_url: str) -> dict:
             "backlog_peak": int(backlog.group(1)) if backlog else 0,
             "upload_cpu_percent": sum(cpu[1:]), "peak": peak, "upload_peak": upload_peak,
             "per_minute": per_minute, "samples": sorted(samples),
-            "capture_s": sent[0] / args.gps_hz if args.gps_hz else 0.0}
+            "capture_s": sent[0] / args.gps_hz if args.gps_hz else 0.0,
+            "clip": clip}
 
 
 def bag_files_kept(capture_dir: str, server: TusServer | None) -> list[str]:
@@ -310,6 +386,12 @@ def main() -> int:
     parser.add_argument("--server-store", metavar="DIR",
                         help="with --sync, where the tus server stores uploads (default: the "
                              "run's temporary directory, on the same disk as the bag)")
+    parser.add_argument("--clip-buffer-mb", type=int, default=0,
+                        help="mark the GPS method for incident clips with this buffer")
+    parser.add_argument("--clip-at", type=float, default=8.0,
+                        help="seconds into the capture of the clip trigger")
+    parser.add_argument("--clip-pre", type=float, default=2.0)
+    parser.add_argument("--clip-post", type=float, default=2.0)
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.latency and args.deserialized:
@@ -333,12 +415,13 @@ def main() -> int:
         if server and args.discard_uploaded:
             discarding.start()
         try:
-            result = run_node(args, tmp, server.url if server else "")
+            result = run_node(args, tmp, server)
         finally:
             stop_discarding.set()
             if discarding.is_alive():
                 discarding.join()
         try:
+            clip_line = clip_report(args, tmp, server) if args.clip_buffer_mb else ""
             uploaded = len(server.completed()) if server else 0
             times = stamped_times(bag_files_kept(os.path.join(tmp, "capture"), server), topics)
             for topic, pairs in discarded.items():
@@ -385,6 +468,10 @@ def main() -> int:
         stamped_at = sorted(stamp for _, stamp in times[GPS])
         print(f"gaps between kept fixes by receive time: {gap_report(received_at, period_ms)}")
         print(f"gaps between kept fixes by publisher stamp: {gap_report(stamped_at, period_ms)}")
+    if clip_line:
+        on_server = result["clip"].get("on_server_s")
+        print(clip_line + (f"; on the server {on_server:.2f} s after its window closed"
+                           if on_server is not None else ""))
     if args.latency:
         for topic in (GPS, CLOUD):
             print(f"stamp to receive, {topic}: bare "

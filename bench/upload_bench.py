@@ -91,8 +91,8 @@ def limited_rate(url: str, work: str, workers: int, limit_bps: int) -> float:
     for index in range(workers):
         with open(os.path.join(bag, f"limited_{index}.mcap"), "wb") as handle:
             handle.write(os.urandom(16 << 20))
-    uploader = Uploader(TusDestination(url, {}, BandwidthLimit(limit_bps)), Journal(os.path.join(work, "j")),
-                        logging_sink(), robot_id="bench")
+    uploader = Uploader(TusDestination(url, {}, BandwidthLimit(limit_bps)),
+                        Journal(os.path.join(work, "j")), logging_sink(), robot_id="bench")
     uploader.enqueue(f for f in bag_files(os.path.join(work, "capture"), print)
                      if f.path.endswith(".mcap"))
     for file, _, _ in uploader.pending():  # hash first: only the transfer is timed

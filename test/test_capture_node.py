@@ -171,13 +171,16 @@ def test_use_sim_time_stamps_messages_with_clock_time(tmp_path, live):
     client = RosClient(context=context)
     publisher = client.node.create_publisher(Clock, "/clock", 10)
     sim = [1_000 * SECOND]  # a simulator 1000 s after its epoch, in real time
-    sensors = start_sensors(100, 0)
 
     def tick() -> bool:
         sim[0] += 100_000_000  # wait_for polls every 0.1 s
         publisher.publish(Clock(clock=Time(nanoseconds=sim[0]).to_msg()))
         return "capturing /gps1/position" in node.log() and sim[0] >= 1_003 * SECOND
 
+    if not live:  # the simulator runs before the sensors do, as in a real simulation
+        wait_for(lambda: client.node.count_subscribers("/clock") > 0, 30, "the node on /clock")
+        wait_for(lambda: tick() or sim[0] >= 1_000_500_000_000, 30, "0.5 s of /clock")
+    sensors = start_sensors(100, 0)
     try:
         if live:
             client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
