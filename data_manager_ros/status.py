@@ -122,6 +122,11 @@ def live_report(statuses: list) -> str:
                 target = f"({values['configured_hz']})"
             lines.append(f"  {values['topic']}: {actual:.1f} Hz {target}"
                          f"  written {values['written']} dropped {values['dropped']}")
+            if not values.get("deleted_for_space", "0 ").startswith("0 "):
+                lines.append(f"  deleted by disk_full_policy: {values['deleted_for_space']}")
+        elif "clips_written" in values:
+            lines.append(f"  {values['clips_written']} clip(s), {values['messages']} message(s), "
+                         f"{values['dropped']} left out; last {values['last_clip'] or '-'}")
         else:
             lines.append(f"  waiting {values.get('waiting_files')} file(s), "
                          f"{_size(int(values.get('waiting_bytes', 0)))}; in flight: sent "

@@ -8,6 +8,8 @@ import yaml
 from rclpy.serialization import serialize_message
 
 from data_manager_ros.clips import SECOND, ClipRecorder, ClipSettings
+from data_manager_ros.diagnostics import clip_status
+from data_manager_ros.status import live_report
 from helpers.bag_samples import NAVSAT, fix, topic
 from helpers.bags import read_bag
 from helpers.processes import wait_for
@@ -48,6 +50,8 @@ def test_a_clip_holds_every_message_from_pre_before_to_post_after_the_trigger(tm
     with open(os.path.join(bag, "metadata.yaml"), encoding="utf-8") as handle:
         custom = yaml.safe_load(handle)["rosbag2_bagfile_information"]["custom_data"]
     assert custom["clip_reasons"] == "hard brake" and custom["clip_tags"] == "drive-test"
+    report = live_report([clip_status(clips)])
+    assert f"1 clip(s), 301 message(s), 0 left out; last {bag}" in report
 
 
 def test_overlapping_triggers_extend_one_clip_without_a_message_twice(tmp_path):

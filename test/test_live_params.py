@@ -10,6 +10,7 @@ import time
 
 import pytest
 import rclpy
+from std_srvs.srv import Trigger
 
 from helpers.bags import bag_dirs, closed_messages
 from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
@@ -47,6 +48,10 @@ def running(tmp_path):
     ("capture_dir", "/dev/null/capture", "is not a writable directory"),
     ("flush_interval_s", 99.0, "out of range Min: 0.05, Max: 10.0"),  # the descriptor's
     ("compression", "gzip", "must be one of none, zstd, lz4"),
+    ("sync_windows", ["25:00-01:00"], "is not a time window"),
+    ("upload_priority", ["clips"], "must be each of clips, bags, files once"),
+    ("clip_trigger_topic", "bad topic", "is not a valid ROS topic name"),
+    ("disk_full_policy", "panic", "must be one of pause, delete_oldest"),
 ])
 def test_invalid_update_is_refused_and_old_value_stays(running, name, value, reason):
     _, node, client = running
@@ -158,3 +163,17 @@ def test_max_backlog_change_applies_to_the_next_message(running):
     assert client.set("max_backlog_bytes", 256 << 20) == (True, "")
     restored = time.time_ns()
     wait_for(lambda: clouds_since(restored), 20, "clouds recorded again")
+
+
+def test_a_method_marked_for_clips_live_gives_a_clip_on_the_service(running):
+    tmp, node, client = running
+    assert client.call(Trigger, "capture_clip", Trigger.Request()).message.startswith("no clip")
+    assert client.set("clip_post_s", 0.5) == (True, "")
+    assert client.set("methods.gps1.Position.clip", True) == (True, "")
+    node.wait_log("full rate for clips")
+    answer = client.call(Trigger, "capture_clip", Trigger.Request())
+    assert answer.success and answer.message.startswith("clip opened")
+    wait_for(lambda: any(name.startswith("clip_") and
+                         os.path.exists(tmp / "a" / name / "metadata.yaml")
+                         for name in os.listdir(tmp / "a")), 20, "the clip bag")
+
