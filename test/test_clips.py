@@ -36,15 +36,25 @@ def sequences(bag: str) -> list[int]:
     return [int(m.latitude) for m in read_bag(bag)["/gps"]]
 
 
-def test_a_clip_holds_every_message_from_pre_before_to_post_after_the_trigger(tmp_path):
-    clips, closed = recorder(tmp_path)
+def clip_around(tmp_path, triggers: list[tuple[str, float]], until_s: float,
+                buffer_bytes: int = 64 << 20) -> tuple[ClipRecorder, list[str], list[str]]:
+    """Fixes from 0 s to ``until_s``, the (reason, second) triggers among them, the clip
+    closed at ``until_s``; returns the recorder, the clip bags and what each trigger did."""
+    clips, closed = recorder(tmp_path, buffer_bytes)
     tap = clips.tap(topic("/gps", NAVSAT))
-    feed(tap, 0.0, 10.0)
-    clips.trigger("hard brake", 10 * SECOND)
-    feed(tap, 10.0, 12.0)
-    clips.poll(12 * SECOND)
+    outcomes, start = [], 0.0
+    for reason, at_s in triggers:
+        feed(tap, start, at_s)
+        outcomes.append(clips.trigger(reason, int(at_s * SECOND)))
+        start = at_s
+    feed(tap, start, until_s)
+    clips.poll(int(until_s * SECOND))
     clips.close()
-    [bag] = closed
+    return clips, closed, outcomes
+
+
+def test_a_clip_holds_every_message_from_pre_before_to_post_after_the_trigger(tmp_path):
+    clips, [bag], _ = clip_around(tmp_path, [("hard brake", 10.0)], 12.0)
     assert sequences(bag) == list(range(800, 1101))  # 8.00 s to 11.00 s, each once
     assert os.path.basename(bag).startswith("clip_") and bag.endswith("_hard-brake")
     with open(os.path.join(bag, "metadata.yaml"), encoding="utf-8") as handle:
@@ -55,30 +65,17 @@ def test_a_clip_holds_every_message_from_pre_before_to_post_after_the_trigger(tm
 
 
 def test_overlapping_triggers_extend_one_clip_without_a_message_twice(tmp_path):
-    clips, closed = recorder(tmp_path)
-    tap = clips.tap(topic("/gps", NAVSAT))
-    feed(tap, 0.0, 10.0)
-    clips.trigger("first", 10 * SECOND)
-    feed(tap, 10.0, 10.5)
-    assert clips.trigger("second", int(10.5 * SECOND)).startswith("extended")
-    feed(tap, 10.5, 13.0)
-    clips.poll(13 * SECOND)
-    clips.close()
-    [bag] = closed
+    clips, [bag], outcomes = clip_around(tmp_path, [("first", 10.0), ("second", 10.5)], 13.0)
+    assert outcomes[1].startswith("extended")
     assert sequences(bag) == list(range(800, 1151))  # to 1 s after the second trigger
     assert clips.stats.written == 1 and clips.stats.messages == 351
 
 
 def test_the_buffer_bound_holds_and_what_does_not_fit_is_counted(tmp_path):
     message = len(serialize_message(fix(0)))
-    clips, closed = recorder(tmp_path, buffer_bytes=200 * message)  # 100 in rings, 100 in clip
-    tap = clips.tap(topic("/gps", NAVSAT))
-    feed(tap, 0.0, 10.0)
-    clips.trigger("bump", 10 * SECOND)
-    feed(tap, 10.0, 12.0)
-    clips.poll(12 * SECOND)
-    clips.close()
-    assert len(sequences(closed[0])) == 100 and clips.stats.dropped > 0
+    # 100 messages' room in the rings, 100 in the open clip
+    clips, [bag], _ = clip_around(tmp_path, [("bump", 10.0)], 12.0, 200 * message)
+    assert len(sequences(bag)) == 100 and clips.stats.dropped > 0
 
 
 def test_a_trigger_without_clip_methods_says_so_and_writes_nothing(tmp_path):

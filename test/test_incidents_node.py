@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from mcap.reader import make_reader
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -15,7 +14,7 @@ from std_srvs.srv import Trigger
 
 from helpers.bags import bag_dirs, read_bag
 from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
-from helpers.ros_client import RosClient
+from helpers.ros_client import RosClient, ros_client
 from helpers.tus_server import TusServer
 
 LATCHED = QoSProfile(depth=10, durability=DurabilityPolicy.TRANSIENT_LOCAL,
@@ -48,24 +47,21 @@ def test_a_clip_around_two_triggers_holds_every_message_at_full_rate_and_goes_up
         clip_trigger_topic="/incident", clip_tags=["field-7"])
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
     sensors = start_sensors(500, 0)
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    client = RosClient(context=context)
-    incidents = client.node.create_publisher(String, "/incident", 10)
     try:
-        client.next_message(DiagnosticArray, "/diagnostics", lambda m: received(m, 1500))
-        answer = client.call(Trigger, "capture_clip", Trigger.Request())
-        assert answer.success and answer.message.startswith("clip opened"), answer.message
-        wait_for(lambda: client.node.count_subscribers("/incident") == 1, 10, "the subscriber")
-        incidents.publish(String(data="bump"))
-        wait_for(lambda: any(u["metadata"]["relative_path"].startswith("clip_")
-                             and u["metadata"]["relative_path"].endswith(".mcap")
-                             for u in server.completed()), 30, "the clip on the server")
-        closed = late_events(client, "/data_manager/events/file_closed", 1)
-        uploaded = late_events(client, "/data_manager/events/file_uploaded", 1)
+        with ros_client() as client:
+            incidents = client.node.create_publisher(String, "/incident", 10)
+            client.next_message(DiagnosticArray, "/diagnostics", lambda m: received(m, 1500))
+            answer = client.call(Trigger, "capture_clip", Trigger.Request())
+            assert answer.success and answer.message.startswith("clip opened"), answer.message
+            wait_for(lambda: client.node.count_subscribers("/incident") == 1, 10,
+                     "the subscriber")
+            incidents.publish(String(data="bump"))
+            wait_for(lambda: any(u["metadata"]["relative_path"].startswith("clip_")
+                                 and u["metadata"]["relative_path"].endswith(".mcap")
+                                 for u in server.completed()), 30, "the clip on the server")
+            closed = late_events(client, "/data_manager/events/file_closed", 1)
+            uploaded = late_events(client, "/data_manager/events/file_uploaded", 1)
     finally:
-        client.close()
-        rclpy.shutdown(context=context)
         sensors.terminate()
         sensors.wait()
         assert node.stop() == 0
@@ -99,19 +95,15 @@ def test_the_condition_topic_holds_scheduled_sync_until_it_says_true(tmp_path):
                         additional_sync_paths=[str(extra)], file_last_modified_millis=0,
                         sync_condition_topic="/link_ok")
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    client = RosClient(context=context)
-    link_ok = client.node.create_publisher(Bool, "/link_ok", LATCHED)
     try:
-        waiting = client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
-            "waiting: sync_condition_topic says false" in s.message for s in m.status))
-        assert waiting and not server.completed()
-        link_ok.publish(Bool(data=True))
-        wait_for(lambda: server.completed(), 30, "the upload once the link is ok")
+        with ros_client() as client:
+            link_ok = client.node.create_publisher(Bool, "/link_ok", LATCHED)
+            waiting = client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
+                "waiting: sync_condition_topic says false" in s.message for s in m.status))
+            assert waiting and not server.completed()
+            link_ok.publish(Bool(data=True))
+            wait_for(lambda: server.completed(), 30, "the upload once the link is ok")
     finally:
-        client.close()
-        rclpy.shutdown(context=context)
         assert node.stop() == 0
         server.kill()
     assert server.completed()[0]["metadata"]["relative_path"] == "extra/report.txt"

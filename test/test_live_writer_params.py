@@ -13,7 +13,7 @@ from mcap.reader import make_reader
 
 from helpers.bags import bag_dirs
 from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
-from helpers.ros_client import RosClient
+from helpers.ros_client import RosClient, ros_client
 from helpers.tus_server import TusServer
 
 
@@ -207,26 +207,22 @@ def test_key_source_additional_paths_and_quiet_time_apply_live(tmp_path):
     (tmp_path / "capture").mkdir()
     (tmp_path / "capture" / "old.bin").write_bytes(b"x")  # not a bag file: never synced
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    client = RosClient(context=context)
     log = tmp_path / "node.log"
     try:
-        node.wait_log("no capture methods configured")
-        assert client.set("additional_sync_paths", [str(extra)]) == (True, "")
-        time.sleep(1.0)  # sweeps run every 0.3 s: the file is too fresh to be taken
-        assert not server.completed() and (extra / "notes.txt").exists()
-        assert client.set("file_last_modified_millis", 0) == (True, "")
-        wait_for(lambda: "HTTP 401" in log.read_text() or "refused the API key"
-                 in log.read_text(), 20, "uploads refused without the key")
-        assert not server.completed()
-        key_file = tmp_path / "api_key"
-        key_file.write_text("k-123\n")
-        assert client.set("api_key_file", str(key_file)) == (True, "")
-        wait_for(lambda: server.completed(), 30, "the upload once the key is found")
+        with ros_client() as client:
+            node.wait_log("no capture methods configured")
+            assert client.set("additional_sync_paths", [str(extra)]) == (True, "")
+            time.sleep(1.0)  # sweeps run every 0.3 s: the file is too fresh to be taken
+            assert not server.completed() and (extra / "notes.txt").exists()
+            assert client.set("file_last_modified_millis", 0) == (True, "")
+            wait_for(lambda: "HTTP 401" in log.read_text() or "refused the API key"
+                     in log.read_text(), 20, "uploads refused without the key")
+            assert not server.completed()
+            key_file = tmp_path / "api_key"
+            key_file.write_text("k-123\n")
+            assert client.set("api_key_file", str(key_file)) == (True, "")
+            wait_for(lambda: server.completed(), 30, "the upload once the key is found")
     finally:
-        client.close()
-        rclpy.shutdown(context=context)
         assert node.stop() == 0
         server.kill()
     assert server.completed()[0]["metadata"]["relative_path"] == "extra/notes.txt"

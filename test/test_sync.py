@@ -13,25 +13,19 @@ from data_manager_ros.sync.backoff import Backoff
 from data_manager_ros.sync.destinations import DirectoryDestination, make_destination
 from data_manager_ros.sync.journal import Journal, JournalEntry
 from data_manager_ros.sync.scanner import bag_files
-from data_manager_ros.sync.sync_manager import SyncManager
 from data_manager_ros.sync.uploader import Uploader
 from helpers.processes import wait_for
 from helpers.proxy import FaultProxy
-from helpers.sync_setup import ListLogger, assert_arrived_once, by_path, make_bag, manager
+from helpers.sync_setup import (
+    ListLogger,
+    assert_arrived_once,
+    by_path,
+    drain,
+    make_bag,
+    manager,
+    sweep_until_empty,
+)
 from helpers.tus_server import TusServer
-
-
-def drain(sync: SyncManager, timeout: float = 60.0) -> None:
-    wait_for(lambda: not sync.uploader.pending(), timeout, "the upload queue to empty")
-
-
-def sweep_until_empty(sync: SyncManager, timeout: float = 60.0) -> None:
-    """One sweep, every upload it queued done, the manager closed (also on a failure)."""
-    try:
-        sync.sweep()
-        drain(sync, timeout)
-    finally:
-        sync.close()
 
 
 def test_closed_bag_arrives_byte_identical_then_is_deleted(tmp_path, tus_server):

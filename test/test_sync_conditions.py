@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from helpers.processes import wait_for
-from helpers.sync_setup import clip_bag, make_bag, manager
+from helpers.sync_setup import clip_bag, make_bag, manager, sweep_until_empty
 
 
 def small_files(root, count: int) -> None:
@@ -39,11 +39,7 @@ def test_a_clip_queued_behind_50_files_and_a_bag_goes_first(tmp_path, tus_server
     clip_bag(str(tmp_path / "capture"), "clip_late")  # the newest of all
     sync, _ = manager(tmp_path, tus_server.url, maximum_num_sync_threads=1,
                       additional_sync_paths=[str(tmp_path / "extra")])
-    try:
-        sync.sweep()
-        wait_for(lambda: not sync.uploader.pending(), 60, "every upload")
-    finally:
-        sync.close()
+    sweep_until_empty(sync)
     assert completed_kinds(tus_server) == ["clips", "bags", "files"]
     notes = [u["metadata"]["filename"] for u in tus_server.completed()
              if u["metadata"]["relative_path"].startswith("extra/")]
@@ -57,11 +53,7 @@ def test_the_priority_and_the_order_within_a_class_are_configurable(tmp_path, tu
     sync, _ = manager(tmp_path, tus_server.url, maximum_num_sync_threads=1,
                       additional_sync_paths=[str(tmp_path / "extra")],
                       upload_priority=["files", "bags", "clips"], upload_order="newest_first")
-    try:
-        sync.sweep()
-        wait_for(lambda: not sync.uploader.pending(), 60, "every upload")
-    finally:
-        sync.close()
+    sweep_until_empty(sync)
     assert completed_kinds(tus_server) == ["files", "bags", "clips"]
     notes = [u["metadata"]["filename"] for u in tus_server.completed()][:5]
     assert notes == sorted(notes, reverse=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import rclpy
 from rcl_interfaces.srv import GetParameters, SetParameters
@@ -70,3 +71,16 @@ class RosClient:
 
     def close(self) -> None:
         self.node.destroy_node()
+
+
+@contextlib.contextmanager
+def ros_client(node_name: str = "/data_manager") -> Iterator[RosClient]:
+    """A RosClient in an rclpy context of its own, shut down afterwards (also on a failure)."""
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    client = RosClient(node_name, context=context)
+    try:
+        yield client
+    finally:
+        client.close()
+        rclpy.shutdown(context=context)

@@ -15,6 +15,7 @@ from data_manager_ros.msg_definitions import message_definition, type_hash
 from data_manager_ros.qos import profile_to_dict
 from data_manager_ros.sync.sync_manager import SyncManager
 from helpers.bag_samples import NAVSAT, fix, topic
+from helpers.processes import wait_for
 from helpers.tus_server import TusServer
 
 CLOUD = "sensor_msgs/msg/PointCloud2"
@@ -97,3 +98,16 @@ def clip_bag(capture_dir: str, name: str) -> None:
     writer.add_topic(topic("/gps", NAVSAT))
     writer.write("/gps", 1, 1, serialize_message(fix(1)))
     writer.close()
+
+
+def drain(sync: SyncManager, timeout: float = 60.0) -> None:
+    wait_for(lambda: not sync.uploader.pending(), timeout, "the upload queue to empty")
+
+
+def sweep_until_empty(sync: SyncManager, timeout: float = 60.0) -> None:
+    """One sweep, every upload it queued done, the manager closed (also on a failure)."""
+    try:
+        sync.sweep()
+        drain(sync, timeout)
+    finally:
+        sync.close()
