@@ -12,7 +12,7 @@ from rclpy.time import Time
 from rosbags.rosbag2 import Reader
 from rosgraph_msgs.msg import Clock
 
-from data_manager_ros.demo import gps_fix
+from data_manager_ros.demo import CLOUD_TOPIC, GPS_TOPIC, gps_fix
 from helpers.bags import (
     assert_rosbag2_reads_every_message,
     bag_dirs,
@@ -28,7 +28,7 @@ from helpers.processes import (
     wait_for,
     write_config,
 )
-from helpers.ros_client import RosClient
+from helpers.ros_client import RosClient, wait_received
 
 SECOND = 1_000_000_000
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config")
@@ -48,7 +48,7 @@ def test_every_message_recorded_and_throttled_topic_at_its_rate(tmp_path):
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
     try:
         fixes, clouds = run_sensors(500, 100, 6.0, "--cloud-size", "64x48")
-        time.sleep(1.0)
+        wait_received({GPS_TOPIC: fixes, CLOUD_TOPIC: clouds})
     finally:
         assert node.stop() == 0
     [bag] = bag_dirs(str(tmp_path / "capture"))
@@ -122,7 +122,7 @@ def test_lower_memory_dds_profile_is_valid_and_loses_nothing(tmp_path):
         camera = start_sensors(0, 30, 4.0, "--wait-subscribers", "1")  # a driver each
         fixes, _ = run_sensors(500, 0, 4.0)
         clouds = published(camera.communicate(timeout=60)[0])[1]
-        time.sleep(1.0)
+        wait_received({GPS_TOPIC: fixes, CLOUD_TOPIC: clouds})
     finally:
         assert node.stop() == 0
     assert "XMLPARSER" not in node.log()
@@ -146,7 +146,7 @@ def test_large_message_profile_gives_drivers_a_32_mib_segment_and_loses_nothing(
         wait_for(lambda: largest_shared_memory_segment(sensors.pid) >= 32 << 20, 30,
                  "the sensors' 32 MiB shared-memory segment")
         output = sensors.communicate(timeout=60)[0]
-        time.sleep(1.0)
+        wait_received(dict(zip((GPS_TOPIC, CLOUD_TOPIC), published(output), strict=True)))
     finally:
         sensors.kill()  # still publishing only if a wait above failed
         assert node.stop() == 0

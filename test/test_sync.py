@@ -116,8 +116,8 @@ def test_a_link_cut_every_few_mb_does_not_grow_the_backoff(tmp_path, tus_server)
     _, files = make_bag(str(tmp_path / "capture"), "bag_k", 40)
     proxy = FaultProxy(tus_server.port, cut_after=(1 << 20, 3 << 20), cuts=10**6)
     sync, _ = manager(tmp_path, proxy.url(), maximum_num_sync_threads=1)
-    sweep_until_empty(sync, 60)
-    assert proxy.connections > 20
+    sweep_until_empty(sync, 60)  # a doubling backoff after ~20 cuts would not end in time
+    assert proxy.connections >= 15  # the cuts happened: about one per 2 MB
     assert_arrived_once(tus_server, files)
 
 

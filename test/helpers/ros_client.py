@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter, parameter_value_to_python
@@ -84,3 +85,18 @@ def ros_client(node_name: str = "/data_manager") -> Iterator[RosClient]:
     finally:
         client.close()
         rclpy.shutdown(context=context)
+
+
+def wait_received(expected: dict[str, int], timeout: float = 30.0) -> None:
+    """Until the node's /diagnostics count at least ``expected`` messages received per topic:
+    what the sensors published has reached the node, and stopping it now loses none."""
+    def arrived(array: DiagnosticArray) -> bool:
+        received = {}
+        for status in array.status:
+            values = {kv.key: kv.value for kv in status.values}
+            if "topic" in values:
+                received[values["topic"]] = int(values["received"])
+        return all(received.get(topic, 0) >= count for topic, count in expected.items())
+
+    with ros_client() as client:
+        client.next_message(DiagnosticArray, "/diagnostics", arrived, timeout)
