@@ -1,6 +1,7 @@
 """Turns the data manager config into a running uploader and feeds it on each sweep.
 
-The API key is read from the environment or a file at each apply, never from a
+The API key is read from the environment or a file when the destination is set
+up (at start, and when sync_url, the key's source or ca_bundle change), never from a
 parameter, so it cannot leak through ``ros2 param dump`` or logs. Sweeps scan
 directories and touch the sqlite journal, so they run on a thread of their
 own and a request for one returns at once. The node runs this in its upload
