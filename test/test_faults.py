@@ -56,9 +56,9 @@ def flushed_new_bag(capture: str, old_bags: set[str]) -> bool:
     return False
 
 
-def test_repeated_sigkill_loses_nothing_flushed_and_uploads_each_file_once(tmp_path):
+def test_repeated_sigkill_loses_nothing_flushed_and_uploads_each_file_once(tmp_path, tus_server):
     rng = random.Random(7)
-    server = TusServer(str(tmp_path / "server")).start()
+    server = tus_server
     config = write_config(str(tmp_path / "dm.yaml"), {"gps1": [{"method": "Position"}]},
                           capture_dir=str(tmp_path / "capture"), sync_url=server.url,
                           sync_interval_mins=0.01, maximum_capture_file_duration_s=1.0,
@@ -92,7 +92,6 @@ def test_repeated_sigkill_loses_nothing_flushed_and_uploads_each_file_once(tmp_p
     sync.command = [*sync.command[:2], "data_manager_ros.sync_cli", str(config)]
     sync.start()
     assert sync.process.wait(120) == 0, sync.log()
-    server.kill()
 
     left = [os.path.join(d, f) for d, _, files in os.walk(tmp_path / "capture") for f in files
             if not f.startswith(".sync_journal")]

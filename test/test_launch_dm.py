@@ -2,7 +2,9 @@
 
 It records the relative topic in the node's namespace, takes the params file keyed ``/**``,
 logs debug lines of its own (and none of rcl's), takes an integer for a float parameter with
-an observable effect on the recorded rate, refuses a bad value, and every process exits 0.
+an observable effect on the recorded rate, refuses a bad value, splits the bag and syncs it to
+a real tus server through its services, and on SIGINT every process exits 0 with the bag
+finalized.
 Runs under pytest (the launch_testing plugin) and as ``launch_test test/test_launch_dm.py``.
 """
 
@@ -22,22 +24,27 @@ import yaml
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import ExecuteProcess, IncludeLaunchDescription
 from launch.launch_description_sources import PythonLaunchDescriptionSource
+from std_srvs.srv import Trigger
 
 # `launch_test FILE` runs this file as a script, without pytest's pythonpath setting
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helpers.bags import bag_dirs, closed_messages  # noqa: E402
 from helpers.processes import wait_for, write_config  # noqa: E402
 from helpers.ros_client import RosClient  # noqa: E402
+from helpers.tus_server import TusServer  # noqa: E402
 
 CAPTURE = tempfile.mkdtemp(prefix="dm-launch-")
+SERVER = TusServer(os.path.join(CAPTURE, "server"))
 TOPIC = "/robot1/gps1/position"
 SECOND = 1_000_000_000
 
 
 @pytest.mark.launch_test
 def generate_test_description():
+    SERVER.start()
     config = write_config(os.path.join(CAPTURE, "dm.yaml"), {"gps1": [{"method": "Position"}]},
-                          capture_dir=os.path.join(CAPTURE, "capture"), sync_disabled=True)
+                          capture_dir=os.path.join(CAPTURE, "capture"), sync_disabled=True,
+                          sync_url=SERVER.url)
     params = os.path.join(CAPTURE, "params.yaml")
     with open(params, "w", encoding="utf-8") as handle:  # without it, files split after 60 s
         yaml.safe_dump({"/**": {"ros__parameters": {"maximum_capture_file_duration_s": 1.0}}},
@@ -101,8 +108,34 @@ class TestDataManager(unittest.TestCase):
             client.close()
             rclpy.shutdown()
 
+    def test_4_split_bag_and_sync_reach_the_tus_server(self):
+        rclpy.init()
+        client = RosClient("/robot1/data_manager")
+        try:
+            split = client.call(Trigger, "split_bag", Trigger.Request())
+            self.assertTrue(split.success and "splitting" in split.message, split.message)
+            sync = client.call(Trigger, "sync", Trigger.Request())
+            self.assertTrue(sync.success, sync.message)
+            wait_for(lambda: any(u["metadata"]["relative_path"].endswith(".mcap")
+                                 for u in SERVER.completed()), 30, "a bag file on the server")
+        finally:
+            client.close()
+            rclpy.shutdown()
+
 
 @launch_testing.post_shutdown_test()
 class TestShutdown(unittest.TestCase):
+    @classmethod
+    def tearDownClass(cls) -> None:
+        SERVER.kill()
+
     def test_every_process_exits_cleanly(self, proc_info):
         launch_testing.asserts.assertExitCodes(proc_info, allowable_exit_codes=[0])
+
+    def test_the_bag_is_finalized(self):
+        bags = bag_dirs(os.path.join(CAPTURE, "capture"))
+        self.assertTrue(bags)
+        for bag in bags:
+            names = os.listdir(bag)
+            self.assertIn("metadata.yaml", names)
+            self.assertFalse([n for n in names if n.endswith(".active") or n == ".recording"])
