@@ -9,12 +9,11 @@ import os
 import time
 
 import pytest
-import rclpy
 from std_srvs.srv import Trigger
 
 from helpers.bags import bag_dirs, closed_messages
-from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
-from helpers.ros_client import RosClient
+from helpers.processes import wait_for, write_config
+from helpers.ros_client import node_and_client
 
 SECOND = 1_000_000_000
 FREQ = "methods.gps1.Position.capture_frequency_hz"
@@ -26,18 +25,8 @@ def running(tmp_path):
     path = write_config(str(tmp / "dm.yaml"), {"gps1": [{"method": "Position"}]},
                         capture_dir=str(tmp / "a"), sync_disabled=True,
                         maximum_capture_file_duration_s=1.0)
-    node = NodeProcess(path, str(tmp / "node.log")).start()
-    sensors = start_sensors(200, 20)
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    client = RosClient(context=context)
-    node.wait_log("capturing /gps1/position")
-    yield tmp, node, client
-    client.close()
-    rclpy.shutdown(context=context)
-    sensors.terminate()
-    sensors.wait()
-    assert node.stop() == 0
+    with node_and_client(path, str(tmp / "node.log"), 200, 20) as (node, client):
+        yield tmp, node, client
 
 
 @pytest.mark.parametrize("name,value,reason", [

@@ -8,12 +8,11 @@ import time
 
 import psutil
 import pytest
-import rclpy
 from mcap.reader import make_reader
 
 from helpers.bags import bag_dirs
-from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
-from helpers.ros_client import RosClient, ros_client
+from helpers.processes import NodeProcess, wait_for, write_config
+from helpers.ros_client import node_and_client, ros_client
 from helpers.tus_server import TusServer
 
 
@@ -24,19 +23,11 @@ def running(tmp_path):
                         capture_dir=str(tmp_path / "capture"), sync_disabled=True,
                         sync_url=server.url, sync_interval_mins=0.01,
                         maximum_capture_file_duration_s=1.0)
-    node = NodeProcess(path, str(tmp_path / "node.log")).start()
-    sensors = start_sensors(500, 0)
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    client = RosClient(context=context)
-    node.wait_log("capturing /gps1/position")
-    yield tmp_path, client, server, node
-    client.close()
-    rclpy.shutdown(context=context)
-    sensors.terminate()
-    sensors.wait()
-    assert node.stop() == 0
-    server.kill()
+    try:
+        with node_and_client(path, str(tmp_path / "node.log"), 500, 0) as (node, client):
+            yield tmp_path, client, server, node
+    finally:
+        server.kill()
 
 
 def files_closed_after(capture: str, since_ns: int) -> list[str]:

@@ -12,6 +12,8 @@ from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter, parameter_value_to_python
 
+from helpers.processes import NodeProcess, start_sensors
+
 
 class RosClient:
     def __init__(self, node_name: str = "/data_manager",
@@ -100,3 +102,20 @@ def wait_received(expected: dict[str, int], timeout: float = 30.0) -> None:
 
     with ros_client() as client:
         client.next_message(DiagnosticArray, "/diagnostics", arrived, timeout)
+
+
+@contextlib.contextmanager
+def node_and_client(config_file: str, log_path: str, gps_hz: float,
+                    cloud_hz: float) -> Iterator[tuple[NodeProcess, RosClient]]:
+    """The node on ``config_file`` beside the demo sensors, with a client, once it captures
+    the GPS; afterwards the sensors stop and the node is stopped by SIGINT, exiting 0."""
+    node = NodeProcess(config_file, log_path).start()
+    sensors = start_sensors(gps_hz, cloud_hz)
+    try:
+        with ros_client() as client:
+            node.wait_log("capturing /gps1/position")
+            yield node, client
+    finally:
+        sensors.terminate()
+        sensors.wait()
+        assert node.stop() == 0
