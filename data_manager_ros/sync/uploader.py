@@ -207,8 +207,7 @@ class Uploader:
                 while not self._stopping and job is None:
                     job = self._take_due(small_first)
                     if job is None:
-                        due = min((j.next_try for p, j in self._jobs.items()
-                                   if p not in self._busy), default=None)
+                        due = self.next_due()  # the condition's lock is re-entrant
                         wait = 1.0 if due is None else max(0.0, due - self._clock())
                         self._cond.wait(min(wait, 1.0))
                 if self._stopping or job is None:
