@@ -18,7 +18,10 @@ setup(
         # scripts there (setup.cfg), a pip install needs these launchers.
         (f"lib/{PACKAGE}", glob(f"resource/lib/{PACKAGE}/*")),
     ],
-    install_requires=["mcap>=1.6", "PyYAML", "requests", "rosbags>=0.10"],
+    install_requires=["mcap>=1.6", "PyYAML", "requests"],
+    # colcon runs pytest (not unittest) because "test" names it; rosbags is a reader for
+    # the tests only (nothing at run time imports it)
+    extras_require={"test": ["pytest>=8,<9", "rosbags>=0.10", "psutil"]},
     zip_safe=True,
     maintainer="data_manager_ros developers",
     maintainer_email="dev@data-manager-ros.invalid",

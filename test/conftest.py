@@ -1,4 +1,5 @@
-"""Isolation for every test run: its own ROS domain, localhost-only discovery, own HOME."""
+"""Isolation for every test run: its own ROS domain (the one given, else one picked per run),
+localhost-only discovery, its own ROS_HOME."""
 
 import os
 import random
@@ -8,7 +9,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # node and uploader processes started by tests run this tree too
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [REPO, os.path.join(REPO, "test"), *filter(None, [os.environ.get("PYTHONPATH")])])
-os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randint(1, 200))
+os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1, 200)))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
 os.environ["ROS_HOME"] = tempfile.mkdtemp(prefix="dm-ros-home-")
