@@ -75,6 +75,10 @@ class BagWriter:
             self._file.add_topic(topic)
 
     def write(self, topic: str, log_ns: int, publish_ns: int, data: bytes) -> None:
+        """As rosbag2 splits by duration: the first message past the limit opens the next
+        file, so a file spans at most the limit (plus nothing; its last message is within)."""
+        if self._file is not None and log_ns - self._file_opened_ns >= self._max_duration_ns:
+            self.split()
         file = self._file or self._open(log_ns)
         file.write(topic, log_ns, publish_ns, data)
         if file.message_bytes >= self._max_bytes:

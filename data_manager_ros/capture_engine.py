@@ -1,8 +1,8 @@
 """Moves messages from subscription callbacks into bags without blocking the executor.
 
-Callbacks only gate the rate and append to a deque (receive time is both log
-and publish time: the EventsExecutor, the only Python executor fast enough
-here, cannot pass MessageInfo to raw callbacks); one writer thread drains
+Callbacks only gate the rate and append to a deque (log time is the receive
+time, publish time the publisher's source timestamp, as rosbag2 records them);
+one writer thread drains
 it into the current bag, flushes every ``flush_interval`` (the bound on what a
 crash loses; the bag's fsyncs run in the background) and splits files. The
 backlog is bounded in bytes: past the bound a message is dropped and counted,
@@ -16,6 +16,7 @@ leaves a torn file or starves the rest of the robot.
 from __future__ import annotations
 
 import collections
+import inspect
 import logging
 import os
 import shutil
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from data_manager_ros.bag_recovery import recover_bag, recover_capture_dir
 from data_manager_ros.bag_writer import BagWriter
@@ -92,7 +94,25 @@ class _Backlog:
         self.limit = limit
 
 
-MessageCallback = Callable[[bytes], None]
+MessageCallback = Callable[..., None]
+# a queue entry that is no message: the messages after it carry another clock's times
+_CLOCK_CHANGE = (None, 0, 0, b"")
+# what rclpy reads a subscription callback's signature as: (message, MessageInfo)
+_WITH_MESSAGE_INFO = inspect.Signature([
+    inspect.Parameter("message", inspect.Parameter.POSITIONAL_ONLY),
+    inspect.Parameter("info", inspect.Parameter.POSITIONAL_ONLY)])
+
+
+def with_message_info(callback: Callable[[bytes, dict], None]) -> MessageCallback:
+    """``callback(data, info)`` as every rclpy executor can call it. rclpy hands a MessageInfo
+    (the source timestamp) only to callbacks whose signature takes two arguments; its
+    EventsExecutor (rclpy 9.1) then passes the pair as one tuple, the other executors as two
+    arguments. A callable that declares two and accepts either takes both forms."""
+    def either(*args: Any) -> None:
+        callback(*(args[0] if len(args) == 1 else args))
+
+    either.__signature__ = _WITH_MESSAGE_INFO  # type: ignore[attr-defined]
+    return either
 
 
 class CaptureEngine:
@@ -184,8 +204,11 @@ class CaptureEngine:
 
     def use_clock(self, clock: Callable[[], int]) -> None:
         """Callbacks made from now on stamp with ``clock`` (/clock time once use_sim_time is
-        set); the node subscribes again to get them."""
+        set); the node subscribes again to get them. The open file ends exactly where the
+        stream changes clocks (a marker in the queue), so no file mixes the two."""
         self._clock = clock
+        self._queue.append(_CLOCK_CHANGE)
+        self._wake.set()
 
     def request_split(self) -> None:
         self._split_requested = True
@@ -222,7 +245,7 @@ class CaptureEngine:
         backlog = self._backlog
         clock = self._clock
 
-        def on_message(data: bytes) -> None:
+        def on_message(data: bytes, info: dict) -> None:
             stats.received += 1
             received_ns = clock()
             if tap is not None:
@@ -238,13 +261,13 @@ class CaptureEngine:
             backlog.queued += size
             if pending > backlog.peak:
                 backlog.peak = pending
-            append((topic, received_ns, data))
+            append((topic, received_ns, info["source_timestamp"] or received_ns, data))
             # the first message after the writer emptied the queue wakes it; checked after the
             # append, so a writer that just found the queue empty cannot miss this message
             if len(queue) == 1:
                 wake()
 
-        return on_message
+        return with_message_info(on_message)
 
     def backlog_bytes(self) -> int:
         return self._backlog.queued - self._backlog.written
@@ -294,14 +317,18 @@ class CaptureEngine:
         backlog = self._backlog
         bag = None if self.disk_paused else self._bag
         while queue:
-            topic, log_ns, data = queue.popleft()
+            topic, log_ns, publish_ns, data = queue.popleft()
+            if topic is None:  # _CLOCK_CHANGE
+                if bag is not None:
+                    bag.split()
+                continue
             topic_stats = stats[topic]
             backlog.written += len(data)
             if bag is None:
                 topic_stats.lost += 1
                 continue
             try:
-                bag.write(topic, log_ns, log_ns, data)
+                bag.write(topic, log_ns, publish_ns, data)
             except Exception as error:  # noqa: BLE001 - the writer thread must outlive it
                 topic_stats.lost += 1
                 self._fail(error)

@@ -6,8 +6,9 @@ import os
 
 import pytest
 import yaml
+from ament_index_python.packages import get_package_share_directory
 from mcap.reader import make_reader
-from rclpy.serialization import deserialize_message
+from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.rosbag2 import Reader
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from sensor_msgs.msg import NavSatFix
@@ -28,8 +29,8 @@ def test_schema_text_is_rosbag2_layout():
     sections = text.split("\n" + "=" * 80 + "\n")
     assert [s.splitlines()[0] for s in sections[1:]] == [
         "MSG: sensor_msgs/NavSatStatus", "MSG: std_msgs/Header", "MSG: builtin_interfaces/Time"]
-    share = os.path.join(os.environ["AMENT_PREFIX_PATH"].split(os.pathsep)[0],
-                         "share", "sensor_msgs", "msg", "NavSatFix.msg")
+    # where the ament index finds sensor_msgs: a sourced workspace puts its own prefix first
+    share = os.path.join(get_package_share_directory("sensor_msgs"), "msg", "NavSatFix.msg")
     with open(share, encoding="utf-8") as handle:
         assert sections[0] == handle.read()
     assert type_hash(NAVSAT).startswith("RIHS01_")
@@ -131,6 +132,23 @@ def test_split_files_are_each_readable_alone(tmp_path):
     assert seen == list(range(2000))
     with Reader(tmp_path / "bag") as reader:
         assert reader.message_count == 2200
+
+
+def test_a_duration_split_cuts_at_the_first_message_past_the_limit(tmp_path):
+    """As rosbag2: each file spans less than the limit, however seldom the writer ticks."""
+    second = 1_000_000_000
+    writer = BagWriter(str(tmp_path / "bag"), max_file_bytes=1 << 30,
+                       max_file_duration_ns=2 * second, chunk_size=4096)
+    writer.add_topic(Topic("/gps", NAVSAT, (), type_hash(NAVSAT), message_definition(NAVSAT)))
+    for i in range(70):  # 7 s at 10 Hz, no tick()
+        t = 10**18 + i * second // 10
+        writer.write("/gps", t, t, serialize_message(fix(i)))
+    writer.close()
+    with open(tmp_path / "bag" / "metadata.yaml", encoding="utf-8") as handle:
+        files = yaml.safe_load(handle)["rosbag2_bagfile_information"]["files"]
+    spans = [f["duration"]["nanoseconds"] for f in files]
+    assert [f["message_count"] for f in files] == [20, 20, 20, 10]
+    assert all(span < 2 * second for span in spans), spans
 
 
 def test_sigkill_loses_only_unflushed_messages_and_recovery_finalizes(tmp_path):

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 
+from mcap.reader import make_reader
 from rclpy.serialization import serialize_message
 
 from data_manager_ros.capture_engine import CaptureEngine
-from helpers.bag_samples import NAVSAT, engine_settings, fix, topic
+from helpers.bag_samples import NAVSAT, RECEIVED, engine_settings, fix, topic
 from helpers.bags import bag_dirs, read_bag
 from helpers.processes import wait_for
 from helpers.small_fs import small_tmpfs
 from helpers.sync_setup import ListLogger, clip_bag, make_bag
+
+SECOND = 1_000_000_000
 
 
 def test_an_unexpected_error_on_the_writer_thread_is_reported_and_capture_resumes(tmp_path):
@@ -23,13 +26,13 @@ def test_an_unexpected_error_on_the_writer_thread_is_reported_and_capture_resume
         engine.add_topic(topic("/gps", NAVSAT))
         gps = engine.callback("/gps", None)
         stray = engine.callback("/stray", None)  # no topic added: the bag cannot take it
-        gps(serialize_message(fix(0)))
-        stray(b"\0\1\0\0")
+        gps(serialize_message(fix(0)), RECEIVED)
+        stray(b"\0\1\0\0", RECEIVED)
         wait_for(lambda: "Traceback" in log.text(), 10, "the error to be logged")
         assert "capture writer: unexpected KeyError: '/stray'" in log.text()
         wait_for(lambda: not engine.last_error, 10, "capture to resume")
         for i in range(1, 4):
-            gps(serialize_message(fix(i)))
+            gps(serialize_message(fix(i)), RECEIVED)
     finally:
         engine.stop()
     assert engine.stats["/stray"].dropped == 1
@@ -57,9 +60,9 @@ def test_the_rate_gate_throttles_and_a_full_backlog_refuses_and_both_are_counted
         gps = engine.callback("/gps", 10.0)  # keeps 10 of the 100 per second
         for i in range(100):  # one second at 100 Hz
             now[0] = i * 10_000_000
-            gps(serialize_message(fix(i)))
+            gps(serialize_message(fix(i)), RECEIVED)
         big = engine.callback("/big", None)
-        big(b"\0" * (2 << 20))  # more than the whole backlog: refused
+        big(b"\0" * (2 << 20), RECEIVED)  # more than the whole backlog: refused
     finally:
         engine.stop()
     gps_stats, big_stats = engine.stats["/gps"], engine.stats["/big"]
@@ -75,10 +78,10 @@ def test_configure_moves_to_a_new_capture_dir_between_two_messages(tmp_path):
     try:
         engine.add_topic(topic("/gps", NAVSAT))
         gps = engine.callback("/gps", None)
-        gps(serialize_message(fix(0)))
+        gps(serialize_message(fix(0)), RECEIVED)
         engine.configure(str(tmp_path / "b"), engine_settings())
         wait_for(lambda: bag_dirs(str(tmp_path / "b")), 10, "a bag in the new capture_dir")
-        gps(serialize_message(fix(1)))
+        gps(serialize_message(fix(1)), RECEIVED)
     finally:
         engine.stop()
     [old], [new] = bag_dirs(str(tmp_path / "a")), bag_dirs(str(tmp_path / "b"))
@@ -105,7 +108,7 @@ def test_delete_oldest_frees_the_floor_from_the_lowest_class_first_and_never_a_c
         engine.start(str(capture))
         try:
             engine.add_topic(topic("/gps", NAVSAT))
-            engine.callback("/gps", None)(serialize_message(fix(0)))
+            engine.callback("/gps", None)(serialize_message(fix(0)), RECEIVED)
             wait_for(lambda: engine.deleted_for_space[0] == 5, 10, "five deletions")
         finally:
             engine.stop()
@@ -117,3 +120,49 @@ def test_delete_oldest_frees_the_floor_from_the_lowest_class_first_and_never_a_c
             "bag_c", "clip_x", *[os.path.basename(b) for b in bag_dirs(str(capture))
                                  if "rosbag2" in b]]
         assert not engine.disk_paused
+
+
+def test_a_clock_change_ends_the_file_so_no_file_mixes_two_clocks(tmp_path):
+    """use_sim_time switched live: the messages stamped by the old clock and those by the new
+    one go to two files of the same bag, split exactly where the clock changed."""
+    wall, sim = 1_700_000_000 * SECOND, 1_000 * SECOND
+    engine = CaptureEngine(engine_settings(), ListLogger(), clock=lambda: wall)
+    engine.start(str(tmp_path))
+    try:
+        engine.add_topic(topic("/gps", NAVSAT))
+        before = engine.callback("/gps", None)
+        for i in range(3):
+            before(serialize_message(fix(i)), RECEIVED)
+        engine.use_clock(lambda: sim)
+        after = engine.callback("/gps", None)
+        for i in range(3, 5):
+            after(serialize_message(fix(i)), RECEIVED)
+    finally:
+        engine.stop()
+    [bag] = bag_dirs(str(tmp_path))
+    files = sorted((f for f in os.listdir(bag) if f.endswith(".mcap")),
+                   key=lambda n: int(n.rsplit("_", 1)[1].split(".")[0]))
+    assert [sorted({t for t in log_times(os.path.join(bag, f))}) for f in files] == [
+        [wall], [sim]]
+
+
+def test_publish_time_is_the_source_timestamp_log_time_the_receive_time(tmp_path):
+    engine = CaptureEngine(engine_settings(), ListLogger(), clock=lambda: 5 * SECOND)
+    engine.start(str(tmp_path))
+    try:
+        engine.add_topic(topic("/gps", NAVSAT))
+        engine.callback("/gps", None)(
+            (serialize_message(fix(0)), {"source_timestamp": 4 * SECOND}))  # EventsExecutor
+        engine.callback("/gps", None)(serialize_message(fix(1)), RECEIVED)  # no source stamp
+    finally:
+        engine.stop()
+    [bag] = bag_dirs(str(tmp_path))
+    [name] = [f for f in os.listdir(bag) if f.endswith(".mcap")]
+    with open(os.path.join(bag, name), "rb") as handle:
+        stamps = [(m.log_time, m.publish_time) for _, _, m in make_reader(handle).iter_messages()]
+    assert stamps == [(5 * SECOND, 4 * SECOND), (5 * SECOND, 5 * SECOND)]
+
+
+def log_times(path: str) -> list[int]:
+    with open(path, "rb") as handle:
+        return [message.log_time for _, _, message in make_reader(handle).iter_messages()]

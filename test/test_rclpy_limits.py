@@ -1,10 +1,11 @@
-"""What this rclpy cannot do yet, that the capture path would use the day it can.
+"""What this rclpy cannot do yet, and the capture path works around.
 
 rosbag2 stores the publisher's source timestamp as publish_time. rclpy passes it in a
 MessageInfo to callbacks that take two arguments, but the EventsExecutor (the only Python
-executor that keeps up with kHz topics here) fails on such callbacks, so the node records
-publish_time = log_time (receive time). When this test fails, rclpy has fixed it: make
-``CaptureEngine.callback`` take the MessageInfo and store ``source_timestamp``.
+executor that keeps up with kHz topics here) calls such a callback with ONE argument, the
+(message, info) tuple, and the TypeError surfaces as a SystemError. The node's callbacks
+take either form (``capture_engine.with_message_info``). When this test fails, rclpy has
+fixed it and that wrapper can become a plain two-argument callback.
 """
 
 from __future__ import annotations

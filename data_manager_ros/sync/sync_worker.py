@@ -126,7 +126,10 @@ def serve(lines: IO[str], channel: _Channel) -> int:
 def main() -> int:
     _die_with(int(sys.argv[1]))
     os.nice(NICENESS)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the node, which closes stdin
+    # Ctrl-C, `ros2 launch` and systemd signal the whole process group: the node closes our
+    # stdin once its bag is closed, and we stop then, so a deliberate stop is never a crash
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     return serve(sys.stdin, _Channel(sys.stdout))
 
 

@@ -19,6 +19,8 @@ from data_manager_ros.qos import profile_to_dict
 
 NAVSAT = "sensor_msgs/msg/NavSatFix"
 START_NS = 1_700_000_000_000_000_000
+# the MessageInfo of a message whose publisher sent no source timestamp (receive time is kept)
+RECEIVED = {"source_timestamp": 0, "received_timestamp": 0}
 
 
 def topic(name: str, msg_type: str, profile: QoSProfile | None = None) -> Topic:
