@@ -95,6 +95,7 @@ class DataManagerConfig:
     sync_windows: tuple[str, ...] = ()
     sync_condition_topic: str = ""
     upload_bandwidth_limit_outside_windows_bytes_per_s: int = 0
+    topic_wait_warning_s: float = 10.0
     methods: tuple[MethodConfig, ...] = field(default_factory=tuple)
 
     def expanded_capture_dir(self) -> str:
@@ -124,6 +125,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "clip_post_s": (0.0, 600.0),
     "clip_buffer_bytes": (1024 * 1024, 1 << 40),
     "upload_bandwidth_limit_outside_windows_bytes_per_s": (0, 1 << 40),
+    "topic_wait_warning_s": (0.0, 86400.0),
 }
 COMPRESSIONS = ("none", "zstd", "lz4")  # MCAP chunk compressions
 

@@ -1,4 +1,9 @@
-"""Health as diagnostic_msgs, so rqt_robot_monitor and Foxglove show it."""
+"""Health as diagnostic_msgs, so rqt_robot_monitor and Foxglove show it.
+
+Status names start with the node's fully qualified name (``/robot1/data_manager:
+sync``), as the ROS diagnostic conventions ask of several instances, so that two
+data managers on one robot or fleet never merge in an aggregator.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,12 @@ from data_manager_ros.config import DataManagerConfig, MethodConfig
 from data_manager_ros.process_boundary import SyncSnapshot
 
 
-def _status(name: str, level: bytes, message: str, values: dict[str, object]) -> DiagnosticStatus:
-    return DiagnosticStatus(level=level, name=name, message=message, hardware_id="data_manager",
+def _status(node: str, what: str, level: bytes, message: str,
+            values: dict[str, object]) -> DiagnosticStatus:
+    """``node``: the fully qualified node name; also the hardware_id, which status --live
+    filters on."""
+    return DiagnosticStatus(level=level, name=f"{node}: {what}", message=message,
+                            hardware_id=node,
                             values=[KeyValue(key=k, value=str(v)) for k, v in values.items()])
 
 
@@ -37,18 +46,28 @@ def _configured_hz(method: MethodConfig) -> str:
     return f"{method.rate_limit_hz}" if method.rate_limit_hz else "every message"
 
 
-def capture_statuses(config: DataManagerConfig, engine: CaptureEngine,
-                     rates: dict[str, float], paused: bool = False) -> list[DiagnosticStatus]:
+def capture_statuses(node: str, config: DataManagerConfig, engine: CaptureEngine,
+                     rates: dict[str, float], waiting_s: dict[str, float],
+                     paused: bool = False) -> list[DiagnosticStatus]:
+    """``waiting_s``: topic → seconds a captured method has waited for its first publisher;
+    past ``topic_wait_warning_s`` that is a WARN, since nothing is being recorded."""
     statuses = []
     for method in config.methods:
         stats = engine.stats.get(method.topic, TopicStats())
         level = DiagnosticStatus.OK
         message = _idle_reason(method, config, paused) or "capturing"
+        waited = waiting_s.get(method.topic, 0.0)
         if engine.last_error:
             level, message = DiagnosticStatus.ERROR, engine.last_error
         elif stats.dropped:
             level, message = DiagnosticStatus.WARN, f"{stats.dropped} message(s) dropped"
-        statuses.append(_status(f"data_manager: capture {method.key}", level, message, {
+        elif message == "capturing" and waited >= config.topic_wait_warning_s:
+            level, message = DiagnosticStatus.WARN, (
+                f"waiting for a publisher on {method.topic} for {waited:.0f} s; nothing "
+                "recorded")
+        elif message == "capturing" and method.topic in waiting_s:
+            message = f"waiting for a publisher on {method.topic}"
+        statuses.append(_status(node, f"capture {method.key}", level, message, {
             "topic": method.topic,
             "configured_hz": _configured_hz(method),
             "actual_hz": f"{rates.get(method.topic, 0.0):.1f}",
@@ -62,7 +81,7 @@ def capture_statuses(config: DataManagerConfig, engine: CaptureEngine,
     return statuses
 
 
-def clip_status(clips: ClipRecorder) -> DiagnosticStatus:
+def clip_status(node: str, clips: ClipRecorder) -> DiagnosticStatus:
     """Incident clips: how many, and whether the clip writer or the buffer failed any."""
     stats, faults = clips.stats, clips.supervisor.faults()
     level, message = DiagnosticStatus.OK, f"{stats.written} clip(s) written"
@@ -71,7 +90,7 @@ def clip_status(clips: ClipRecorder) -> DiagnosticStatus:
     elif stats.dropped:
         level, message = DiagnosticStatus.WARN, (
             f"{stats.dropped} message(s) left out of clips: clip_buffer_bytes is too small")
-    return _status("data_manager: clips", level, message, {
+    return _status(node, "clips", level, message, {
         "clips_written": stats.written, "messages": stats.messages, "dropped": stats.dropped,
         "last_clip": stats.last_bag})
 
@@ -80,7 +99,7 @@ def clip_status(clips: ClipRecorder) -> DiagnosticStatus:
 STALL_AFTER_S = 120.0
 
 
-def sync_status(snapshot: SyncSnapshot, sync_disabled: bool, process_error: str = "",
+def sync_status(node: str, snapshot: SyncSnapshot, sync_disabled: bool, process_error: str = "",
                 stall_after_s: float = STALL_AFTER_S) -> DiagnosticStatus:
     stats = snapshot.stats
     quiet_s = time.time() - stats.last_progress
@@ -105,7 +124,7 @@ def sync_status(snapshot: SyncSnapshot, sync_disabled: bool, process_error: str 
     else:
         level, message = DiagnosticStatus.OK, "sync disabled" if sync_disabled else "ok"
     oldest = snapshot.oldest_mtime_ns
-    return _status("data_manager: sync", level, message, {
+    return _status(node, "sync", level, message, {
         "waiting_files": snapshot.waiting_files,
         "waiting_bytes": snapshot.waiting_bytes,
         "oldest_unsynced_age_s": f"{(time.time_ns() - oldest) / 1e9:.0f}" if oldest else "0",

@@ -19,7 +19,14 @@ from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
 
 from data_manager_ros.config import ConfigError
-from data_manager_ros.node import DataManagerNode
+
+try:
+    from data_manager_ros.node import DataManagerNode
+except ModuleNotFoundError as missing:  # rosdep installs everything but the mcap library
+    if missing.name != "mcap":
+        raise
+    sys.exit("data_manager: the Python library 'mcap' is not installed (it has no rosdep "
+             "key); install it with: pip install 'mcap>=1.6'")
 
 SLICE_S = 0.5  # how soon SIGINT/SIGTERM is noticed
 

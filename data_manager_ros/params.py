@@ -16,6 +16,7 @@ from data_manager_ros.config import (
     ConfigError,
     DataManagerConfig,
     MethodConfig,
+    default_topic,
     make_config,
     make_method,
 )
@@ -67,6 +68,19 @@ DESCRIPTIONS = {
                             "\"\" for none. ~/sync overrides once.",
     "upload_bandwidth_limit_outside_windows_bytes_per_s": (
         "Upload bandwidth cap outside sync_windows (for ~/sync), 0 = none."),
+    "topic_wait_warning_s": ("Seconds a captured topic may wait for its first publisher before "
+                             "/diagnostics says WARN (nothing is recorded meanwhile)."),
+}
+
+
+METHOD_HELP = {
+    "topic": "Topic recorded for this method.",
+    "type": "Message type (empty: taken from the ROS graph).",
+    "capture_frequency_hz": "Messages kept per second; inf keeps every message, "
+                            "0 or less captures nothing.",
+    "disabled": "Do not capture this method.",
+    "clip": "Keep a full-rate ring buffer of this topic for incident clips.",
+    "tags": "Tags added to the uploads of every bag file that holds this topic.",
 }
 
 
@@ -84,6 +98,12 @@ def method_to_params(method: MethodConfig) -> dict[str, Any]:
         method_param(method.key, "tags"): list(method.tags),
         method_param(method.key, "clip"): method.clip,
     }
+
+
+def method_defaults(method_key: str) -> dict[str, Any]:
+    """The parameters of a method that only ``capture_methods`` names (a params file)."""
+    component, method = method_key.split("/", 1)
+    return method_to_params(MethodConfig(component, method, default_topic(component, method)))
 
 
 def config_to_params(config: DataManagerConfig) -> dict[str, Any]:
@@ -105,6 +125,9 @@ def config_from_params(values: dict[str, Any]) -> DataManagerConfig:
         if value is not None:
             attributes[name] = tuple(value) if isinstance(value, list) else value
     keys = values.get(CAPTURE_METHODS) or []
+    if isinstance(keys, str):
+        raise ConfigError(f"parameter {CAPTURE_METHODS!r} must be a list of "
+                          f"'component/method' names, got {keys!r}")
     methods = []
     for key in keys:
         if not isinstance(key, str) or key.count("/") != 1:

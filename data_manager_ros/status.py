@@ -155,7 +155,7 @@ def _live(timeout: float, node_name: str) -> str:
     found: list = []
 
     def take(array: DiagnosticArray) -> None:
-        ours = [s for s in array.status if s.name.startswith("data_manager:")
+        ours = [s for s in array.status if s.name.startswith(f"{s.hardware_id}: ")
                 and (not node_name or s.hardware_id == node_name)]
         if ours and not found:
             found.extend(ours)

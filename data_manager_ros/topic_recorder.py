@@ -10,6 +10,7 @@ other topics.
 from __future__ import annotations
 
 import importlib
+import time
 from dataclasses import dataclass, field
 
 from rclpy.node import Node
@@ -52,6 +53,7 @@ def _advertised_hash(publishers: list, msg_type: str) -> str:
 class _Capture:
     method: MethodConfig
     subscription: Subscription | None = None
+    waiting_since: float = field(default_factory=time.monotonic)
     type: str = ""
     reported: set[str] = field(default_factory=set)
     had_publishers: bool = False
@@ -71,6 +73,12 @@ class TopicRecorder:
     def subscribed(self) -> dict[str, str]:
         """Topic → type of every live subscription."""
         return {c.method.topic: c.type for c in self._captures.values() if c.subscription}
+
+    def waiting_s(self) -> dict[str, float]:
+        """Topic → seconds each captured method has waited for a publisher to subscribe to."""
+        now = time.monotonic()
+        return {c.method.topic: now - c.waiting_since for c in self._captures.values()
+                if c.subscription is None}
 
     def update(self, methods: tuple[MethodConfig, ...]) -> None:
         """Follow a new method list: unchanged methods keep their subscription."""

@@ -60,7 +60,7 @@ def test_a_clip_holds_every_message_from_pre_before_to_post_after_the_trigger(tm
     with open(os.path.join(bag, "metadata.yaml"), encoding="utf-8") as handle:
         custom = yaml.safe_load(handle)["rosbag2_bagfile_information"]["custom_data"]
     assert custom["clip_reasons"] == "hard brake" and custom["clip_tags"] == "drive-test"
-    report = live_report([clip_status(clips)])
+    report = live_report([clip_status("/data_manager", clips)])
     assert f"1 clip(s), 301 message(s), 0 left out; last {bag}" in report
 
 

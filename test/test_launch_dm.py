@@ -89,6 +89,8 @@ class TestDataManager(unittest.TestCase):
         try:
             self.assertEqual(client.set("methods.gps1.Position.capture_frequency_hz", 10),
                              (True, ""))
+            stored = client.get("methods.gps1.Position.capture_frequency_hz")
+            self.assertEqual((stored, type(stored)), (10.0, float))  # the type stays
             changed = rclpy.clock.Clock().now().nanoseconds
             [bag] = bag_dirs(os.path.join(CAPTURE, "capture"))
             after: dict = {}
@@ -102,7 +104,7 @@ class TestDataManager(unittest.TestCase):
             self.assertTrue(all(9 <= n <= 11 for n in _per_second(after[TOPIC])), after)
             ok, reason = client.set("sync_interval_mins", -1)
             self.assertFalse(ok)
-            self.assertIn("'sync_interval_mins' must be between", reason)
+            self.assertIn("sync_interval_mins out of range Min: 0.001", reason)
             self.assertEqual(client.get("sync_interval_mins"), 0.1)
         finally:
             client.close()

@@ -67,18 +67,33 @@ def test_split_then_sync_now_uploads_although_sync_is_disabled(running):
     assert "file(s) already waiting" in sync.message
 
 
-def test_pause_and_resume_capture(running):
+def test_pause_and_resume_keep_the_bag_as_rosbag2_does(running):
+    """Pause finalizes the open file (it can be uploaded); resume records into a new file of
+    the same bag, which keeps one metadata.yaml."""
     tmp, node, client, _ = running
+    wait_for(lambda: bag_dirs(str(tmp / "capture")), 10, "a bag")
+    bag = bag_dirs(str(tmp / "capture"))[-1]
+    wait_for(lambda: active_files(bag), 10, "a file being written")
     answer = client.call(SetBool, "pause_capture", SetBool.Request(data=True))
     assert answer.success and answer.message == "capture paused"
-    wait_for(lambda: not any(os.path.exists(os.path.join(b, ".recording"))
-                             for b in bag_dirs(str(tmp / "capture"))), 10, "the bag to close")
-    bags = len(bag_dirs(str(tmp / "capture")))
+    wait_for(lambda: not active_files(bag), 10, "the open file to be finalized")
+    files = finished_files(bag)
     client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
         s.message == "paused by ~/pause_capture" for s in m.status))  # not "capturing"
+    assert os.path.exists(os.path.join(bag, ".recording")) and not active_files(bag)
     answer = client.call(SetBool, "pause_capture", SetBool.Request(data=False))
     assert answer.message == "capture resumed"
-    wait_for(lambda: len(bag_dirs(str(tmp / "capture"))) == bags + 1, 10, "a new bag")
+    wait_for(lambda: active_files(bag), 10, "a new file in the same bag")
+    assert bag_dirs(str(tmp / "capture"))[-1] == bag
+    assert finished_files(bag) == files
+
+
+def active_files(bag: str) -> list[str]:
+    return [n for n in os.listdir(bag) if n.endswith(".mcap.active")]
+
+
+def finished_files(bag: str) -> list[str]:
+    return sorted(n for n in os.listdir(bag) if n.endswith(".mcap"))
 
 
 def test_status_command_offline_and_live(running):
@@ -91,7 +106,7 @@ def test_status_command_offline_and_live(running):
                           capture_output=True, text=True, check=True, timeout=60)
     assert live.stdout.startswith("/data_manager\n")
     assert "/camera1/point_cloud" in live.stdout and "of 5.0 Hz [" in live.stdout
-    assert "data_manager: sync" in live.stdout
+    assert "/data_manager: sync" in live.stdout
     other = subprocess.run([sys.executable, "-m", "data_manager_ros.status", "--live",
                             "--node", "/robot9/data_manager", "--timeout", "2"],
                            capture_output=True, text=True, check=True, timeout=60)
@@ -103,16 +118,16 @@ def test_diagnostics_report_each_method_and_sync(running):
 
     def complete(msg: DiagnosticArray) -> bool:
         names = {s.name for s in msg.status}
-        return {"data_manager: capture gps1/Position", "data_manager: capture camera1/PointCloud",
-                "data_manager: sync"} <= names and all(
+        return {"/data_manager: capture gps1/Position", "/data_manager: capture camera1/PointCloud",
+                "/data_manager: sync"} <= names and all(
             int(dict((kv.key, kv.value) for kv in s.values).get("written", "1")) > 0
             for s in msg.status)
 
     array = client.next_message(DiagnosticArray, "/diagnostics", complete)
     status = {s.name: {kv.key: kv.value for kv in s.values} for s in array.status}
-    camera = status["data_manager: capture camera1/PointCloud"]
+    camera = status["/data_manager: capture camera1/PointCloud"]
     assert camera["configured_hz"] == "5.0" and 3.0 <= float(camera["actual_hz"]) <= 7.0
-    assert status["data_manager: sync"]["uploaded_files"].isdigit()
+    assert status["/data_manager: sync"]["uploaded_files"].isdigit()
 
 
 def test_the_api_key_is_used_but_shows_in_no_parameter_diagnostic_or_log(running):
@@ -121,6 +136,6 @@ def test_the_api_key_is_used_but_shows_in_no_parameter_diagnostic_or_log(running
     names = client.call(ListParameters, "list_parameters", ListParameters.Request()).result.names
     parameters = "\n".join(f"{name}: {client.get(name)}" for name in names)
     diagnostics = str(client.next_message(DiagnosticArray, "/diagnostics", lambda m: True))
-    assert "api_key_env: DM_KEY" in parameters and "data_manager: sync" in diagnostics
+    assert "api_key_env: DM_KEY" in parameters and "/data_manager: sync" in diagnostics
     for output in (parameters, diagnostics, node.log()):
         assert API_KEY not in output

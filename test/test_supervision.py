@@ -40,7 +40,7 @@ class _Once:
 
 
 def _status(sync) -> DiagnosticStatus:
-    return sync_status(snapshot_of(sync.uploader), sync_disabled=False)
+    return sync_status("/data_manager", snapshot_of(sync.uploader), sync_disabled=False)
 
 
 def test_a_sync_worker_reports_the_bug_retries_the_file_and_recovers(tmp_path):

@@ -276,7 +276,7 @@ def test_a_malformed_answer_is_a_retried_protocol_error(tmp_path, case):
         wait_for(lambda: len(server.requests) >= 4, 30, "retries by the one worker")
         time.sleep(0.5)  # what a tight loop would fill with requests
         snapshot = snapshot_of(sync.uploader)
-        status = sync_status(snapshot, sync_disabled=False)
+        status = sync_status("/data_manager", snapshot, sync_disabled=False)
     finally:
         sync.close()
         server.close()
@@ -518,9 +518,11 @@ def test_an_upload_that_hangs_is_reported_as_stalled(tmp_path):
         sync.sweep()
         wait_for(lambda: server.count("PATCH") >= 1 and sync.uploader.stats.in_flight, 30,
                  "a PATCH in flight")
-        fresh = sync_status(snapshot_of(sync.uploader), sync_disabled=False, stall_after_s=1.0)
+        fresh = sync_status("/data_manager", snapshot_of(sync.uploader), sync_disabled=False,
+                            stall_after_s=1.0)
         time.sleep(1.5)
-        stalled = sync_status(snapshot_of(sync.uploader), sync_disabled=False, stall_after_s=1.0)
+        stalled = sync_status("/data_manager", snapshot_of(sync.uploader), sync_disabled=False,
+                              stall_after_s=1.0)
     finally:
         release.set()
         sync.close()

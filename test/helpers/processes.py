@@ -24,8 +24,10 @@ def write_config(path: str, components: dict, **attributes: object) -> str:
 class NodeProcess:
     def __init__(self, config_file: str, log_path: str, *extra: str,
                  env: dict[str, str] | None = None) -> None:
-        self.command = [sys.executable, "-m", "data_manager_ros.main", "--ros-args",
-                        "-p", f"config_file:={config_file}", *extra]
+        """``config_file`` "": the node's settings come from ``extra`` alone (a params file)."""
+        given = ["-p", f"config_file:={config_file}"] if config_file else []
+        self.command = [sys.executable, "-m", "data_manager_ros.main", "--ros-args", *given,
+                        *extra]
         self.log_path = log_path
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen | None = None
