@@ -29,11 +29,11 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "data_manager = data_manager_ros.main:main",
-            "data_manager_demo_sensors = data_manager_ros.demo:main",
-            "data_manager_sync = data_manager_ros.sync_cli:main",
-            "data_manager_status = data_manager_ros.status:main",
-            "data_manager_play_check = data_manager_ros.bag_playback:main",
+            "data_manager = data_manager_ros.node.main:main",
+            "data_manager_demo_sensors = data_manager_ros.tools.demo_sensors:main",
+            "data_manager_sync = data_manager_ros.tools.sync_cli:main",
+            "data_manager_status = data_manager_ros.tools.status:main",
+            "data_manager_play_check = data_manager_ros.tools.play_check:main",
         ],
     },
 )

@@ -109,8 +109,9 @@ def sensors(args: argparse.Namespace) -> list[subprocess.Popen]:
     for gps_hz, cloud_hz in ((args.gps_hz, 0), (0, args.cloud_hz)):
         if not gps_hz and not cloud_hz:
             continue
-        command = [sys.executable, "-m", "data_manager_ros.demo", "--gps-hz", str(gps_hz),
-                   "--cloud-hz", str(cloud_hz), "--duration", str(args.duration),
+        command = [sys.executable, "-m", "data_manager_ros.tools.demo_sensors",
+                   "--gps-hz", str(gps_hz), "--cloud-hz", str(cloud_hz),
+                   "--duration", str(args.duration),
                    "--wait-subscribers", "1"]
         if args.best_effort:
             command.append("--best-effort")
@@ -260,7 +261,7 @@ def run_node(args: argparse.Namespace, tmp: str, server: TusServer | None) -> di
             handle)
     log_path = os.path.join(tmp, "node.log")
     with open(log_path, "w") as log:
-        node = subprocess.Popen([sys.executable, "-m", "data_manager_ros.main", "--ros-args",
+        node = subprocess.Popen([sys.executable, "-m", "data_manager_ros.node.main", "--ros-args",
                                  "-p", f"config_file:={config}"], stdout=log,
                                 stderr=subprocess.STDOUT)
     proc = psutil.Process(node.pid)

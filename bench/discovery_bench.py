@@ -59,7 +59,7 @@ def measure(tree: str, topics: int, idle: float) -> tuple[float, float, list[flo
     log_path = os.path.join(tmp, "node.log")
     with open(log_path, "w") as log:
         node = subprocess.Popen(  # -m imports from the cwd first
-            [sys.executable, "-m", "data_manager_ros.main", "--ros-args", "-p",
+            [sys.executable, "-m", "data_manager_ros.node.main", "--ros-args", "-p",
              f"config_file:={config}"], stdout=log, stderr=subprocess.STDOUT, cwd=tree,
             env={**os.environ, "PYTHONPATH": tree})
     publisher_node = rclpy.create_node("discovery_bench_publishers")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import traceback
 
-from data_manager_ros.process_boundary import Logger
+from data_manager_ros.wire import Logger
 
 
 class Supervisor:

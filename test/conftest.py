@@ -16,3 +16,11 @@ os.environ["ROS_HOME"] = tempfile.mkdtemp(prefix="dm-ros-home-")
 os.environ.setdefault("HOME", os.environ["ROS_HOME"])
 
 pytest_plugins = ["helpers.fixtures"]
+LAYERS = ("unit", "node", "interop")  # test/<layer>/, each a marker of the same name
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    for item in items:
+        layer = os.path.relpath(str(item.path), os.path.dirname(__file__)).split(os.sep)[0]
+        if layer in LAYERS:
+            item.add_marker(layer)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from data_manager_ros.process_boundary import SyncSnapshot
 from data_manager_ros.sync.uploader import Uploader
+from data_manager_ros.wire import SyncSnapshot
 
 
 def snapshot_of(uploader: Uploader) -> SyncSnapshot:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from data_manager_ros.config import window_minutes
+from data_manager_ros.config.settings import window_minutes
 
 
 class SyncGate:

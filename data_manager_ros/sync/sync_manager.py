@@ -18,10 +18,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from data_manager_ros.config import DataManagerConfig
+from data_manager_ros.config.settings import DataManagerConfig, UploadOrder
 from data_manager_ros.fsutil import LockBusy, hold_exclusive_lock
 from data_manager_ros.layout import JOURNAL_FILE, JOURNAL_LOCK_FILE
-from data_manager_ros.process_boundary import Logger
 from data_manager_ros.supervision import Supervisor
 from data_manager_ros.sync.bandwidth import BandwidthLimit
 from data_manager_ros.sync.destinations import Destination, make_destination
@@ -29,6 +28,7 @@ from data_manager_ros.sync.journal import Journal
 from data_manager_ros.sync.scanner import SyncFile, bag_files, has_bags, quiet_files
 from data_manager_ros.sync.sync_gate import SyncGate
 from data_manager_ros.sync.uploader import Uploader
+from data_manager_ros.wire import Logger
 
 SYNC_SWEEPER = "sync sweeper"
 # Long enough for an uploader that was just told to stop to finish its block.
@@ -123,7 +123,7 @@ class SyncManager:
         self.uploader.tags = config.tags
         self.uploader.methods_by_topic = {m.topic: m.key for m in config.methods}
         self.uploader.priority = config.upload_priority
-        self.uploader.newest_first = config.upload_order == "newest_first"
+        self.uploader.newest_first = config.upload_order == UploadOrder.NEWEST_FIRST
         self.uploader.method_tags = {m.topic: m.tags for m in config.methods}
 
     def _forget_vanished(self) -> None:

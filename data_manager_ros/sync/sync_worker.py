@@ -21,11 +21,11 @@ import sys
 import threading
 from typing import IO, Any
 
+from data_manager_ros.config.params import config_from_params
 from data_manager_ros.fsutil import LockBusy
-from data_manager_ros.params import config_from_params
-from data_manager_ros.process_boundary import decode, encode
 from data_manager_ros.sync.snapshot import snapshot_of
 from data_manager_ros.sync.sync_manager import SyncManager
+from data_manager_ros.wire import decode, encode
 
 NICENESS = 10
 STATUS_INTERVAL_S = 1.0

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 import yaml
 from mcap.reader import make_reader
 
-from data_manager_ros.config import UPLOAD_CLASSES
+from data_manager_ros.backoff import Backoff
+from data_manager_ros.config.settings import UPLOAD_CLASSES, UploadClass
 from data_manager_ros.fsutil import printable
 from data_manager_ros.layout import failed_path, is_clip_bag, is_split_file, reason_path
-from data_manager_ros.process_boundary import Logger, UploadStats
 from data_manager_ros.supervision import Supervisor
-from data_manager_ros.sync.backoff import Backoff
 from data_manager_ros.sync.destinations import Destination, sha256_of
 from data_manager_ros.sync.errors import (
     RetryableError,
@@ -34,6 +33,7 @@ from data_manager_ros.sync.errors import (
 )
 from data_manager_ros.sync.journal import Journal, JournalEntry
 from data_manager_ros.sync.scanner import SyncFile
+from data_manager_ros.wire import Logger, UploadStats
 
 DEFAULT_BACKOFF = Backoff()
 
@@ -131,10 +131,11 @@ class Uploader:
         with self._cond:
             self._cond.notify_all()
 
-    def upload_class(self, file: SyncFile) -> str:
+    def upload_class(self, file: SyncFile) -> UploadClass:
         if not file.is_bag_file:
-            return "files"
-        return "clips" if is_clip_bag(os.path.dirname(file.path)) else "bags"
+            return UploadClass.FILES
+        return (UploadClass.CLIPS if is_clip_bag(os.path.dirname(file.path))
+                else UploadClass.BAGS)
 
     def _rank(self, job: _Job) -> tuple[int, int, str]:
         """Priority class first (``priority``), then age (``newest_first`` or oldest)."""
@@ -237,7 +238,7 @@ class Uploader:
             metadata["relative_path_bytes"] = base64.b64encode(
                 os.fsencode(file.remote_path)).decode()
         tags = list(self.tags)
-        metadata["kind"] = self.upload_class(file)[:-1]  # clip, bag or file
+        metadata["kind"] = self.upload_class(file).kind
         if file.is_bag_file and is_split_file(file.path):
             topics, custom = _bag_facts(file.path)
             metadata.update(custom)

@@ -10,12 +10,12 @@ from rclpy.serialization import serialize_message
 from sensor_msgs.msg import NavSatFix
 from std_msgs.msg import String
 
-from data_manager_ros.bag_recovery import recover_capture_dir
-from data_manager_ros.bag_writer import BagWriter
-from data_manager_ros.capture_engine import WriterSettings
-from data_manager_ros.mcap_file import Topic
-from data_manager_ros.msg_definitions import message_definition, type_hash
-from data_manager_ros.qos import profile_to_dict
+from data_manager_ros.bag.mcap_file import Topic
+from data_manager_ros.bag.message_definitions import message_definition, type_hash
+from data_manager_ros.bag.qos import profile_to_dict
+from data_manager_ros.bag.recovery import recover_capture_dir
+from data_manager_ros.bag.writer import BagWriter
+from data_manager_ros.capture.engine import WriterSettings
 
 NAVSAT = "sensor_msgs/msg/NavSatFix"
 START_NS = 1_700_000_000_000_000_000

@@ -26,7 +26,7 @@ class NodeProcess:
                  env: dict[str, str] | None = None) -> None:
         """``config_file`` "": the node's settings come from ``extra`` alone (a params file)."""
         given = ["-p", f"config_file:={config_file}"] if config_file else []
-        self.command = [sys.executable, "-m", "data_manager_ros.main", "--ros-args", *given,
+        self.command = [sys.executable, "-m", "data_manager_ros.node.main", "--ros-args", *given,
                         *extra]
         self.log_path = log_path
         self.env = {**os.environ, **(env or {})}
@@ -61,7 +61,7 @@ def run_sensors(gps_hz: float, cloud_hz: float, duration: float, *extra: str,
                 timeout: float = 120.0) -> tuple[int, int]:
     """Publish the demo sensors once a subscriber sees each topic; returns (fixes, clouds)."""
     result = subprocess.run(
-        [sys.executable, "-m", "data_manager_ros.demo", "--gps-hz", str(gps_hz),
+        [sys.executable, "-m", "data_manager_ros.tools.demo_sensors", "--gps-hz", str(gps_hz),
          "--cloud-hz", str(cloud_hz), "--duration", str(duration), "--wait-subscribers", "1",
          *extra], capture_output=True, text=True, timeout=timeout, check=True)
     return published(result.stdout)
@@ -76,7 +76,7 @@ def published(sensors_output: str) -> tuple[int, int]:
 def start_sensors(gps_hz: float, cloud_hz: float, duration: float = 0.0, *extra: str,
                   env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "data_manager_ros.demo", "--gps-hz", str(gps_hz),
+        [sys.executable, "-m", "data_manager_ros.tools.demo_sensors", "--gps-hz", str(gps_hz),
          "--cloud-hz", str(cloud_hz), "--duration", str(duration), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, **(env or {})})

@@ -8,11 +8,11 @@ from rclpy.qos import QoSProfile
 from rclpy.serialization import serialize_message
 from sensor_msgs.msg import PointCloud2
 
-from data_manager_ros.bag_writer import BagWriter
-from data_manager_ros.config import make_config
-from data_manager_ros.mcap_file import Topic
-from data_manager_ros.msg_definitions import message_definition, type_hash
-from data_manager_ros.qos import profile_to_dict
+from data_manager_ros.bag.mcap_file import Topic
+from data_manager_ros.bag.message_definitions import message_definition, type_hash
+from data_manager_ros.bag.qos import profile_to_dict
+from data_manager_ros.bag.writer import BagWriter
+from data_manager_ros.config.settings import make_config
 from data_manager_ros.sync.sync_manager import SyncManager
 from helpers.bag_samples import NAVSAT, fix, topic
 from helpers.processes import wait_for

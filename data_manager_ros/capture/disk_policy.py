@@ -1,0 +1,72 @@
+"""What to delete when the disk reaches its free-space floor, with ``disk_full_policy:
+delete_oldest``: the oldest not-yet-uploaded files of the lowest upload class, never a clip.
+
+Capture goes on instead of pausing, at the price of data that was waiting to be
+uploaded; every deletion is logged and counted. Bags go whole (a closed bag
+directory, never the one being written), so no bag is left with files its
+metadata.yaml lists but the disk lacks; files of ``additional_sync_paths`` go one
+by one. With nothing left to delete, capture pauses as with ``pause``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from data_manager_ros.config.settings import UploadClass
+from data_manager_ros.layout import FAILED_DIR, is_clip_bag, is_hidden, recording_marker
+
+
+@dataclass(frozen=True)
+class Deletable:
+    path: str
+    mtime_ns: int
+    bytes: int
+    upload_class: UploadClass  # BAGS or FILES: clips are never deleted
+
+
+def _size(path: str) -> int:
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path)
+               for f in files)
+
+
+def _closed_bags(capture_dir: str) -> Iterator[Deletable]:
+    for name in os.listdir(capture_dir):
+        path = os.path.join(capture_dir, name)
+        if (is_hidden(name) or name == FAILED_DIR or not os.path.isdir(path)
+                or is_clip_bag(path) or os.path.exists(recording_marker(path))):
+            continue
+        yield Deletable(path, os.stat(path).st_mtime_ns, _size(path), UploadClass.BAGS)
+
+
+def _waiting_files(root: str) -> Iterator[Deletable]:
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = [d for d in subdirs if not is_hidden(d)
+                      and not (directory == root and d == FAILED_DIR)]
+        for name in files:
+            path = os.path.join(directory, name)
+            if not is_hidden(name) and os.path.isfile(path) and not os.path.islink(path):
+                stat = os.stat(path)
+                yield Deletable(path, stat.st_mtime_ns, stat.st_size, UploadClass.FILES)
+
+
+def deletion_order(capture_dir: str, additional_paths: tuple[str, ...],
+                   priority: tuple[str, ...]) -> list[Deletable]:
+    """Every deletable item, lowest upload class first, oldest first within a class."""
+    found = list(_closed_bags(capture_dir)) if os.path.isdir(capture_dir) else []
+    for root in additional_paths:
+        root = os.path.abspath(os.path.expanduser(root))
+        if os.path.isdir(root):
+            found += _waiting_files(root)
+    return sorted(found, key=lambda d: (-priority.index(d.upload_class), d.mtime_ns))
+
+
+def delete(item: Deletable) -> None:
+    if os.path.isdir(item.path):
+        shutil.rmtree(item.path)
+    else:
+        os.unlink(item.path)

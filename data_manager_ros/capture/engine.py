@@ -1,0 +1,460 @@
+"""Moves messages from subscription callbacks into bags without blocking the executor.
+
+Callbacks only gate the rate and append to a deque (log time is the receive
+time, publish time the publisher's source timestamp, as rosbag2 records them);
+one writer thread drains
+it into the current bag, flushes every ``flush_interval`` (the bound on what a
+crash loses; the bag's fsyncs run in the background) and splits files. The
+backlog is bounded in bytes: past the bound a message is dropped and counted,
+never silently. A disk error closes nothing abruptly: the bag is left for
+recovery, the error is reported, and a new bag is tried after
+``retry_interval``. Below the minimum free space the current file is finalized
+and capture pauses (drops counted) until space returns, so a full disk never
+leaves a torn file or starves the rest of the robot.
+"""
+
+from __future__ import annotations
+
+import collections
+import inspect
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from data_manager_ros.bag.mcap_file import Topic
+from data_manager_ros.bag.recovery import recover_bag, recover_capture_dir
+from data_manager_ros.bag.writer import BagWriter
+from data_manager_ros.capture.disk_policy import delete, deletion_order
+from data_manager_ros.capture.rate_gate import RateGate
+from data_manager_ros.config.settings import UPLOAD_CLASSES, DiskFullPolicy
+from data_manager_ros.layout import new_bag_dir, new_bag_name
+from data_manager_ros.supervision import Supervisor
+from data_manager_ros.wire import Logger
+
+
+@dataclass
+class WriterSettings:
+    """The writer's share of the config (defaults live in config.DataManagerConfig)."""
+
+    max_file_bytes: int
+    max_file_duration_s: float
+    chunk_size: int
+    compression: str
+    flush_interval_s: float
+    max_backlog_bytes: int
+    minimum_free_bytes: int
+    minimum_free_fraction: float
+    retry_interval_s: float = 5.0
+    disk_full_policy: str = DiskFullPolicy.PAUSE  # see disk_policy
+    additional_paths: tuple[str, ...] = ()
+    upload_priority: tuple[str, ...] = UPLOAD_CLASSES
+
+
+_DEFAULT_LOG = logging.getLogger(__name__)
+CAPTURE_WRITER = "capture writer"
+# how long the writer lets messages gather after the first one woke it
+BATCH_S = 0.005
+
+
+class TopicStats:
+    """Totals since capture started. Each counter has one writing thread, so no lock is
+    needed: the executor's callbacks write the first three, the writer thread the others."""
+
+    __slots__ = ("received", "throttled", "refused", "written", "lost")
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.throttled = 0  # skipped by the method's capture frequency, on purpose
+        self.refused = 0  # the writer's backlog was full
+        self.written = 0
+        self.lost = 0  # taken but never made durable: no bag, a write error, a torn file
+
+    @property
+    def dropped(self) -> int:
+        return self.refused + self.lost
+
+
+class _Backlog:
+    """Bytes in the queue: ``queued`` and ``peak`` grow on the executor thread, ``written`` on
+    the writer. The peak is taken at each append, so a writer stall cannot hide it. ``limit``
+    is read by every callback, so a new ``max_backlog_bytes`` applies to the next message."""
+
+    __slots__ = ("queued", "written", "peak", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.queued = 0
+        self.written = 0
+        self.peak = 0
+        self.limit = limit
+
+
+MessageCallback = Callable[..., None]
+# a queue entry that is no message: the messages after it carry another clock's times
+_CLOCK_CHANGE = (None, 0, 0, b"")
+# what rclpy reads a subscription callback's signature as: (message, MessageInfo)
+_WITH_MESSAGE_INFO = inspect.Signature([
+    inspect.Parameter("message", inspect.Parameter.POSITIONAL_ONLY),
+    inspect.Parameter("info", inspect.Parameter.POSITIONAL_ONLY)])
+
+
+def with_message_info(callback: Callable[[bytes, dict], None]) -> MessageCallback:
+    """``callback(data, info)`` as every rclpy executor can call it. rclpy hands a MessageInfo
+    (the source timestamp) only to callbacks whose signature takes two arguments; its
+    EventsExecutor (rclpy 9.1) then passes the pair as one tuple, the other executors as two
+    arguments. A callable that declares two and accepts either takes both forms."""
+    def either(*args: Any) -> None:
+        callback(*(args[0] if len(args) == 1 else args))
+
+    either.__signature__ = _WITH_MESSAGE_INFO  # type: ignore[attr-defined]
+    return either
+
+
+class CaptureEngine:
+    def __init__(self, settings: WriterSettings, log: Logger = _DEFAULT_LOG,
+                 clock: Callable[[], int] = time.time_ns,
+                 on_file_closed: Callable[[str, int], None] = lambda path, count: None) -> None:
+        """``on_file_closed(path, message_count)``: see BagWriter."""
+        self.on_file_closed = on_file_closed
+        self.settings = settings
+        self._log = log
+        self._clock = clock
+        self._queue: collections.deque = collections.deque()
+        self._backlog = _Backlog(settings.max_backlog_bytes)
+        self._topics: dict[str, Topic] = {}
+        self.stats: dict[str, TopicStats] = {}
+        self._lock = threading.Lock()
+        self._bag: BagWriter | None = None
+        self._capture_dir = ""
+        self._thread: threading.Thread | None = None
+        self._running = False
+        self._split_requested = False
+        self.last_error = ""
+        self.supervisor = Supervisor(log)
+        self.disk_paused = False
+        self.deleted_for_space = [0, 0]  # files (or bags) and bytes deleted by the disk policy
+        self._retry_at = 0.0
+        self._abandoned: dict[str, dict[str, int]] = {}  # bag → messages per topic at risk
+        self._switch_to: str | None = None  # a capture_dir the writer thread moves to
+        self._wake = threading.Event()  # set when the writer has work
+        self._bag_settings: WriterSettings | None = None  # what the open bag was told
+        self._files_reported = 0  # closed files of the open bag already logged (debug)
+
+    # -- lifecycle -------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def bag_dir(self) -> str | None:
+        return self._bag.bag_dir if self._bag else None
+
+    def start(self, capture_dir: str) -> None:
+        """Recover what an earlier run left open, then record into a new bag."""
+        self.stop()
+        self._capture_dir = capture_dir
+        os.makedirs(capture_dir, mode=0o700, exist_ok=True)
+        self._recover(capture_dir)
+        self._open_bag_for_topics()
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
+        self._thread.start()
+
+    def _recover(self, capture_dir: str) -> None:
+        for report in recover_capture_dir(capture_dir, self.settings.chunk_size):
+            if report.error:
+                self._log.error(f"cannot recover bag {report.bag_dir} ({report.error}); "
+                                "left untouched for a person to look at")
+            else:
+                self._log.warning(f"recovered bag {report.bag_dir} left open by an earlier "
+                                  f"run: {len(report.recovered_files)} file(s) finalized, "
+                                  f"{report.salvaged_messages} message(s) salvaged")
+
+    def configure(self, capture_dir: str, settings: WriterSettings) -> None:
+        """Take new settings and capture_dir without stopping capture: callbacks keep queueing
+        while the writer thread applies them (new limits at once, chunking at the next file,
+        another capture_dir by closing the bag and opening one there), so the executor never
+        waits for a close, an fsync or a recovery."""
+        self._backlog.limit = settings.max_backlog_bytes
+        self.settings = settings
+        if not self._running:
+            self.start(capture_dir)
+        elif os.path.abspath(capture_dir) != os.path.abspath(self._capture_dir or ""):
+            self._switch_to = capture_dir
+            self._wake.set()
+
+    def stop(self) -> None:
+        """Write everything queued, finalize the last file, close the bag."""
+        if not self._running:
+            return
+        self._running = False
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._thread = None
+        with self._lock:
+            if self._bag is not None:
+                self._bag.close()
+                self._bag = None
+
+    def use_clock(self, clock: Callable[[], int]) -> None:
+        """Callbacks made from now on stamp with ``clock`` (/clock time once use_sim_time is
+        set); the node subscribes again to get them. The open file ends exactly where the
+        stream changes clocks (a marker in the queue), so no file mixes the two."""
+        self._clock = clock
+        self._queue.append(_CLOCK_CHANGE)
+        self._wake.set()
+
+    def request_split(self) -> None:
+        self._split_requested = True
+        self._wake.set()
+
+    # -- topics and callbacks -----------------------------------------------------
+    def add_topic(self, topic: Topic) -> None:
+        with self._lock:
+            self._topics[topic.name] = topic
+            if self._bag is not None:
+                self._bag.add_topic(topic)
+            elif self._running and time.monotonic() >= self._retry_at:
+                self._open_bag_for_topics()  # the first topic: its first message needs a bag
+
+    def _open_bag_for_topics(self) -> None:
+        """A bag is opened only once there is a topic to record: no empty bag directories
+        while no method captures."""
+        if not self._topics:
+            return
+        try:
+            self._open_bag()
+        except Exception as error:  # noqa: BLE001 - reported, and retried by the writer
+            self._fail(error)  # the writer thread retries, as after a failed write
+
+    def callback(self, topic: str, frequency_hz: float | None,
+                 tap: Callable[[int, bytes], None] | None = None) -> MessageCallback:
+        """The subscription callback for ``topic``; kept tiny because it runs per message.
+        ``tap(receive_ns, data)`` sees every message before the rate gate (incident clips)."""
+        stats = self.stats.setdefault(topic, TopicStats())
+        gate = RateGate(frequency_hz) if frequency_hz is not None else None
+        queue = self._queue
+        append = queue.append
+        wake = self._wake.set
+        backlog = self._backlog
+        clock = self._clock
+
+        def on_message(data: bytes, info: dict) -> None:
+            stats.received += 1
+            received_ns = clock()
+            if tap is not None:
+                tap(received_ns, data)
+            if gate is not None and not gate.admit(received_ns):
+                stats.throttled += 1
+                return
+            size = len(data)
+            pending = backlog.queued - backlog.written + size
+            if pending > backlog.limit:
+                stats.refused += 1
+                return
+            backlog.queued += size
+            if pending > backlog.peak:
+                backlog.peak = pending
+            append((topic, received_ns, info["source_timestamp"] or received_ns, data))
+            # the first message after the writer emptied the queue wakes it; checked after the
+            # append, so a writer that just found the queue empty cannot miss this message
+            if len(queue) == 1:
+                wake()
+
+        return with_message_info(on_message)
+
+    def backlog_bytes(self) -> int:
+        return self._backlog.queued - self._backlog.written
+
+    @property
+    def peak_backlog_bytes(self) -> int:
+        return self._backlog.peak
+
+    # -- writer thread ---------------------------------------------------------------
+    def _open_bag(self) -> None:
+        path = new_bag_dir(self._capture_dir, new_bag_name(datetime.now()))
+        bag = BagWriter(path, max_file_bytes=self.settings.max_file_bytes,
+                        max_file_duration_ns=int(self.settings.max_file_duration_s * 1e9),
+                        chunk_size=self.settings.chunk_size,
+                        compression=self.settings.compression,
+                        on_file_closed=self.on_file_closed)
+        for topic in self._topics.values():
+            bag.add_topic(topic)
+        self._bag = bag
+        self._bag_settings = self.settings
+        self._files_reported = len(bag.metadata.files)
+        self._log.info(f"recording into {path}")
+
+    def _run(self) -> None:
+        next_flush = time.monotonic() + self.settings.flush_interval_s
+        while True:
+            running = self._running
+            with self._lock:
+                self._drain()
+                now = time.monotonic()
+                if (now >= next_flush or self._split_requested or self._switch_to
+                        or not running):
+                    self._maintain(now)
+                    next_flush = now + self.settings.flush_interval_s
+            if not running:
+                return
+            # sleep until a callback finds the queue empty and wakes us, or the next flush; once
+            # woken, let a batch gather: one wake-up per message costs a third of a core at
+            # 15 kHz, and an idle node does not wake 200 times a second for nothing
+            if self._wake.wait(max(0.0, next_flush - time.monotonic())):
+                time.sleep(BATCH_S)
+            self._wake.clear()
+
+    def _drain(self) -> None:
+        queue = self._queue
+        stats = self.stats
+        backlog = self._backlog
+        bag = None if self.disk_paused else self._bag
+        while queue:
+            topic, log_ns, publish_ns, data = queue.popleft()
+            if topic is None:  # _CLOCK_CHANGE
+                if bag is not None:
+                    bag.split()
+                continue
+            topic_stats = stats[topic]
+            backlog.written += len(data)
+            if bag is None:
+                topic_stats.lost += 1
+                continue
+            try:
+                bag.write(topic, log_ns, publish_ns, data)
+            except Exception as error:  # noqa: BLE001 - the writer thread must outlive it
+                topic_stats.lost += 1
+                self._fail(error)
+                bag = None
+                continue
+            topic_stats.written += 1
+
+    def _check_free_space(self) -> None:
+        usage = shutil.disk_usage(self._capture_dir)
+        minimum = max(self.settings.minimum_free_bytes,
+                      int(usage.total * self.settings.minimum_free_fraction))
+        if (usage.free < minimum
+                and self.settings.disk_full_policy == DiskFullPolicy.DELETE_OLDEST):
+            self._delete_for_space(minimum - usage.free, minimum)
+            usage = shutil.disk_usage(self._capture_dir)
+        if usage.free < minimum and not self.disk_paused:
+            self.disk_paused = True
+            self.last_error = (f"capture paused: {usage.free >> 20} MiB free on "
+                               f"{self._capture_dir!r}, below the minimum of {minimum >> 20} MiB "
+                               "(minimum_free_space_bytes / _fraction); resumes when space returns")
+            self._log.error(self.last_error)
+            if self._bag is not None:
+                self._bag.split()
+        elif usage.free >= minimum and self.disk_paused:
+            self.disk_paused = False
+            self.last_error = ""
+            self._log.info(f"capture resumed: {usage.free >> 20} MiB free on {self._capture_dir!r}")
+
+    def _delete_for_space(self, needed: int, minimum: int) -> None:
+        """disk_full_policy delete_oldest: free ``needed`` bytes from the lowest upload class,
+        oldest first, never a clip nor the bag being written."""
+        freed = 0
+        for item in deletion_order(self._capture_dir, self.settings.additional_paths,
+                                   self.settings.upload_priority):
+            if freed >= needed:
+                return
+            if self._bag is not None and item.path == self._bag.bag_dir:
+                continue
+            delete(item)
+            freed += item.bytes
+            self.deleted_for_space[0] += 1
+            self.deleted_for_space[1] += item.bytes
+            self._log.warning(f"disk_full_policy delete_oldest: deleted {item.path} "
+                              f"({item.bytes} bytes, not uploaded) to keep {minimum >> 20} MiB "
+                              f"free on {self._capture_dir!r}")
+
+    def _maintain(self, now: float) -> None:
+        try:
+            if self._switch_to is not None:
+                self._switch_capture_dir()
+            self._check_free_space()
+            if self._bag is None:
+                if self._topics and now >= self._retry_at:
+                    self._reopen()
+                return
+            if self._split_requested:
+                self._split_requested = False
+                self._bag.split()
+            if self._bag_settings is not self.settings:
+                self._bag_settings = settings = self.settings
+                self._bag.configure(
+                    max_file_bytes=settings.max_file_bytes, chunk_size=settings.chunk_size,
+                    max_file_duration_ns=int(settings.max_file_duration_s * 1e9),
+                    compression=settings.compression)
+            self._bag.tick(self._clock())
+            self._bag.flush()
+            files = len(self._bag.metadata.files)
+            if files != self._files_reported:  # closed since the last flush, by size or age
+                self._log.debug(f"{self._bag.bag_dir}: {files} file(s) closed so far")
+                self._files_reported = files
+            self._log.debug(f"flushed {self._bag.bag_dir}; writer backlog "
+                            f"{self.backlog_bytes()} bytes")
+        except Exception as error:  # noqa: BLE001 - the writer thread must outlive it
+            self._fail(error)
+
+    def _switch_capture_dir(self) -> None:
+        """On the writer thread: what was queued before the switch went to the old bag (the
+        loop drained it), what comes after goes to the new one."""
+        capture_dir, self._switch_to = self._switch_to or self._capture_dir, None
+        if self._bag is not None:
+            self._bag.close()
+            self._bag = None
+        self._capture_dir = capture_dir
+        os.makedirs(capture_dir, mode=0o700, exist_ok=True)
+        self._recover(capture_dir)
+        if self._topics:
+            self._reopen()
+
+    def _fail(self, error: Exception) -> None:
+        """One way out of any failure on the writer thread: report it (an unexpected one with
+        its traceback), leave the bag to recovery, and try a new bag after a pause."""
+        consequence = f"capture paused, retrying in {self.settings.retry_interval_s:.0f} s"
+        if isinstance(error, OSError):
+            self.last_error = f"cannot write to {self._capture_dir!r}: {error}"
+            self._log.error(f"{self.last_error}; {consequence}")
+        else:
+            self.last_error = f"{CAPTURE_WRITER}: " + self.supervisor.failed(
+                CAPTURE_WRITER, error, consequence)
+        if self._bag is not None:
+            self._abandoned[self._bag.bag_dir] = self._bag.abandon()
+            self._bag = None
+        self._retry_at = time.monotonic() + self.settings.retry_interval_s
+
+    def _count_lost(self, at_risk: dict[str, int], salvaged: dict[str, int]) -> int:
+        """Messages counted as written whose file the disk error tore past what recovery
+        could salvage: they are dropped after all, and counted so."""
+        lost_total = 0
+        for topic, count in at_risk.items():
+            lost = max(0, count - salvaged.get(topic, 0))
+            stats = self.stats.get(topic)
+            if lost and stats is not None:
+                stats.written -= lost
+                stats.lost += lost
+                lost_total += lost
+        return lost_total
+
+    def _reopen(self) -> None:
+        for bag_dir, at_risk in list(self._abandoned.items()):
+            report = recover_bag(bag_dir, self.settings.chunk_size)
+            del self._abandoned[bag_dir]
+            lost = self._count_lost(at_risk, report.salvaged_by_topic)
+            self._log.warning(f"finalized the interrupted bag {bag_dir}: "
+                              f"{report.salvaged_messages} message(s) of its last file kept, "
+                              f"{lost} written before the error lost (counted as dropped)")
+        self._open_bag()
+        self.supervisor.succeeded(CAPTURE_WRITER)
+        if self.last_error:
+            self.last_error = ""
+            self._log.info("capture resumed")

@@ -1,0 +1,140 @@
+"""Health as diagnostic_msgs, so rqt_robot_monitor and Foxglove show it.
+
+Status names start with the node's fully qualified name (``/robot1/data_manager:
+sync``), as the ROS diagnostic conventions ask of several instances, so that two
+data managers on one robot or fleet never merge in an aggregator.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+
+from data_manager_ros.capture.clips import ClipRecorder
+from data_manager_ros.capture.engine import CaptureEngine, TopicStats
+from data_manager_ros.config.settings import DataManagerConfig, MethodConfig
+from data_manager_ros.wire import SyncSnapshot
+
+
+def _status(node: str, what: str, level: bytes, message: str,
+            values: dict[str, object]) -> DiagnosticStatus:
+    """``node``: the fully qualified node name; also the hardware_id, which status --live
+    filters on."""
+    return DiagnosticStatus(level=level, name=f"{node}: {what}", message=message,
+                            hardware_id=node,
+                            values=[KeyValue(key=k, value=str(v)) for k, v in values.items()])
+
+
+def _idle_reason(method: MethodConfig, config: DataManagerConfig, paused: bool) -> str:
+    """Why a method records nothing on purpose, or "" when it should be recording."""
+    if config.capture_disabled:
+        return "not captured: capture_disabled is true"
+    if paused:
+        return "paused by ~/pause_capture"
+    if method.disabled:
+        return "not captured: the method is disabled"
+    if not method.captured:
+        return f"not captured: capture_frequency_hz is {method.capture_frequency_hz:g}"
+    return ""
+
+
+def _configured_hz(method: MethodConfig) -> str:
+    if not method.captured:
+        return "0 (not captured)"
+    return f"{method.rate_limit_hz}" if method.rate_limit_hz else "every message"
+
+
+def capture_statuses(node: str, config: DataManagerConfig, engine: CaptureEngine,
+                     rates: dict[str, float], waiting_s: dict[str, float],
+                     paused: bool = False) -> list[DiagnosticStatus]:
+    """``waiting_s``: topic → seconds a captured method has waited for its first publisher;
+    past ``topic_wait_warning_s`` that is a WARN, since nothing is being recorded."""
+    statuses = []
+    for method in config.methods:
+        stats = engine.stats.get(method.topic, TopicStats())
+        level = DiagnosticStatus.OK
+        message = _idle_reason(method, config, paused) or "capturing"
+        waited = waiting_s.get(method.topic, 0.0)
+        if engine.last_error:
+            level, message = DiagnosticStatus.ERROR, engine.last_error
+        elif stats.dropped:
+            level, message = DiagnosticStatus.WARN, f"{stats.dropped} message(s) dropped"
+        elif message == "capturing" and waited >= config.topic_wait_warning_s:
+            level, message = DiagnosticStatus.WARN, (
+                f"waiting for a publisher on {method.topic} for {waited:.0f} s; nothing "
+                "recorded")
+        elif message == "capturing" and method.topic in waiting_s:
+            message = f"waiting for a publisher on {method.topic}"
+        statuses.append(_status(node, f"capture {method.key}", level, message, {
+            "topic": method.topic,
+            "configured_hz": _configured_hz(method),
+            "actual_hz": f"{rates.get(method.topic, 0.0):.1f}",
+            "received": stats.received, "throttled": stats.throttled,
+            "written": stats.written, "dropped": stats.dropped,
+            "writer_backlog_bytes": engine.backlog_bytes(),
+            "writer_backlog_peak_bytes": engine.peak_backlog_bytes,
+            "deleted_for_space": (f"{engine.deleted_for_space[0]} file(s), "
+                                  f"{engine.deleted_for_space[1]} bytes"),
+        }))
+    return statuses
+
+
+def clip_status(node: str, clips: ClipRecorder) -> DiagnosticStatus:
+    """Incident clips: how many, and whether the clip writer or the buffer failed any."""
+    stats, faults = clips.stats, clips.supervisor.faults()
+    level, message = DiagnosticStatus.OK, f"{stats.written} clip(s) written"
+    if faults:
+        level, message = DiagnosticStatus.ERROR, "; ".join(f"{t}: {r}" for t, r in faults.items())
+    elif stats.dropped:
+        level, message = DiagnosticStatus.WARN, (
+            f"{stats.dropped} message(s) left out of clips: clip_buffer_bytes is too small")
+    return _status(node, "clips", level, message, {
+        "clips_written": stats.written, "messages": stats.messages, "dropped": stats.dropped,
+        "last_clip": stats.last_bag})
+
+
+# an upload in flight that sent nothing for this long is reported as stalled
+STALL_AFTER_S = 120.0
+
+
+def sync_status(node: str, snapshot: SyncSnapshot, sync_disabled: bool, process_error: str = "",
+                stall_after_s: float = STALL_AFTER_S) -> DiagnosticStatus:
+    stats = snapshot.stats
+    quiet_s = time.time() - stats.last_progress
+    uploading = {f"uploading {os.path.basename(path)}": f"{sent}/{size}"
+                 for path, (sent, size) in stats.in_flight.items()}
+    if process_error:
+        level, message = DiagnosticStatus.ERROR, process_error
+    elif snapshot.faults:
+        level, message = DiagnosticStatus.ERROR, "; ".join(
+            f"{thread}: {reason}" for thread, reason in sorted(snapshot.faults.items()))
+    elif snapshot.waiting_files and snapshot.waiting_because and not stats.in_flight:
+        level, message = DiagnosticStatus.OK, (
+            f"{snapshot.waiting_files} file(s) waiting: {snapshot.waiting_because}")
+    elif snapshot.waiting_files and quiet_s > stall_after_s:
+        what = (f"{len(stats.in_flight)} upload(s) in flight" if stats.in_flight
+                else f"{snapshot.waiting_files} file(s) waiting")
+        level, message = DiagnosticStatus.WARN, f"{what}, nothing sent for {quiet_s:.0f} s"
+    elif snapshot.failing_files:
+        level, message = DiagnosticStatus.WARN, f"{snapshot.failing_files} file(s) failing"
+    elif snapshot.journal_problem:
+        level, message = DiagnosticStatus.WARN, snapshot.journal_problem
+    else:
+        level, message = DiagnosticStatus.OK, "sync disabled" if sync_disabled else "ok"
+    oldest = snapshot.oldest_mtime_ns
+    return _status(node, "sync", level, message, {
+        "waiting_files": snapshot.waiting_files,
+        "waiting_bytes": snapshot.waiting_bytes,
+        "oldest_unsynced_age_s": f"{(time.time_ns() - oldest) / 1e9:.0f}" if oldest else "0",
+        "in_flight_sent_bytes": sum(sent for sent, _ in stats.in_flight.values()),
+        "in_flight_remaining_bytes": sum(size - sent for sent, size in stats.in_flight.values()),
+        "uploaded_files": stats.uploaded_files, "failures": stats.failures,
+        "unexpected_errors": snapshot.unexpected_errors,
+        "failed_files": stats.failed_files,
+        "last_error": snapshot.last_error,
+        "last_success": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stats.last_success))
+        if stats.last_success else "never",
+        **uploading,
+    })

@@ -1,0 +1,112 @@
+"""Play a bag with the real ``ros2 bag play`` into subscribers and count what arrives.
+
+The end of the demo (``data_manager_play_check <bag>``) and the rosbag2 tests: the proof that
+a user's ``ros2 bag play`` of a recorded bag delivers every message. The player starts paused
+and is resumed only once every topic's publisher has matched a subscriber, so nothing is
+published into the void while discovery runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import rclpy
+from rclpy.client import Client
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+from data_manager_ros.bag.metadata import BagMetadata
+from data_manager_ros.node.topic_recorder import message_class
+
+Sink = Callable[[str, bytes], None]
+
+
+def play(bag_dir: str, sink: Sink | None = None, timeout_s: float = 120.0,
+         player_env: dict[str, str] | None = None) -> dict[str, int]:
+    """Messages received per topic while ``ros2 bag play`` plays ``bag_dir`` once; ``sink``
+    sees each one's raw CDR. Raises RuntimeError if the player fails or time runs out."""
+    from rosbag2_interfaces.srv import Resume  # with rosbag2 only, as is ``ros2 bag``
+
+    topics = {name: t.type for name, t in BagMetadata.load(bag_dir).topics.items()}
+    counts = dict.fromkeys(topics, 0)
+    player = subprocess.Popen(
+        ["ros2", "bag", "play", bag_dir, "--start-paused", "--disable-keyboard-controls",
+         "--wait-for-all-acked", "10000"],  # reliable topics: exit only once all arrived
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, **(player_env or {})})
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("data_manager_play_check", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    deadline = time.monotonic() + timeout_s
+
+    def receiver(topic: str) -> Callable[[bytes], None]:
+        def on_message(data: bytes) -> None:
+            counts[topic] += 1
+            if sink is not None:
+                sink(topic, data)
+        return on_message
+
+    def spin_until(condition: Callable[[], bool], what: str) -> None:
+        while not condition():
+            if player.poll() is not None:
+                raise RuntimeError(f"ros2 bag play exited {player.returncode} before {what}: "
+                                   f"{player.communicate()[0]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+            executor.spin_once(timeout_sec=0.05)
+
+    qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.VOLATILE)
+    try:
+        subscriptions = [node.create_subscription(message_class(msg_type), topic,
+                                                  receiver(topic), qos, raw=True)
+                         for topic, msg_type in topics.items()]
+        spin_until(lambda: all(s.get_publisher_count() for s in subscriptions),
+                   "the player's publishers")
+        resume: Client = node.create_client(Resume, "/rosbag2_player/resume")
+        spin_until(resume.service_is_ready, "the player's resume service")
+        answer = resume.call_async(Resume.Request())
+        spin_until(answer.done, "the player to resume")
+        spin_until(lambda: player.poll() is not None, "the player to finish")
+        drained = -1
+        while drained != sum(counts.values()):  # take what is still queued here
+            drained = sum(counts.values())
+            for _ in range(20):
+                executor.spin_once(timeout_sec=0.01)
+    finally:
+        player.kill()
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+    if player.returncode != 0:
+        raise RuntimeError(f"ros2 bag play exited {player.returncode}: {player.communicate()[0]}")
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Play a bag with `ros2 bag play` and report what a subscriber received.")
+    parser.add_argument("bag", help="bag directory (with metadata.yaml)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds (default 300)")
+    args = parser.parse_args(argv)
+    expected = {name: t.message_count for name, t in BagMetadata.load(args.bag).topics.items()}
+    try:
+        received = play(args.bag, timeout_s=args.timeout)
+    except RuntimeError as error:
+        print(f"play check of {args.bag}: {error}", file=sys.stderr)
+        return 1
+    print(f"ros2 bag play {args.bag}:")
+    for topic, count in received.items():
+        print(f"  {topic:24} received {count} of {expected[topic]} messages")
+    return 0 if received == expected else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

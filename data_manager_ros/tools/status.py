@@ -1,0 +1,198 @@
+"""``data_manager_status``: what a person at the robot needs to know, at a glance.
+
+Offline (default) it reads capture_dir and the upload journal, so it works
+with the node stopped; ``--live`` reads the running node's /diagnostics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import sys
+import time
+
+from data_manager_ros.config.files import load_config_file
+from data_manager_ros.config.settings import ConfigError, DataManagerConfig
+from data_manager_ros.fsutil import printable
+from data_manager_ros.layout import (
+    FAILED_DIR,
+    JOURNAL_FILE,
+    REASON_SUFFIX,
+    is_hidden,
+    recording_marker,
+)
+from data_manager_ros.sync.journal import Journal
+from data_manager_ros.sync.scanner import quiet_files
+
+BAR = 30
+
+
+def bar(fraction: float) -> str:
+    filled = int(round(max(0.0, min(1.0, fraction)) * BAR))
+    return "[" + "#" * filled + "-" * (BAR - filled) + f"] {100 * fraction:5.1f}%"
+
+
+def _size(n: float) -> str:
+    if n < 1024:
+        return f"{int(n)} B"
+    for unit in ("KiB", "MiB"):
+        n /= 1024
+        if n < 1024:
+            return f"{n:.1f} {unit}"
+    return f"{n / 1024:.1f} GiB"
+
+
+def offline_report(capture_dir: str, additional_paths: tuple[str, ...] = ()) -> str:
+    """Backlog of bags and of the additional paths, uploads the journal knows, and files
+    refused for good, from the disk alone: it works with the node stopped and on a full
+    disk, and changes nothing."""
+    lines = [f"capture_dir {capture_dir}"]
+    roots = [os.path.abspath(os.path.expanduser(p)) for p in additional_paths]
+    if not os.path.isdir(capture_dir):
+        return lines[0] + ": does not exist (nothing captured yet)"
+    backlog = 0
+    for name in sorted(os.listdir(capture_dir)):
+        path = os.path.join(capture_dir, name)
+        if is_hidden(name) or name == FAILED_DIR or not os.path.isdir(path):
+            continue
+        files = [f for f in os.listdir(path) if not is_hidden(f)]
+        size = sum(os.path.getsize(os.path.join(path, f)) for f in files)
+        backlog += size
+        state = "recording" if os.path.exists(recording_marker(path)) else "closed"
+        lines.append(f"  bag {name}: {state}, {len(files)} file(s) waiting, {_size(size)}")
+    for root in roots:
+        line, size = _extra_report(root)
+        lines.append(line)
+        backlog += size
+    lines.append(f"backlog: {_size(backlog)} not yet uploaded")
+    journal_path = os.path.join(capture_dir, JOURNAL_FILE)
+    if os.path.exists(journal_path):
+        try:
+            journal = Journal(journal_path, read_only=True)
+            entries = journal.entries()
+            journal.close()
+        except sqlite3.Error as error:
+            lines.append(f"  upload journal {journal_path} cannot be read now ({error}); "
+                         "the uploads it holds resume when the uploader runs")
+            entries = []
+        for entry in entries:
+            state = "started" if entry.upload_url else "queued"
+            lines.append(f"  upload {os.path.relpath(entry.path, capture_dir)}: {state}, "
+                         f"{_size(entry.size)}, {entry.failures} failure(s)"
+                         + (f": {entry.last_error}" if entry.last_error else ""))
+    lines += _failed_report([capture_dir, *roots])
+    return "\n".join(lines)
+
+
+def _extra_report(root: str) -> tuple[str, int]:
+    """One additional sync path: what waits there (hidden files and failed/ aside)."""
+    if not os.path.isdir(root):
+        return f"  additional path {root}: not a directory", 0
+    files = list(quiet_files(root, quiet_ns=0, now_ns=time.time_ns(), on_skip=lambda _: None))
+    size = sum(f.size for f in files)
+    return f"  additional path {root}: {len(files)} file(s) waiting, {_size(size)}", size
+
+
+def _failed_report(roots: list[str]) -> list[str]:
+    """Files the server refused for good, kept in each root's failed/ with the reason."""
+    lines = []
+    for root in roots:
+        failed = os.path.join(root, FAILED_DIR)
+        for directory, _, names in os.walk(failed):
+            for name in sorted(n for n in names if n.endswith(REASON_SUFFIX)):
+                with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                    reason = handle.read().strip()
+                kept = os.path.join(directory, name[: -len(REASON_SUFFIX)])
+                lines.append(f"  FAILED {kept}: {reason}")
+    return lines
+
+
+def live_report(statuses: list) -> str:
+    lines = []
+    for status in statuses:
+        values = {kv.key: kv.value for kv in status.values}
+        lines.append(f"{status.name}: {status.message}")
+        if "configured_hz" in values:
+            actual = float(values["actual_hz"])
+            try:
+                target = f"of {values['configured_hz']} Hz " + bar(
+                    actual / float(values["configured_hz"]))
+            except ValueError:  # "every message" or "0 (not captured)": no target
+                target = f"({values['configured_hz']})"
+            lines.append(f"  {values['topic']}: {actual:.1f} Hz {target}"
+                         f"  written {values['written']} dropped {values['dropped']}")
+            if not values.get("deleted_for_space", "0 ").startswith("0 "):
+                lines.append(f"  deleted by disk_full_policy: {values['deleted_for_space']}")
+        elif "clips_written" in values:
+            lines.append(f"  {values['clips_written']} clip(s), {values['messages']} message(s), "
+                         f"{values['dropped']} left out; last {values['last_clip'] or '-'}")
+        else:
+            lines.append(f"  waiting {values.get('waiting_files')} file(s), "
+                         f"{_size(int(values.get('waiting_bytes', 0)))}; in flight: sent "
+                         f"{_size(int(values.get('in_flight_sent_bytes', 0)))}, remaining "
+                         f"{_size(int(values.get('in_flight_remaining_bytes', 0)))}; uploaded "
+                         f"{values.get('uploaded_files')}; failures {values.get('failures')}; "
+                         f"oldest unsynced {values.get('oldest_unsynced_age_s')} s")
+            for key, value in values.items():
+                if key.startswith("uploading "):
+                    sent, size = (int(v) for v in value.split("/"))
+                    lines.append(f"  {key}: {_size(sent)} of {_size(size)} "
+                                 f"{bar(sent / size if size else 1.0)}")
+            if values.get("last_error"):
+                lines.append(f"  last error: {values['last_error']}")
+    return "\n".join(lines)
+
+
+def _live(timeout: float, node_name: str) -> str:
+    """The next report of the data manager ``node_name`` (any, when empty) on /diagnostics,
+    where each names its node as hardware_id."""
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    rclpy.init()
+    node = rclpy.create_node("data_manager_status")
+    found: list = []
+
+    def take(array: DiagnosticArray) -> None:
+        ours = [s for s in array.status if s.name.startswith(f"{s.hardware_id}: ")
+                and (not node_name or s.hardware_id == node_name)]
+        if ours and not found:
+            found.extend(ours)
+
+    node.create_subscription(DiagnosticArray, "/diagnostics", take, 10)
+    deadline = time.monotonic() + timeout
+    while not found and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.1)
+    node.destroy_node()
+    rclpy.try_shutdown()
+    if not found:
+        return f"no diagnostics from data manager {node_name or '(any)'} on /diagnostics"
+    return f"{found[0].hardware_id}\n{live_report(found)}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config_file", nargs="?", help="data_manager config (for capture_dir)")
+    parser.add_argument("--capture-dir", help="read this capture_dir instead")
+    parser.add_argument("--live", action="store_true", help="ask the running node")
+    parser.add_argument("--node", default="",
+                        help="with --live: which node, e.g. /robot1/data_manager (default: any)")
+    parser.add_argument("--timeout", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    if args.live:
+        print(_live(args.timeout, args.node))
+        return 0
+    try:
+        config = load_config_file(args.config_file) if args.config_file else DataManagerConfig()
+    except ConfigError as error:
+        print(f"data_manager_status: {error}", file=sys.stderr)
+        return 2
+    capture_dir = (os.path.abspath(os.path.expanduser(args.capture_dir)) if args.capture_dir
+                   else config.expanded_capture_dir())
+    print(printable(offline_report(capture_dir, config.additional_sync_paths)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
