@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import traceback
+from collections.abc import Callable
 
 from data_manager_ros.wire import Logger
 
@@ -34,6 +35,19 @@ class Supervisor:
         self._log.error(f"{thread}: {reason}; {consequence}\n"
                         f"{traceback.format_exc().rstrip()}")
         return reason
+
+    def step(self, thread: str, work: Callable[[], object], consequence: str,
+             on_failure: Callable[[str], None] = lambda reason: None) -> bool:
+        """Run one step of ``thread``: whatever it raises is reported (``failed``) and handed to
+        ``on_failure`` (which puts the work back), never out of the thread; a step that returns
+        clears the thread's fault. Returns whether the step succeeded."""
+        try:
+            work()
+        except Exception as error:  # noqa: BLE001 - the thread must outlive any one step
+            on_failure(self.failed(thread, error, consequence))
+            return False
+        self.succeeded(thread)
+        return True
 
     def succeeded(self, thread: str) -> None:
         if thread in self._faults:

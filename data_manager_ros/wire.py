@@ -49,7 +49,8 @@ class UploadStats:
     failed_files: int = 0
     last_success: float = 0.0
     last_progress: float = 0.0  # wall time a byte last went out (a hung upload stops it)
-    in_flight: dict[str, tuple[int, int]] = field(default_factory=dict)  # path → (sent, size)
+    # path → (bytes sent, size, wall time a byte of it last went out)
+    in_flight: dict[str, tuple[int, int, float]] = field(default_factory=dict)
 
 
 @dataclass

@@ -18,6 +18,7 @@ open clip, and what does not fit is counted, never silently lost.
 from __future__ import annotations
 
 import collections
+import functools
 import queue
 import re
 import threading
@@ -162,13 +163,9 @@ class ClipRecorder:
     def _write_clips(self) -> None:
         while (item := self._finished.get()) is not None:
             clip, topics, capture_dir = item
-            try:
-                self._write(clip, topics, capture_dir)
-            except Exception as error:  # noqa: BLE001 - the next clip must still be written
-                self.supervisor.failed(CLIP_WRITER, error, "this clip is lost; the next is "
-                                       "written as usual")
-            else:
-                self.supervisor.succeeded(CLIP_WRITER)
+            self.supervisor.step(CLIP_WRITER,
+                                 functools.partial(self._write, clip, topics, capture_dir),
+                                 "this clip is lost; the next is written as usual")
 
     def _write(self, clip: _Clip, topics: dict[str, Topic], capture_dir: str) -> None:
         stamp = new_bag_name(datetime.fromtimestamp(clip.start_ns / SECOND))

@@ -95,8 +95,21 @@ def clip_status(node: str, clips: ClipRecorder) -> DiagnosticStatus:
         "last_clip": stats.last_bag})
 
 
-# an upload in flight that sent nothing for this long is reported as stalled
-STALL_AFTER_S = 120.0
+# an upload in flight that sent no byte for this long is stalled (WARN naming it)
+STALL_AFTER_S = 5.0
+# files waiting while nothing at all was sent for this long (none in flight: backoff, gates)
+QUIET_AFTER_S = 120.0
+
+
+def _stalled(in_flight: dict[str, tuple[int, int, float]], after_s: float) -> str:
+    now = time.time()
+    quiet = sorted(((now - at, path) for path, (_, _, at) in in_flight.items()
+                    if now - at > after_s), reverse=True)
+    if not quiet:
+        return ""
+    longest, path = quiet[0]
+    more = f" (and {len(quiet) - 1} more)" if len(quiet) > 1 else ""
+    return f"stalled: {os.path.basename(path)} has sent no byte for {longest:.0f} s{more}"
 
 
 def sync_status(node: str, snapshot: SyncSnapshot, sync_disabled: bool, process_error: str = "",
@@ -104,19 +117,21 @@ def sync_status(node: str, snapshot: SyncSnapshot, sync_disabled: bool, process_
     stats = snapshot.stats
     quiet_s = time.time() - stats.last_progress
     uploading = {f"uploading {os.path.basename(path)}": f"{sent}/{size}"
-                 for path, (sent, size) in stats.in_flight.items()}
+                 for path, (sent, size, _) in stats.in_flight.items()}
+    stalled = _stalled(stats.in_flight, stall_after_s)
     if process_error:
         level, message = DiagnosticStatus.ERROR, process_error
     elif snapshot.faults:
         level, message = DiagnosticStatus.ERROR, "; ".join(
             f"{thread}: {reason}" for thread, reason in sorted(snapshot.faults.items()))
+    elif stalled:
+        level, message = DiagnosticStatus.WARN, stalled
     elif snapshot.waiting_files and snapshot.waiting_because and not stats.in_flight:
         level, message = DiagnosticStatus.OK, (
             f"{snapshot.waiting_files} file(s) waiting: {snapshot.waiting_because}")
-    elif snapshot.waiting_files and quiet_s > stall_after_s:
-        what = (f"{len(stats.in_flight)} upload(s) in flight" if stats.in_flight
-                else f"{snapshot.waiting_files} file(s) waiting")
-        level, message = DiagnosticStatus.WARN, f"{what}, nothing sent for {quiet_s:.0f} s"
+    elif snapshot.waiting_files and not stats.in_flight and quiet_s > QUIET_AFTER_S:
+        level, message = DiagnosticStatus.WARN, (
+            f"{snapshot.waiting_files} file(s) waiting, nothing sent for {quiet_s:.0f} s")
     elif snapshot.failing_files:
         level, message = DiagnosticStatus.WARN, f"{snapshot.failing_files} file(s) failing"
     elif snapshot.journal_problem:
@@ -128,8 +143,9 @@ def sync_status(node: str, snapshot: SyncSnapshot, sync_disabled: bool, process_
         "waiting_files": snapshot.waiting_files,
         "waiting_bytes": snapshot.waiting_bytes,
         "oldest_unsynced_age_s": f"{(time.time_ns() - oldest) / 1e9:.0f}" if oldest else "0",
-        "in_flight_sent_bytes": sum(sent for sent, _ in stats.in_flight.values()),
-        "in_flight_remaining_bytes": sum(size - sent for sent, size in stats.in_flight.values()),
+        "in_flight_sent_bytes": sum(sent for sent, _, _ in stats.in_flight.values()),
+        "in_flight_remaining_bytes": sum(size - sent for sent, size, _ in
+                                         stats.in_flight.values()),
         "uploaded_files": stats.uploaded_files, "failures": stats.failures,
         "unexpected_errors": snapshot.unexpected_errors,
         "failed_files": stats.failed_files,

@@ -11,6 +11,7 @@ the journal keeps the two from uploading the same files at once.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -162,12 +163,8 @@ class SyncManager:
             forced, self._forced = self._forced, False
             if self._closing:
                 return
-            try:
-                self.sweep(forced)
-            except Exception as error:  # noqa: BLE001 - the sweeper must outlive any one sweep
-                self.supervisor.failed(SYNC_SWEEPER, error, "the next sweep tries again")
-            else:
-                self.supervisor.succeeded(SYNC_SWEEPER)
+            self.supervisor.step(SYNC_SWEEPER, functools.partial(self.sweep, forced),
+                                 "the next sweep tries again")
 
     def sweep(self, forced: bool = False) -> int:
         """Queue every file that is ready now; returns how many were new. ``forced`` (~/sync)

@@ -80,12 +80,8 @@ def _status(manager: SyncManager) -> dict[str, Any]:
 
 def _report_until(stop: threading.Event, channel: _Channel, manager: SyncManager) -> None:
     while not stop.wait(STATUS_INTERVAL_S):
-        try:
-            channel.send(_status(manager))
-        except Exception as error:  # noqa: BLE001 - the node must keep hearing from us
-            manager.supervisor.failed(STATUS_REPORTER, error, "the next report tries again")
-        else:
-            manager.supervisor.succeeded(STATUS_REPORTER)
+        manager.supervisor.step(STATUS_REPORTER, lambda: channel.send(_status(manager)),
+                                "the next report tries again")
 
 
 def serve(lines: IO[str], channel: _Channel) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -47,6 +48,7 @@ class _Job:
     confirmed: int = 0  # the highest offset the far side confirmed
     advanced: bool = False  # this attempt found the far side holding more than before
     forced: bool = False  # found by ~/sync: goes past a closed gate
+    uploaded: bool = False  # the far side confirmed it all; only the local delete is left
 
 
 def _bag_facts(path: str) -> tuple[list[str], dict[str, str]]:
@@ -68,6 +70,9 @@ def _bag_facts(path: str) -> tuple[list[str], dict[str, str]]:
 SYNC_WORKER = "sync worker"
 # files up to this size go first on the small-file lane
 SMALL_FILE_BYTES = 8 << 20
+# how many uploaded paths are remembered, so that a sweep that listed a file just before its
+# upload finished does not queue it again (and report it vanished)
+RECENT_UPLOADS = 4096
 
 
 class Uploader:
@@ -86,6 +91,7 @@ class Uploader:
         self._clock = clock
         self._jobs: dict[str, _Job] = {}
         self._busy: set[str] = set()
+        self._recent: dict[str, None] = {}  # paths uploaded and deleted lately, oldest first
         self.priority: tuple[str, ...] = UPLOAD_CLASSES
         self.newest_first = False
         self.gate: Callable[[], str] = lambda: ""  # why uploads wait now, or ""
@@ -101,7 +107,7 @@ class Uploader:
     def enqueue(self, files: Iterable[SyncFile], forced: bool = False) -> int:
         """Queue files not yet known; returns how many were new. ``forced`` files go past a
         closed gate (``~/sync``)."""
-        files = list(files)
+        files = [f for f in files if f.path not in self._recent]
         new = [f for f in files if f.path not in self._jobs]
         failures = {f.path: e.failures for f in new if (e := self.journal.get(f.path))}
         added = 0
@@ -179,7 +185,7 @@ class Uploader:
             job = self._take_due()
         if job is None:
             return False
-        self._process(job)
+        self._attempt(job)
         return True
 
     def start(self, workers: int) -> None:
@@ -213,7 +219,7 @@ class Uploader:
                         self._cond.wait(min(wait, 1.0))
                 if self._stopping or job is None:
                     break
-            self._process(job)
+            self._attempt(job)
         if job is not None:
             self._requeue(job)
 
@@ -252,8 +258,21 @@ class Uploader:
             metadata["tags"] = ",".join(dict.fromkeys(tags))
         return metadata
 
+    def _attempt(self, job: _Job) -> None:
+        """One file's whole step (stat, hash, journal, upload, verify, delete, move to
+        failed/) as one supervised unit: whatever escapes the handling below is reported and
+        the file goes back with backoff; the worker never dies of it."""
+        path = job.file.path
+        self.supervisor.step(SYNC_WORKER, lambda: self._process(job),
+                             f"the upload of {printable(path)} is retried with backoff",
+                             on_failure=lambda reason: self._retry(job, reason))
+        self.stats.in_flight.pop(path, None)
+
     def _process(self, job: _Job) -> None:
         path = job.file.path
+        if job.uploaded:
+            self._remove_local(job)
+            return
         try:
             stat = os.stat(path)
         except FileNotFoundError:
@@ -262,14 +281,15 @@ class Uploader:
         try:
             entry = self._entry_for(job.file, stat.st_size, stat.st_mtime_ns)
             sent = [0]
+            self.stats.in_flight[path] = (0, entry.size, time.time())
 
             def on_read(count: int) -> None:
                 if self._stopping:
                     raise UploadInterrupted(f"{path}: uploader stopping")
                 sent[0] += count
                 self.stats.sent_bytes += count
-                self.stats.last_progress = time.time()
-                self.stats.in_flight[path] = (sent[0], entry.size)
+                self.stats.last_progress = now = time.time()
+                self.stats.in_flight[path] = (sent[0], entry.size, now)
 
             def on_offset(offset: int) -> None:
                 # the far side holds more than ever before: the schedule starts again, so a
@@ -295,18 +315,14 @@ class Uploader:
             self._retry(job, str(error))
         except TerminalError as error:
             self._move_to_failed(job, str(error))
-        except Exception as error:  # noqa: BLE001 - a worker must outlive any one upload
-            self._retry(job, self.supervisor.failed(
-                SYNC_WORKER, error, f"the upload of {path} is retried with backoff"))
         else:
-            self._delete_uploaded(job, entry)
-        finally:
-            self.stats.in_flight.pop(path, None)
+            self._confirmed(job, entry)
 
     def _retry(self, job: _Job, reason: str, restart: bool = False,
-               retry_after_s: float = 0.0) -> None:
+               retry_after_s: float = 0.0, quiet: bool = False) -> None:
         """Back off; with ``restart`` the next attempt starts a new upload from byte 0. The
-        server's Retry-After is honoured, up to the backoff cap."""
+        server's Retry-After is honoured, up to the backoff cap. ``quiet``: the caller said
+        it once already. Never raises: it is how every failure ends."""
         job.failures += 1
         job.last_error = reason
         # an attempt that found progress is followed by one at once: the link works
@@ -315,14 +331,18 @@ class Uploader:
         delay = max(backoff, min(retry_after_s, self._backoff.cap_s))
         job.next_try = self._clock() + delay
         self.stats.failures += 1
-        entry = self.journal.get(job.file.path)
-        if entry is not None:
-            entry.failures, entry.last_error = job.failures, reason
-            if restart:
-                entry.upload_url = ""
-            self.journal.put(entry)
-        self._log.warning(f"upload of {job.file.path} failed ({reason}); "
-                          f"try {job.failures + 1} in {delay:.1f} s")
+        try:
+            entry = self.journal.get(job.file.path)
+            if entry is not None:
+                entry.failures, entry.last_error = job.failures, reason
+                if restart:
+                    entry.upload_url = ""
+                self.journal.put(entry)
+        except (OSError, sqlite3.Error) as error:
+            reason += f"; its journal entry cannot be written ({error}), kept in memory"
+        if not quiet:
+            self._log.warning(f"upload of {job.file.path} failed ({reason}); "
+                              f"try {job.failures + 1} in {delay:.1f} s")
         self._requeue(job)
 
     def _finish(self, job: _Job, message: str = "") -> None:
@@ -333,21 +353,44 @@ class Uploader:
             self._busy.discard(job.file.path)
             self._jobs.pop(job.file.path, None)
 
-    def _delete_uploaded(self, job: _Job, entry: JournalEntry) -> None:
+    def _confirmed(self, job: _Job, entry: JournalEntry) -> None:
+        """The far side holds every byte: counted and announced once, then deleted here."""
         path, size = job.file.path, entry.size
-        os.unlink(path)
+        job.uploaded = True
         self.stats.uploaded_files += 1
         self.stats.uploaded_bytes += size
         self.stats.last_success = time.time()
-        self.supervisor.succeeded(SYNC_WORKER)
-        self._log.info(f"uploaded {job.file.relative_path} ({size} bytes); deleted locally")
+        self._log.info(f"uploaded {job.file.relative_path} ({size} bytes)")
         self.on_uploaded(path, size, entry.upload_url)
+        self._remove_local(job)
+
+    def _remove_local(self, job: _Job) -> None:
+        """Delete an uploaded file. One that cannot be deleted (a read-only mount, no
+        permission) is reported once and kept; deleting it is retried with backoff, and it
+        is never uploaded again."""
+        path = job.file.path
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            reason = f"uploaded, but it cannot be deleted here: {error.strerror}"
+            if job.last_error != reason:
+                self._log.warning(f"{printable(path)}: {reason}; kept, and deleting it is "
+                                  "retried with backoff (it is not uploaded again)")
+            self._retry(job, reason, quiet=True)
+            return
+        self._log.debug(f"deleted {printable(path)} locally")
         directory = os.path.dirname(path)
         if job.file.is_bag_file and os.path.realpath(directory) != os.path.realpath(job.file.root):
             try:
                 os.rmdir(directory)  # only succeeds once the bag's last file is gone
             except OSError:
                 pass
+        with self._cond:
+            self._recent[path] = None
+            if len(self._recent) > RECENT_UPLOADS:
+                del self._recent[next(iter(self._recent))]
         self._finish(job)
 
     def _move_to_failed(self, job: _Job, reason: str) -> None:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 import pytest
+from diagnostic_msgs.msg import DiagnosticStatus
 
 from data_manager_ros.backoff import Backoff
 from data_manager_ros.layout import JOURNAL_FILE
+from data_manager_ros.node.diagnostics import sync_status
 from data_manager_ros.sync.destinations import DirectoryDestination, make_destination
 from data_manager_ros.sync.journal import Journal, JournalEntry
 from data_manager_ros.sync.scanner import bag_files
+from data_manager_ros.sync.snapshot import snapshot_of
 from data_manager_ros.sync.uploader import Uploader
 from helpers.processes import wait_for
 from helpers.proxy import FaultProxy
+from helpers.small_fs import small_tmpfs
 from helpers.sync_setup import (
     ListLogger,
     assert_arrived_once,
@@ -462,4 +467,46 @@ def test_an_upload_that_hangs_is_reported_as_stalled(tmp_path):
         sync.close()
         server.close()
     assert fresh.level == DiagnosticStatus.OK
-    assert stalled.level == DiagnosticStatus.WARN and "nothing sent for" in stalled.message
+    assert stalled.level == DiagnosticStatus.WARN
+    assert stalled.message.startswith("stalled: bag_h_0.mcap has sent no byte for ")
+
+
+def test_an_uploaded_file_that_cannot_be_deleted_is_kept_reported_once_and_never_sent_again(
+        tmp_path, tus_server):
+    """A real read-only remount: uploads succeed, deletes fail with EROFS. No worker dies, the
+    files are WARN (failing) with the reason, each logged once; once the mount is writable
+    again they are deleted without a byte sent again, and new files still go up."""
+    with small_tmpfs(tmp_path / "mount", "8m") as mount:
+        extra = mount / "logs"
+        extra.mkdir()
+        files = {f"logs/f{i}.bin": os.urandom(100_000) for i in range(3)}
+        past = time.time() - 60
+        for relative, data in files.items():
+            (mount / relative).write_bytes(data)
+            os.utime(mount / relative, (past, past))
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(extra)],
+                            file_last_modified_millis=0)
+        try:
+            sync.sweep()
+            wait_for(lambda: snapshot_of(sync.uploader).failing_files == 3, 30,
+                     "three uploaded files failing to delete")
+            wait_for(lambda: min(f for _, f, _ in sync.uploader.pending()) >= 2, 30,
+                     "a second try of each")
+            status = sync_status("/data_manager", snapshot_of(sync.uploader), False)
+            assert status.level == DiagnosticStatus.WARN and "3 file(s) failing" in status.message
+            assert "cannot be deleted here: Read-only file system" in \
+                snapshot_of(sync.uploader).last_error
+            assert log.text().count("cannot be deleted here") == 3
+            assert not snapshot_of(sync.uploader).faults  # no thread died
+            subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True)
+            wait_for(lambda: not list(extra.iterdir()), 30, "the files deleted")
+            (extra / "new.bin").write_bytes(b"after")
+            os.utime(extra / "new.bin", (past, past))
+            files["logs/new.bin"] = b"after"
+            sync.sweep()
+            drain(sync)
+        finally:
+            sync.close()
+    assert_arrived_once(tus_server, files)
+

@@ -10,6 +10,7 @@ import pytest
 
 from data_manager_ros.backoff import Backoff
 from data_manager_ros.config.settings import make_config
+from data_manager_ros.sync.scanner import quiet_files
 from helpers.sync_setup import (
     drain,
     make_bag,
@@ -119,3 +120,23 @@ def test_an_old_capture_dir_is_synced_until_its_bags_are_gone_then_dropped(tmp_p
     assert sorted(str(p.relative_to(tmp_path / "cloud")) for p in (tmp_path / "cloud").rglob("*")
                   if p.is_file()) == sorted([*old_files, *new_files])
     assert f"{old}: every bag uploaded; no longer synced" in log.text()
+
+
+def test_a_file_listed_again_just_after_its_upload_is_not_reported_vanished(tmp_path):
+    """A sweep lists files while workers upload them: one listed just before its upload
+    ended is queued again, and must not read as data loss."""
+    extra = tmp_path / "logs"
+    extra.mkdir()
+    (extra / "a.log").write_bytes(b"x" * 100)
+    sync, log = manager(tmp_path, f"file://{tmp_path / 'cloud'}",
+                        additional_sync_paths=[str(extra)], file_last_modified_millis=0)
+    try:
+        [listed] = quiet_files(str(extra), 0, time.time_ns(), log.warning)
+        sync.uploader.enqueue([listed])
+        drain(sync)
+        sync.uploader.enqueue([listed])  # the stale listing of a sweep that ran meanwhile
+        drain(sync)
+    finally:
+        sync.close()
+    assert "vanished" not in log.text()
+    assert (tmp_path / "cloud" / "logs" / "a.log").read_bytes() == b"x" * 100
