@@ -29,6 +29,7 @@ from rcl_interfaces.msg import (
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from data_manager_ros.config.credentials import check_change
 from data_manager_ros.config.files import load_config_file
 from data_manager_ros.config.params import (
     CAPTURE_METHODS,
@@ -210,6 +211,7 @@ class NodeParameters:
             return SetParametersResult(successful=False, reason="; ".join(self._type_errors))
         try:
             self._accepted = self._candidate(changes)
+            check_change(self.config, self._accepted[1])
         except ConfigError as error:
             return SetParametersResult(successful=False, reason=str(error))
         return SetParametersResult(successful=True)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from data_manager_ros.config.credentials import api_key, check_ca_bundle, destination_settings
 from data_manager_ros.config.settings import DataManagerConfig, UploadOrder
 from data_manager_ros.fsutil import LockBusy, hold_exclusive_lock
 from data_manager_ros.layout import JOURNAL_FILE, JOURNAL_LOCK_FILE
@@ -36,30 +37,9 @@ SYNC_SWEEPER = "sync sweeper"
 LOCK_WAIT_S = 10.0
 
 
-def api_key(config: DataManagerConfig) -> str:
-    """The key, refused (naming where it came from, never echoing it) if it holds control
-    characters: a CR or LF would end up in headers, logs and the journal."""
-    if config.api_key_file:
-        with open(os.path.expanduser(config.api_key_file), encoding="utf-8") as handle:
-            key, source = handle.read().strip(), f"api_key_file {config.api_key_file!r}"
-    else:
-        key = os.environ.get(config.api_key_env, "") if config.api_key_env else ""
-        source = f"environment variable {config.api_key_env!r} (api_key_env)"
-    if any(ord(c) < 32 or ord(c) == 127 for c in key):
-        raise ValueError(f"the API key in {source} contains control characters (a stray "
-                         "newline?); it must be one line of printable characters")
-    return key
-
-
 def _headers(config: DataManagerConfig) -> dict[str, str]:
     key = api_key(config)
     return {"Authorization": f"Bearer {key}"} if key else {}
-
-
-
-
-def _destination_settings(config: DataManagerConfig) -> tuple:
-    return (config.sync_url, config.api_key_env, config.api_key_file, config.ca_bundle)
 
 
 class SyncManager:
@@ -98,6 +78,8 @@ class SyncManager:
         self._sweeper.start()
 
     def _destination(self, config: DataManagerConfig) -> Destination:
+        """Raises ConfigError naming the setting when the key or CA bundle is unusable."""
+        check_ca_bundle(config)
         headers = _headers(config)
         if headers and config.sync_url.startswith("http://"):
             self._log.warning(f"sync_url {config.sync_url!r} is http: the API key and the data "
@@ -134,7 +116,11 @@ class SyncManager:
                 self.uploader.journal.remove(entry.path)
 
     def apply(self, config: DataManagerConfig) -> None:
-        """Take a new config; the old capture_dir stays a source until it is empty."""
+        """Take a new config; the old capture_dir stays a source until it is empty. A config
+        whose destination cannot be set up (the key, the CA bundle) raises ConfigError and
+        leaves the running one as it was."""
+        new_destination = destination_settings(self.config) != destination_settings(config)
+        destination = self._destination(config) if new_destination else None
         old, self.config = self.config, config
         capture_dir = config.expanded_capture_dir()
         if capture_dir not in self.capture_dirs:
@@ -142,12 +128,12 @@ class SyncManager:
         self._label_uploads(config)
         self.gate.configure(config.sync_windows, bool(config.sync_condition_topic))
         self.uploader.wake()
-        new_destination = _destination_settings(old) != _destination_settings(config)
-        if new_destination or old.maximum_num_sync_threads != config.maximum_num_sync_threads:
+        if destination is not None or (old.maximum_num_sync_threads
+                                       != config.maximum_num_sync_threads):
             self.uploader.stop()
-            self.uploader.destination.close()
-            self.uploader.destination = self._destination(config)
-            if new_destination:
+            if destination is not None:
+                self.uploader.destination.close()
+                self.uploader.destination = destination
                 self.uploader.retry_all_now()
             self.uploader.start(config.maximum_num_sync_threads)
 

@@ -22,10 +22,11 @@ import threading
 from typing import IO, Any
 
 from data_manager_ros.config.params import config_from_params
+from data_manager_ros.config.settings import ConfigError, DataManagerConfig
 from data_manager_ros.fsutil import LockBusy
 from data_manager_ros.sync.snapshot import snapshot_of
 from data_manager_ros.sync.sync_manager import SyncManager
-from data_manager_ros.wire import decode, encode
+from data_manager_ros.wire import SyncSnapshot, decode, encode
 
 NICENESS = 10
 STATUS_INTERVAL_S = 1.0
@@ -74,48 +75,83 @@ def _die_with(parent_pid: int) -> None:
         os._exit(0)
 
 
-def _status(manager: SyncManager) -> dict[str, Any]:
-    return {"status": snapshot_of(manager.uploader)}
+CONFIGURATION = "configuration"
 
 
-def _report_until(stop: threading.Event, channel: _Channel, manager: SyncManager) -> None:
-    while not stop.wait(STATUS_INTERVAL_S):
-        manager.supervisor.step(STATUS_REPORTER, lambda: channel.send(_status(manager)),
-                                "the next report tries again")
+class _Worker:
+    """The upload process's state: the manager once a config could be set up, and the
+    configuration problem that keeps it from starting or changing. A problem is one ERROR in
+    the status (naming the setting), not an exit: the node would restart us into it."""
+
+    def __init__(self, channel: _Channel) -> None:
+        self.channel = channel
+        self.log = _ChannelLogger(channel)
+        self.manager: SyncManager | None = None
+        self.problem = ""
+
+    def status(self) -> dict[str, Any]:
+        if self.manager is None:
+            snapshot = SyncSnapshot()
+        else:
+            snapshot = snapshot_of(self.manager.uploader)
+        if self.problem:
+            snapshot.faults[CONFIGURATION] = self.problem
+        return {"status": snapshot}
+
+    def report_until(self, stop: threading.Event) -> None:
+        """Every second once a config came: the manager's snapshot, or the problem alone."""
+        while not stop.wait(STATUS_INTERVAL_S):
+            if self.manager is not None:
+                self.manager.supervisor.step(STATUS_REPORTER,
+                                             lambda: self.channel.send(self.status()),
+                                             "the next report tries again")
+            elif self.problem:
+                self.channel.send(self.status())
+
+    def configure(self, config: DataManagerConfig) -> None:
+        try:
+            if self.manager is None:
+                self.manager = SyncManager(config, self.log)
+                self.manager.uploader.on_uploaded = lambda path, size, location: \
+                    self.channel.send({"uploaded": {"path": path, "bytes": size,
+                                                    "location": location}})
+                if not config.sync_disabled:
+                    self.manager.request_sweep()  # resume what a previous run left at once
+            else:
+                self.manager.apply(config)
+        except ConfigError as error:
+            if str(error) != self.problem:
+                self.log.error(f"sync configuration refused: {error}; uploads wait for a "
+                               "corrected one")
+            self.problem = str(error)
+            return
+        self.problem = ""
 
 
 def serve(lines: IO[str], channel: _Channel) -> int:
-    log = _ChannelLogger(channel)
-    manager: SyncManager | None = None
+    worker = _Worker(channel)
     stop = threading.Event()
-    for line in lines:
-        message = decode(line)
-        if "config" in message:
-            config = config_from_params(message["config"])
-            if manager is not None:
-                manager.apply(config)
+    threading.Thread(target=worker.report_until, args=(stop,), name="sync-status",
+                     daemon=True).start()
+    try:
+        for line in lines:
+            message = decode(line)
+            if "config" in message:
+                worker.configure(config_from_params(message["config"]))
+            elif worker.manager is None:
                 continue
-            try:
-                manager = SyncManager(config, log)
-            except LockBusy as error:
-                log.error(str(error))
-                return EXIT_LOCK_BUSY
-            manager.uploader.on_uploaded = lambda path, size, location: channel.send(
-                {"uploaded": {"path": path, "bytes": size, "location": location}})
-            threading.Thread(target=_report_until, args=(stop, channel, manager),
-                             name="sync-status", daemon=True).start()
-            if not config.sync_disabled:
-                manager.request_sweep()  # resume what a previous run left at once
-        elif manager is None:
-            continue
-        elif message.get("sweep"):
-            manager.request_sweep(bool(message.get("forced")))
-        elif "condition" in message:
-            manager.set_condition(bool(message["condition"]))
-    stop.set()
-    if manager is not None:
-        manager.close()
-        channel.send(_status(manager))
+            elif message.get("sweep"):
+                worker.manager.request_sweep(bool(message.get("forced")))
+            elif "condition" in message:
+                worker.manager.set_condition(bool(message["condition"]))
+    except LockBusy as error:
+        worker.log.error(str(error))
+        return EXIT_LOCK_BUSY
+    finally:
+        stop.set()
+    if worker.manager is not None:
+        worker.manager.close()
+    channel.send(worker.status())
     return 0
 
 

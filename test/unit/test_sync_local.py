@@ -9,7 +9,7 @@ import time
 import pytest
 
 from data_manager_ros.backoff import Backoff
-from data_manager_ros.config.settings import make_config
+from data_manager_ros.config.settings import ConfigError, make_config
 from data_manager_ros.sync.scanner import quiet_files
 from helpers.sync_setup import (
     drain,
@@ -75,11 +75,11 @@ def test_fifos_sockets_and_devices_are_skipped_once_and_never_opened(tmp_path):
 
 
 def test_an_api_key_with_a_newline_is_refused_by_name_never_echoed(tmp_path, monkeypatch):
-    from data_manager_ros.sync.sync_manager import api_key
+    from data_manager_ros.config.credentials import api_key
 
     monkeypatch.setenv("DM_TEST_KEY", "s3cret-value\r\n")
     config = make_config({"capture_dir": str(tmp_path), "api_key_env": "DM_TEST_KEY"}, [])
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ConfigError) as refused:
         api_key(config)
     assert "'DM_TEST_KEY'" in str(refused.value) and "s3cret" not in str(refused.value)
 
