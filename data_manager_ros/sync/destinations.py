@@ -6,6 +6,7 @@ Both resume where the last attempt stopped, and both confirm every byte before
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable
@@ -37,6 +38,10 @@ class Destination(Protocol):
         """Send ``path`` completely; raise errors.* to say what to do otherwise. ``on_offset``
         hears every offset the far side confirmed (how the uploader tells progress)."""
 
+    def discard(self, upload_url: str) -> bool:
+        """Remove an upload that a new one replaces (the file changed, or the far side
+        refused its checksum); False where the far side cannot, and it is only marked."""
+
     def close(self) -> None: ...
 
 
@@ -64,6 +69,9 @@ class TusDestination:
                 on_offset(offset)
         if entry.size == 0 and self._client.offset(entry.upload_url) != 0:
             raise RetryableError("empty upload not confirmed by the server")
+
+    def discard(self, upload_url: str) -> bool:
+        return self._client.terminate(upload_url)
 
     def _stored_offset(self, entry: JournalEntry) -> int | None:
         """The server's offset of the upload the journal remembers, or None to start anew:
@@ -121,6 +129,12 @@ class DirectoryDestination:
             raise UploadGone(f"copy of {path} does not match its sha256")
         os.replace(part, target)
         fsync_dir(os.path.dirname(target))
+
+    def discard(self, upload_url: str) -> bool:
+        """A ``.part`` copy that a new one replaces."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(upload_url)
+        return True
 
     def close(self) -> None:
         pass

@@ -64,13 +64,44 @@ class Journal:
             return
         db = None
         try:
-            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db = db = self._open_file()
+        except sqlite3.OperationalError as error:
+            self._to_memory(error, db)
+
+    def _open_file(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute(_SCHEMA)
-            self._db = db
-        except sqlite3.OperationalError as error:
-            self._to_memory(error, db)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def restore(self) -> bool:
+        """Back to the file once the disk takes it again (called on each sweep): what memory
+        holds is written there in one transaction, and the warning clears. Returns whether
+        the journal is on disk now."""
+        if not self.degraded:
+            return True
+        with self._lock:
+            try:
+                db = self._open_file()
+            except sqlite3.Error:
+                return False
+            try:
+                rows = self._db.execute("SELECT * FROM uploads").fetchall()
+                with db:
+                    db.execute("BEGIN")
+                    db.execute("DELETE FROM uploads")
+                    db.executemany("INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            except sqlite3.Error:
+                db.close()
+                return False
+            self._db.close()
+            self._db, self.degraded = db, ""
+        return True
 
     def _to_memory(self, error: sqlite3.Error, old: sqlite3.Connection | None) -> None:
         """Carry on in memory with the rows the file still gives (see the module doc)."""

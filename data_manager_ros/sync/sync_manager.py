@@ -160,6 +160,9 @@ class SyncManager:
                 self._skips_reported.add(reason)
                 self._log.warning(reason)
 
+        journal = self.uploader.journal
+        if journal.degraded and journal.restore():
+            self._log.info(f"upload journal {journal.path} is written to disk again")
         files: list[SyncFile] = []
         current = self.config.expanded_capture_dir()
         for capture_dir in list(self.capture_dirs):

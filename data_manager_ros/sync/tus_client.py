@@ -117,7 +117,7 @@ class TusClient:
         # per request: requests lets REQUESTS_CA_BUNDLE override a Session's verify
         self._verify = verify_tls
         self._timeout = timeout_s
-        self._checksum: str | None = None  # asked once: see checksum_algorithm
+        self._options: requests.structures.CaseInsensitiveDict | None = None  # asked once
 
     def _request(self, method: str, url: str, action: str, **kwargs) -> requests.Response:
         # A server closes idle keep-alive connections; the first request on such a
@@ -164,16 +164,32 @@ class TusClient:
             return False
         return True
 
+    def _server_options(self) -> requests.structures.CaseInsensitiveDict:
+        """The server's OPTIONS headers, asked once per destination."""
+        if self._options is None:
+            self._options = self._request("OPTIONS", self.endpoint, "ask extensions").headers
+        return self._options
+
+    def extensions(self) -> set[str]:
+        return {e.strip() for e in self._server_options().get("Tus-Extension", "").split(",")}
+
     def checksum_algorithm(self) -> str:
         """The hash the server checks per PATCH (tus checksum extension), "" if none."""
-        if self._checksum is None:
-            headers = self._request("OPTIONS", self.endpoint, "ask extensions").headers
-            extensions = {e.strip() for e in headers.get("Tus-Extension", "").split(",")}
-            offered = {a.strip().lower()
-                       for a in headers.get("Tus-Checksum-Algorithm", "").split(",")}
-            self._checksum = next((a for a in CHECKSUM_ALGORITHMS if a in offered), "") \
-                if "checksum" in extensions else ""
-        return self._checksum
+        if "checksum" not in self.extensions():
+            return ""
+        offered = {a.strip().lower()
+                   for a in self._server_options().get("Tus-Checksum-Algorithm", "").split(",")}
+        return next((a for a in CHECKSUM_ALGORITHMS if a in offered), "")
+
+    def terminate(self, url: str) -> bool:
+        """Delete an upload the server keeps (tus termination extension); False where the
+        server does not offer it. An upload it no longer knows counts as deleted."""
+        if "termination" not in self.extensions():
+            return False
+        response = self._request("DELETE", url, "terminate upload")
+        if response.status_code not in (204, 404, 410):
+            _check(response, "terminate upload", (204,))
+        return True
 
     def offset(self, url: str) -> int:
         response = self._request("HEAD", url, "ask offset", headers={"Cache-Control": "no-store"})

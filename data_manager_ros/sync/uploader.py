@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import yaml
 from mcap.reader import make_reader
@@ -49,6 +49,7 @@ class _Job:
     advanced: bool = False  # this attempt found the far side holding more than before
     forced: bool = False  # found by ~/sync: goes past a closed gate
     uploaded: bool = False  # the far side confirmed it all; only the local delete is left
+    superseded: list[str] = field(default_factory=list)  # upload URLs it could not remove
 
 
 def _bag_facts(path: str) -> tuple[list[str], dict[str, str]]:
@@ -232,7 +233,8 @@ class Uploader:
             self.journal.put(entry)
         return entry
 
-    def _metadata(self, file: SyncFile, entry: JournalEntry) -> dict[str, str]:
+    def _metadata(self, job: _Job, entry: JournalEntry) -> dict[str, str]:
+        file = job.file
         metadata = {
             "filename": printable(os.path.basename(file.path)),
             "relative_path": printable(file.remote_path),
@@ -256,6 +258,8 @@ class Uploader:
             tags += [tag for t in topics for tag in self.method_tags.get(t, ())]
         if tags:
             metadata["tags"] = ",".join(dict.fromkeys(tags))
+        if job.superseded:
+            metadata["supersedes"] = " ".join(job.superseded)
         return metadata
 
     def _attempt(self, job: _Job) -> None:
@@ -275,8 +279,12 @@ class Uploader:
             return
         try:
             stat = os.stat(path)
-        except FileNotFoundError:
-            self._finish(job, f"{path} vanished before upload; dropped from the queue")
+        except FileNotFoundError as error:
+            self._finish(job, f"{path} vanished before upload ({error.strerror}); dropped from "
+                              "the queue (a sweep queues it again if it comes back)")
+            return
+        except OSError as error:
+            self._retry(job, f"cannot stat it: {error.strerror}")
             return
         try:
             entry = self._entry_for(job.file, stat.st_size, stat.st_mtime_ns)
@@ -300,7 +308,7 @@ class Uploader:
                     job.advanced = True
 
             self.destination.upload(path, entry, job.file.remote_path,
-                                    self._metadata(job.file, entry), self.journal.put, on_read,
+                                    self._metadata(job, entry), self.journal.put, on_read,
                                     on_offset)
             after = os.stat(path)
             if (after.st_size, after.st_mtime_ns) != (entry.size, entry.mtime_ns):
@@ -308,15 +316,34 @@ class Uploader:
         except UploadInterrupted:
             self._requeue(job)
         except UploadGone as error:
+            self._discard_upload(job)
             self._retry(job, str(error), restart=True)
         except RetryableError as error:
             self._retry(job, str(error), retry_after_s=error.retry_after_s)
         except OSError as error:
             self._retry(job, str(error))
+        except sqlite3.Error as error:
+            self._retry(job, f"its journal entry cannot be written ({error})")
         except TerminalError as error:
             self._move_to_failed(job, str(error))
         else:
             self._confirmed(job, entry)
+
+    def _discard_upload(self, job: _Job) -> None:
+        """The upload the journal holds is replaced by a new one: the far side keeps no
+        garbage where it can delete it (tus termination); otherwise the next upload's
+        metadata names it (``supersedes``), so the far side can tell which one counts."""
+        entry = self.journal.get(job.file.path)
+        url = entry.upload_url if entry else ""
+        if not url:
+            return
+        try:
+            discarded = self.destination.discard(url)
+        except (RetryableError, TerminalError, UploadGone) as error:
+            self._log.warning(f"{url}: the superseded upload could not be deleted ({error})")
+            discarded = False
+        if not discarded:
+            job.superseded.append(url)
 
     def _retry(self, job: _Job, reason: str, restart: bool = False,
                retry_after_s: float = 0.0, quiet: bool = False) -> None:
@@ -348,7 +375,11 @@ class Uploader:
     def _finish(self, job: _Job, message: str = "") -> None:
         if message:
             self._log.warning(message)
-        self.journal.remove(job.file.path)
+        try:
+            self.journal.remove(job.file.path)
+        except sqlite3.Error as error:  # a row of a file that is gone: dropped at next start
+            self._log.warning(f"{printable(job.file.path)}: its journal entry cannot be "
+                              f"removed ({error}); it is dropped when the uploader restarts")
         with self._cond:
             self._busy.discard(job.file.path)
             self._jobs.pop(job.file.path, None)

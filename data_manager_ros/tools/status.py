@@ -22,10 +22,14 @@ from data_manager_ros.layout import (
     is_hidden,
     recording_marker,
 )
-from data_manager_ros.sync.journal import Journal
+from data_manager_ros.sync.journal import Journal, JournalEntry
 from data_manager_ros.sync.scanner import quiet_files
 
 BAR = 30
+
+
+# how often each node publishes /diagnostics
+REPORT_PERIOD_S = 1.0
 
 
 def bar(fraction: float) -> str:
@@ -44,13 +48,13 @@ def _size(n: float) -> str:
 
 
 def offline_report(capture_dir: str, additional_paths: tuple[str, ...] = ()) -> str:
-    """Backlog of bags and of the additional paths, uploads the journal knows, and files
-    refused for good, from the disk alone: it works with the node stopped and on a full
-    disk, and changes nothing."""
+    """A verdict line first (ok / WARN / ERROR and why), then the backlog of bags and of the
+    additional paths, uploads the journal knows, and files refused for good, from the disk
+    alone: it works with the node stopped and on a full disk, and changes nothing."""
     lines = [f"capture_dir {capture_dir}"]
     roots = [os.path.abspath(os.path.expanduser(p)) for p in additional_paths]
     if not os.path.isdir(capture_dir):
-        return lines[0] + ": does not exist (nothing captured yet)"
+        return f"ok: nothing captured yet\n{lines[0]}: does not exist"
     backlog = 0
     for name in sorted(os.listdir(capture_dir)):
         path = os.path.join(capture_dir, name)
@@ -66,23 +70,44 @@ def offline_report(capture_dir: str, additional_paths: tuple[str, ...] = ()) -> 
         lines.append(line)
         backlog += size
     lines.append(f"backlog: {_size(backlog)} not yet uploaded")
-    journal_path = os.path.join(capture_dir, JOURNAL_FILE)
-    if os.path.exists(journal_path):
+    entries, problem = _journal_entries(os.path.join(capture_dir, JOURNAL_FILE))
+    if problem:
+        lines.append(f"  {problem}")
+    for entry in entries:
+        state = "started" if entry.upload_url else "queued"
+        lines.append(f"  upload {os.path.relpath(entry.path, capture_dir)}: {state}, "
+                     f"{_size(entry.size)}, {entry.failures} failure(s)"
+                     + (f": {entry.last_error}" if entry.last_error else ""))
+    failed = _failed_report([capture_dir, *roots])
+    failing = [e for e in entries if e.failures]
+    if failed:
+        verdict = f"ERROR: {len(failed)} file(s) refused for good, kept in failed/"
+    elif failing:
+        verdict = (f"WARN: {len(failing)} upload(s) failing; last: "
+                   f"{failing[0].last_error or 'no reason kept'}")
+    elif problem:
+        verdict = f"WARN: {problem}"
+    else:
+        verdict = f"ok: {_size(backlog)} waiting for upload"
+    return "\n".join([verdict, *lines, *failed])
+
+
+def _journal_entries(path: str) -> tuple[list[JournalEntry], str]:
+    """What the journal holds, read-only, and why it cannot be read, if so. A journal file
+    with no table yet (created on a full disk) holds nothing: no problem to report."""
+    if not os.path.exists(path):
+        return [], ""
+    try:
+        journal = Journal(path, read_only=True)
         try:
-            journal = Journal(journal_path, read_only=True)
-            entries = journal.entries()
+            return journal.entries(), ""
+        finally:
             journal.close()
-        except sqlite3.Error as error:
-            lines.append(f"  upload journal {journal_path} cannot be read now ({error}); "
-                         "the uploads it holds resume when the uploader runs")
-            entries = []
-        for entry in entries:
-            state = "started" if entry.upload_url else "queued"
-            lines.append(f"  upload {os.path.relpath(entry.path, capture_dir)}: {state}, "
-                         f"{_size(entry.size)}, {entry.failures} failure(s)"
-                         + (f": {entry.last_error}" if entry.last_error else ""))
-    lines += _failed_report([capture_dir, *roots])
-    return "\n".join(lines)
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):
+            return [], ""
+        return [], (f"upload journal {path} cannot be read now ({error}); the uploads it "
+                    "holds resume when the uploader runs")
 
 
 def _extra_report(root: str) -> tuple[str, int]:
@@ -145,30 +170,37 @@ def live_report(statuses: list) -> str:
 
 
 def _live(timeout: float, node_name: str) -> str:
-    """The next report of the data manager ``node_name`` (any, when empty) on /diagnostics,
-    where each names its node as hardware_id."""
+    """The next report of the data manager ``node_name``, or of every data manager that
+    answers within two report periods when none is named; each names its node as
+    hardware_id, and its statuses begin with that name."""
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
 
     rclpy.init()
     node = rclpy.create_node("data_manager_status")
-    found: list = []
+    found: dict[str, dict[str, object]] = {}
 
     def take(array: DiagnosticArray) -> None:
-        ours = [s for s in array.status if s.name.startswith(f"{s.hardware_id}: ")
-                and (not node_name or s.hardware_id == node_name)]
-        if ours and not found:
-            found.extend(ours)
+        for status in array.status:
+            source = status.hardware_id
+            if status.name.startswith(f"{source}: ") and node_name in ("", source):
+                found.setdefault(source, {})[status.name] = status
 
     node.create_subscription(DiagnosticArray, "/diagnostics", take, 10)
     deadline = time.monotonic() + timeout
-    while not found and time.monotonic() < deadline:
+    first = 0.0
+    while time.monotonic() < deadline and not (node_name and found):
         rclpy.spin_once(node, timeout_sec=0.1)
+        if found and not first:
+            first = time.monotonic()
+        if first and time.monotonic() - first > 2 * REPORT_PERIOD_S:
+            break
     node.destroy_node()
     rclpy.try_shutdown()
     if not found:
         return f"no diagnostics from data manager {node_name or '(any)'} on /diagnostics"
-    return f"{found[0].hardware_id}\n{live_report(found)}"
+    return "\n\n".join(f"{source}\n{live_report(list(statuses.values()))}"
+                        for source, statuses in sorted(found.items()))
 
 
 def main(argv: list[str] | None = None) -> int:

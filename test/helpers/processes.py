@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import yaml
 
@@ -55,6 +56,24 @@ class NodeProcess:
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
+
+
+@contextlib.contextmanager
+def stopped_after(node: NodeProcess, *others: subprocess.Popen) -> Iterator[NodeProcess]:
+    """The node and other processes, all stopped on the way out. The node's clean exit (0 on
+    SIGINT) is asserted only when the body passed: a cleanup never hides the first failure."""
+    try:
+        yield node
+    except BaseException:
+        for process in others:
+            process.kill()
+            process.wait()
+        node.stop()
+        raise
+    for process in others:
+        process.terminate()
+        process.wait()
+    assert node.stop() == 0
 
 
 def run_sensors(gps_hz: float, cloud_hz: float, duration: float, *extra: str,

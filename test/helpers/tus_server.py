@@ -94,6 +94,12 @@ class TusServer:
         with open(ledger, encoding="utf-8") as handle:
             return [json.loads(line) for line in handle if line.strip()]
 
+    def unfinished(self) -> list[str]:
+        """Uploads the server keeps that never finished: garbage, once nothing is in flight."""
+        done = {upload["id"] for upload in self.completed()}
+        return sorted(name[:-len(".json")] for name in os.listdir(self.directory)
+                      if name.endswith(".json") and name[:-len(".json")] not in done)
+
     def stored(self, upload_id: str) -> bytes:
         with open(os.path.join(self.directory, upload_id), "rb") as handle:
             return handle.read()

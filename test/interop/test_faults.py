@@ -199,6 +199,8 @@ def test_uploads_go_on_when_the_disk_is_full_and_free_it(tmp_path):
     """The journal cannot even be created on the full disk: it runs in memory, says so,
     and the bag is uploaded and deleted, which is what gives the robot its space back."""
     from data_manager_ros.config.settings import make_config
+    from data_manager_ros.layout import JOURNAL_FILE
+    from data_manager_ros.sync.journal import Journal
     from data_manager_ros.sync.snapshot import snapshot_of
     from data_manager_ros.sync.sync_manager import SyncManager
     from helpers.sync_setup import ListLogger, make_bag
@@ -214,10 +216,15 @@ def test_uploads_go_on_when_the_disk_is_full_and_free_it(tmp_path):
             problem = snapshot_of(sync.uploader).journal_problem
             sync.sweep()
             wait_for(lambda: not sync.uploader.pending(), 60, "the uploads")
+            (mount / "filler").unlink()  # space returns: the next sweep writes the journal
+            sync.sweep()
+            after = snapshot_of(sync.uploader).journal_problem
         finally:
             sync.close()
         assert "cannot be written" in problem and "database or disk is full" in problem
         assert problem in log.text()
+        assert after == "" and "is written to disk again" in log.text()
+        assert Journal(str(mount / "capture" / JOURNAL_FILE), read_only=True).entries() == []
         for relative, data in files.items():
             assert (tmp_path / "cloud" / relative).read_bytes() == data
         assert not list((mount / "capture").glob("*/*.mcap"))

@@ -387,6 +387,7 @@ def test_a_byte_flipped_in_flight_is_caught_by_the_servers_sha256_and_sent_again
     assert proxy.flipped
     assert "HTTP 460" in log.text() and "sha256 mismatch" in log.text()
     assert_arrived_once(tus_server, files)
+    assert tus_server.unfinished() == []  # the refused upload was terminated (DELETE)
 
 
 def test_with_the_checksum_extension_a_flipped_byte_costs_one_chunk_not_the_file(tmp_path):

@@ -9,7 +9,7 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 
-from helpers.processes import NodeProcess, wait_for, write_config
+from helpers.processes import NodeProcess, stopped_after, wait_for, write_config
 from helpers.ros_client import ros_client
 
 KEY = "s3cret-key"
@@ -24,7 +24,7 @@ def test_a_bad_key_at_start_is_one_error_in_diagnostics_and_live_changes_are_ref
     bad_key.write_text("line one\nline two\n")
     not_pem = tmp_path / "ca.pem"
     not_pem.write_text("not a certificate\n")
-    try:
+    with stopped_after(node):
         with ros_client() as client:
             array = client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
                 s.name.endswith(": sync") and s.level == DiagnosticStatus.ERROR
@@ -34,8 +34,6 @@ def test_a_bad_key_at_start_is_one_error_in_diagnostics_and_live_changes_are_ref
                 ("api_key_file", str(bad_key)), ("api_key_file", str(tmp_path / "missing")),
                 ("ca_bundle", str(not_pem)))}
             wait_for(lambda: time.monotonic() - started > 3, 10, "a few reports more")
-    finally:
-        assert node.stop() == 0
     [sync] = [s for s in array.status if s.name.endswith(": sync")]
     assert "configuration: the API key in environment variable 'DM_KEY' (api_key_env) " \
            "contains control characters" in sync.message

@@ -24,7 +24,7 @@ from data_manager_ros.node.parameters import coerce
 from data_manager_ros.tools.demo_sensors import GPS_TOPIC
 from helpers import REPO
 from helpers.bags import bag_dirs, closed_messages
-from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
+from helpers.processes import NodeProcess, start_sensors, stopped_after, wait_for, write_config
 from helpers.ros_client import ros_client, wait_received
 
 SECOND = 1_000_000_000
@@ -62,39 +62,42 @@ def test_a_params_file_alone_and_a_dump_of_it_give_every_per_method_setting(tmp_
         "minimum_free_space_fraction": 0.0, "clip_post_s": 0.5,
         "methods": {"gps1": {"position": {"capture_frequency_hz": 20, "tags": ["fix"],
                                           "clip": True}}}})
-    first = NodeProcess("", str(tmp_path / "first.log"), "--params-file", README_PARAMS,
-                        "--params-file", ours).start()
     sensors = start_sensors(200, 5, 0, "--cloud-size", "8x8")
     try:
-        first.wait_log("capturing /gps1/position")
-        dump = ros2("param", "dump", "/data_manager")
-        assert dump.returncode == 0, dump.stderr
+        first = NodeProcess("", str(tmp_path / "first.log"), "--params-file", README_PARAMS,
+                            "--params-file", ours).start()
+        with stopped_after(first):
+            first.wait_log("capturing /gps1/position")
+            dump = ros2("param", "dump", "/data_manager")
+            assert dump.returncode == 0, dump.stderr
+        second, dumped = _second_node_from(dump.stdout, tmp_path)
+        with stopped_after(second, sensors):
+            second.wait_log("capturing /gps1/position")
+            again = ros2("param", "dump", "/data_manager")
+            [bag] = bag_dirs(str(tmp_path / "second"))
+            wait_for(lambda: len(closed_messages(bag, 0).get(GPS_TOPIC, [])) > 40, 30,
+                     "2 s of fixes in closed files")
+            with ros_client() as client:
+                answer = client.call(Trigger, "capture_clip", Trigger.Request())
     finally:
-        assert first.stop() == 0
-    dumped = yaml.safe_load(dump.stdout)["/data_manager"]["ros__parameters"]
+        sensors.kill()  # stopped already unless something above failed
+        sensors.wait()
+    assert yaml.safe_load(again.stdout)["/data_manager"]["ros__parameters"] == dumped
+    assert 17 <= rate_hz(bag, GPS_TOPIC, 0) <= 23  # 20 Hz of the 200 Hz stream
+    assert answer.success and answer.message.startswith("clip opened"), answer.message
+
+
+def _second_node_from(dump: str, tmp_path) -> tuple[NodeProcess, dict]:
+    """A node started from a dump alone (its own capture_dir), once the dump is checked."""
+    dumped = yaml.safe_load(dump)["/data_manager"]["ros__parameters"]
     assert dumped["methods"]["camera1"]["point_cloud"]["capture_frequency_hz"] == 30.0
     assert dumped["methods"]["gps1"]["position"] == {
         "capture_frequency_hz": 20.0, "tags": ["fix"], "clip": True, "disabled": False,
         "topic": "gps1/position", "type": "sensor_msgs/msg/NavSatFix"}  # as written
     dumped["capture_dir"] = str(tmp_path / "second")
     second_file = params_file(tmp_path / "dump.yaml", dumped, key="/data_manager")
-    second = NodeProcess("", str(tmp_path / "second.log"), "--params-file", second_file).start()
-    try:
-        second.wait_log("capturing /gps1/position")
-        again = ros2("param", "dump", "/data_manager")
-        since = 0
-        [bag] = bag_dirs(str(tmp_path / "second"))
-        wait_for(lambda: len(closed_messages(bag, since).get(GPS_TOPIC, [])) > 40, 30,
-                 "2 s of fixes in closed files")
-        with ros_client() as client:
-            answer = client.call(Trigger, "capture_clip", Trigger.Request())
-    finally:
-        sensors.terminate()
-        sensors.wait()
-        assert second.stop() == 0
-    assert yaml.safe_load(again.stdout)["/data_manager"]["ros__parameters"] == dumped
-    assert 17 <= rate_hz(bag, GPS_TOPIC, since) <= 23  # 20 Hz of the 200 Hz stream
-    assert answer.success and answer.message.startswith("clip opened"), answer.message
+    return NodeProcess("", str(tmp_path / "second.log"), "--params-file", second_file).start(), \
+        dumped
 
 
 def test_cli_types_are_kept_and_wrong_types_refused_in_words(tmp_path):
@@ -105,7 +108,7 @@ def test_cli_types_are_kept_and_wrong_types_refused_in_words(tmp_path):
                         {"gps1": [{"method": "position", "tags": ["a"]}]},
                         capture_dir=str(tmp_path / "capture"), sync_disabled=True)
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
-    try:
+    with stopped_after(node):
         assert ros2("param", "set", "/data_manager", GPS_HZ, "20").returncode == 0
         get = ros2("param", "get", "/data_manager", GPS_HZ)
         assert get.stdout.strip() == "Double value is: 20.0", get.stdout + get.stderr
@@ -129,29 +132,37 @@ def test_cli_types_are_kept_and_wrong_types_refused_in_words(tmp_path):
                           "a read-only parameter: start_type_description_service."], load.stderr
         assert ros2("param", "get", "/data_manager", GPS_HZ).stdout.strip() == \
             "Double value is: inf"
-    finally:
-        assert node.stop() == 0
 
 
 def test_diagnostics_name_the_node_and_warn_while_a_topic_has_no_publisher(tmp_path):
     """Under /robot1 the relative topic gps1/position is /robot1/gps1/position, which nothing
-    publishes: past topic_wait_warning_s that is a WARN, named after this node."""
-    path = write_config(str(tmp_path / "dm.yaml"), {"gps1": [{"method": "Position"}]},
-                        capture_dir=str(tmp_path / "capture"), sync_disabled=True,
-                        topic_wait_warning_s=1.0)
-    node = NodeProcess(path, str(tmp_path / "node.log"), "-r", "__ns:=/robot1").start()
+    publishes: past topic_wait_warning_s that is a WARN, named after this node. With a second
+    data manager under /robot2, `data_manager_status --live` shows both."""
+    nodes = []
+    for robot in ("robot1", "robot2"):
+        path = write_config(str(tmp_path / f"{robot}.yaml"), {"gps1": [{"method": "Position"}]},
+                            capture_dir=str(tmp_path / robot), sync_disabled=True,
+                            topic_wait_warning_s=1.0)
+        nodes.append(NodeProcess(path, str(tmp_path / f"{robot}.log"), "-r",
+                                 f"__ns:=/{robot}").start())
     try:
         with ros_client("/robot1/data_manager") as client:
             array = client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
-                s.level == DiagnosticStatus.WARN for s in m.status), timeout=30)
+                s.level == DiagnosticStatus.WARN and s.hardware_id == "/robot1/data_manager"
+                for s in m.status), timeout=30)
+        live = subprocess.run([sys.executable, "-m", "data_manager_ros.tools.status", "--live",
+                               "--timeout", "20"], capture_output=True, text=True, check=True,
+                              timeout=60).stdout
     finally:
-        assert node.stop() == 0
+        assert [node.stop() for node in nodes] == [0, 0]
     statuses = {s.name: s for s in array.status}
     assert set(statuses) == {"/robot1/data_manager: capture gps1/Position",
                              "/robot1/data_manager: sync"}
     capture = statuses["/robot1/data_manager: capture gps1/Position"]
     assert capture.message.startswith("waiting for a publisher on /robot1/gps1/position for ")
     assert {s.hardware_id for s in array.status} == {"/robot1/data_manager"}
+    assert "/robot1/data_manager\n/robot1/data_manager: capture gps1/Position: waiting" in live
+    assert "/robot2/data_manager\n/robot2/data_manager: capture gps1/Position: waiting" in live
 
 
 def test_publish_time_is_the_source_timestamp_rosbag2_records(tmp_path):
@@ -163,18 +174,18 @@ def test_publish_time_is_the_source_timestamp_rosbag2_records(tmp_path):
     recorder = subprocess.Popen(["ros2", "bag", "record", "-s", "mcap", "-o",
                                  str(tmp_path / "rosbag2"), GPS_TOPIC],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        # the publisher waits for both recorders to subscribe (each does once it appears)
-        output = subprocess.run(
-            [sys.executable, "-m", "data_manager_ros.tools.demo_sensors", "--gps-hz", "200",
-             "--cloud-hz", "0", "--duration", "2", "--wait-subscribers", "2"],
-            capture_output=True, text=True, timeout=120, check=True).stdout
-        fixes = int(output.split()[output.split().index("published") + 1])
-        wait_received({GPS_TOPIC: fixes})
-    finally:
-        recorder.send_signal(signal.SIGINT)
-        recorder.wait(30)
-        assert node.stop() == 0
+    with stopped_after(node):
+        try:
+            # the publisher waits for both recorders to subscribe (each does once it appears)
+            output = subprocess.run(
+                [sys.executable, "-m", "data_manager_ros.tools.demo_sensors", "--gps-hz", "200",
+                 "--cloud-hz", "0", "--duration", "2", "--wait-subscribers", "2"],
+                capture_output=True, text=True, timeout=120, check=True).stdout
+            fixes = int(output.split()[output.split().index("published") + 1])
+            wait_received({GPS_TOPIC: fixes})
+        finally:
+            recorder.send_signal(signal.SIGINT)  # rosbag2 finalizes its bag on SIGINT
+            recorder.wait(30)
     ours = publish_times(bag_dirs(str(tmp_path / "capture"))[0])
     theirs = publish_times(str(tmp_path / "rosbag2"))
     common = set(ours) & set(theirs)

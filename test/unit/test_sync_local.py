@@ -10,6 +10,7 @@ import pytest
 
 from data_manager_ros.backoff import Backoff
 from data_manager_ros.config.settings import ConfigError, make_config
+from data_manager_ros.layout import JOURNAL_FILE
 from data_manager_ros.sync.scanner import quiet_files
 from helpers.sync_setup import (
     drain,
@@ -96,9 +97,17 @@ def test_offline_status_counts_additional_paths_and_their_failed_files(tmp_path)
     sync, _ = manager(tmp_path, f"file://{tmp_path / 'cloud'}")  # a journal in capture_dir
     sync.close()
     report = offline_report(str(tmp_path / "capture"), (str(extra),))
+    assert report.startswith("ERROR: 1 file(s) refused for good, kept in failed/\n")
     assert f"additional path {extra}: 1 file(s) waiting, 2.0 KiB" in report
     assert f"FAILED {extra / 'failed' / 'big.bin'}: HTTP 413 too large" in report
     assert "bag bag_s: closed, 2 file(s) waiting" in report
+    (extra / "failed" / "big.bin.reason.txt").unlink()
+    (extra / "failed" / "big.bin").unlink()
+    empty = tmp_path / "capture" / JOURNAL_FILE
+    empty.unlink()
+    empty.touch()  # a journal file with no table, as a full disk leaves it
+    report = offline_report(str(tmp_path / "capture"), (str(extra),))
+    assert report.startswith("ok: ") and "cannot be read" not in report
 
 
 def test_an_old_capture_dir_is_synced_until_its_bags_are_gone_then_dropped(tmp_path):
