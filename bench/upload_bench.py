@@ -64,13 +64,14 @@ def child(url: str, path: str, work: str) -> None:
     from data_manager_ros.sync.destinations import TusDestination
     from data_manager_ros.sync.journal import Journal
     from data_manager_ros.sync.scanner import bag_files
+    from data_manager_ros.sync.upload_metadata import UploadPolicy
     from data_manager_ros.sync.uploader import Uploader
 
     bag = os.path.join(work, "capture", "bench_bag")
     os.makedirs(bag)
     os.link(path, os.path.join(bag, "bench_bag_0.mcap"))
     uploader = Uploader(TusDestination(url, {}), Journal(os.path.join(work, "j.sqlite3")),
-                        logging_sink(), robot_id="bench")
+                        logging_sink(), policy=UploadPolicy(robot_id="bench"))
     uploader.enqueue(bag_files(os.path.join(work, "capture"), print))
     start = time.perf_counter()
     while uploader.pending():  # one attempt, or as many as cuts make it take
@@ -87,6 +88,7 @@ def limited_rate(url: str, work: str, workers: int, limit_bps: int) -> float:
     from data_manager_ros.sync.destinations import TusDestination
     from data_manager_ros.sync.journal import Journal
     from data_manager_ros.sync.scanner import bag_files
+    from data_manager_ros.sync.upload_metadata import UploadPolicy
     from data_manager_ros.sync.uploader import Uploader
 
     bag = os.path.join(work, "capture", "limited")
@@ -95,7 +97,8 @@ def limited_rate(url: str, work: str, workers: int, limit_bps: int) -> float:
         with open(os.path.join(bag, f"limited_{index}.mcap"), "wb") as handle:
             handle.write(os.urandom(16 << 20))
     uploader = Uploader(TusDestination(url, {}, BandwidthLimit(limit_bps)),
-                        Journal(os.path.join(work, "j")), logging_sink(), robot_id="bench")
+                        Journal(os.path.join(work, "j")), logging_sink(),
+                        policy=UploadPolicy(robot_id="bench"))
     uploader.enqueue(f for f in bag_files(os.path.join(work, "capture"), print)
                      if f.path.endswith(".mcap"))
     for file, _, _ in uploader.pending():  # hash first: only the transfer is timed
@@ -115,6 +118,7 @@ def small_beside_large(url: str, work: str, workers: int) -> str:
     from data_manager_ros.sync.destinations import TusDestination
     from data_manager_ros.sync.journal import Journal
     from data_manager_ros.sync.scanner import bag_files, quiet_files
+    from data_manager_ros.sync.upload_metadata import UploadPolicy
     from data_manager_ros.sync.uploader import Uploader
 
     bag = os.path.join(work, "capture", "large")
@@ -141,7 +145,7 @@ def small_beside_large(url: str, work: str, workers: int) -> str:
     log.setLevel(logging.INFO)
     log.propagate = False
     uploader = Uploader(TusDestination(url, {}), Journal(os.path.join(work, "j")), log,
-                        robot_id="bench")
+                        policy=UploadPolicy(robot_id="bench"))
     files = [f for f in bag_files(os.path.join(work, "capture"), print)
              if f.path.endswith(".mcap")] + list(quiet_files(extra, 0, time.time_ns(), print))
     uploader.enqueue(files)

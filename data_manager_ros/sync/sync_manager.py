@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from data_manager_ros.config.credentials import api_key, check_ca_bundle, destination_settings
-from data_manager_ros.config.settings import DataManagerConfig, UploadOrder
+from data_manager_ros.config.settings import DataManagerConfig, UploadClass, UploadOrder
 from data_manager_ros.fsutil import LockBusy, hold_exclusive_lock
 from data_manager_ros.layout import JOURNAL_FILE, JOURNAL_LOCK_FILE
 from data_manager_ros.supervision import Supervisor
@@ -29,6 +29,7 @@ from data_manager_ros.sync.destinations import Destination, make_destination
 from data_manager_ros.sync.journal import Journal
 from data_manager_ros.sync.scanner import SyncFile, bag_files, has_bags, quiet_files
 from data_manager_ros.sync.sync_gate import SyncGate
+from data_manager_ros.sync.upload_metadata import UploadPolicy
 from data_manager_ros.sync.uploader import Uploader
 from data_manager_ros.wire import Logger
 
@@ -61,7 +62,7 @@ class SyncManager:
             raise LockBusy(f"another uploader is using {journal} ({error}); stop it first: "
                            f"two uploaders would send the same files twice") from None
         self.supervisor = Supervisor(log)
-        self.uploader = Uploader(self._destination(config), Journal(journal), log, robot_id="",
+        self.uploader = Uploader(self._destination(config), Journal(journal), log,
                                  supervisor=self.supervisor)
         self.uploader.gate = self._gate_closed_because
         if self.uploader.journal.degraded:
@@ -102,12 +103,12 @@ class SyncManager:
 
     def _label_uploads(self, config: DataManagerConfig) -> None:
         """What every upload's metadata says about where it came from."""
-        self.uploader.robot_id = config.robot_id or socket.gethostname()
-        self.uploader.tags = config.tags
-        self.uploader.methods_by_topic = {m.topic: m.key for m in config.methods}
-        self.uploader.priority = config.upload_priority
-        self.uploader.newest_first = config.upload_order == UploadOrder.NEWEST_FIRST
-        self.uploader.method_tags = {m.topic: m.tags for m in config.methods}
+        self.uploader.policy = UploadPolicy(
+            robot_id=config.robot_id or socket.gethostname(), tags=config.tags,
+            methods_by_topic={m.topic: m.key for m in config.methods},
+            method_tags={m.topic: m.tags for m in config.methods},
+            priority=tuple(UploadClass(c) for c in config.upload_priority),
+            newest_first=config.upload_order == UploadOrder.NEWEST_FIRST)
 
     def _forget_vanished(self) -> None:
         """A crash between deleting an uploaded file and its journal row leaves a stale row."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from dataclasses import replace
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
@@ -16,6 +17,7 @@ from data_manager_ros.sync.destinations import DirectoryDestination, make_destin
 from data_manager_ros.sync.journal import Journal, JournalEntry
 from data_manager_ros.sync.scanner import bag_files
 from data_manager_ros.sync.snapshot import snapshot_of
+from data_manager_ros.sync.upload_metadata import UploadPolicy
 from data_manager_ros.sync.uploader import Uploader
 from helpers.processes import wait_for
 from helpers.proxy import FaultProxy
@@ -58,7 +60,8 @@ MALFORMED = {
 
 def test_closed_bag_arrives_byte_identical_then_is_deleted(tmp_path, tus_server):
     sync, log = manager(tmp_path, tus_server.url, tags=["field-test"])
-    sync.uploader.methods_by_topic = {"/cloud": "camera1/PointCloud"}
+    sync.uploader.policy = replace(sync.uploader.policy,
+                                   methods_by_topic={"/cloud": "camera1/PointCloud"})
     _, files = make_bag(str(tmp_path / "capture"), "bag_a", 6, split_mb=2)
     assert len(files) == 4  # three splits and metadata.yaml
     try:
@@ -205,7 +208,8 @@ def test_file_in_backoff_holds_no_worker_and_follows_the_schedule(tmp_path):
     clock = FakeClock()
     log = ListLogger()
     dead = make_destination(f"http://127.0.0.1:{free_port()}/files/", {})  # nothing listens
-    uploader = Uploader(dead, Journal(str(tmp_path / "j.sqlite3")), log, robot_id="r",
+    uploader = Uploader(dead, Journal(str(tmp_path / "j.sqlite3")), log,
+                        policy=UploadPolicy(robot_id="r"),
                         clock=clock)
     uploader.enqueue(bag_files(str(capture), print))
     schedule = []
@@ -315,7 +319,7 @@ def test_retry_after_is_honoured_up_to_the_backoff_cap(tmp_path):
     make_bag(str(tmp_path / "capture"), "bag_r", 1)
     clock = FakeClock()
     uploader = Uploader(make_destination(server.url, {}), Journal(str(tmp_path / "j.db")),
-                        ListLogger(), robot_id="r", clock=clock)
+                        ListLogger(), policy=UploadPolicy(robot_id="r"), clock=clock)
     try:
         uploader.enqueue(bag_files(str(tmp_path / "capture"), print))
         while uploader.run_due():  # the bag file and its metadata.yaml
