@@ -7,13 +7,13 @@ standard library and ``fsutil``: the child loads no capture code (no MCAP writer
 subscriptions), and the node loads no HTTP client. ``test_process_boundary``
 holds both to it.
 
-The wire is JSON lines. Node to child: ``{"config": <params>}`` (the first one
-starts the uploader; the config travels as the flat ROS parameter dict of
-``params.config_to_params``, so both ends validate it with the same code) and
-``{"sweep": true, "forced": <~/sync>}`` and ``{"condition": <bool>}`` (the last
-value of sync_condition_topic); end of input closes the uploader. Child to node:
-``{"log": <severity>, "message": ...}``, ``{"status": <SyncSnapshot>}`` every
-second and ``{"uploaded": {"path", "bytes", "location"}}`` per file uploaded.
+The wire is JSON lines, each one of the message dataclasses below with its ``kind``;
+``encode`` and ``decode`` are the only two ends. Node to child: ``Configure`` (the first
+one starts the uploader; the config travels as the flat ROS parameter dict of
+``config.params.config_to_params``, so both ends validate it with the same code),
+``Sweep`` and ``Condition`` (the last value of sync_condition_topic); end of input closes
+the uploader. Child to node: ``LogLine``, ``Status`` every second and ``Uploaded`` per
+file uploaded.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from data_manager_ros.fsutil import printable
@@ -73,6 +74,69 @@ class SyncSnapshot:
         return cls(**{**values, "stats": UploadStats(**values["stats"])})
 
 
+class Severity(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Configure:
+    """Node → child: the whole config, as flat ROS parameters."""
+
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Node → child: look for files now; ``forced`` (~/sync) passes a closed gate once."""
+
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Node → child: the last value of sync_condition_topic."""
+
+    value: bool
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """Child → node: a line for the node's logger (and /rosout)."""
+
+    severity: Severity
+    message: str
+
+
+@dataclass(frozen=True)
+class Status:
+    """Child → node, every second."""
+
+    snapshot: SyncSnapshot
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """Child → node: a file the far side confirmed, for the file_uploaded event."""
+
+    path: str
+    bytes: int
+    location: str
+
+
+Message = Configure | Sweep | Condition | LogLine | Status | Uploaded
+
+
+def log_line(log: Logger, severity: Severity, message: str) -> None:
+    """A LogLine into a logger, at its severity."""
+    {Severity.DEBUG: log.debug, Severity.INFO: log.info, Severity.WARNING: log.warning,
+     Severity.ERROR: log.error}[severity](message)
+_KINDS: dict[str, type] = {cls.__name__: cls for cls in
+                           (Configure, Sweep, Condition, LogLine, Status, Uploaded)}
+
+
 def _plain(value: Any) -> Any:
     """JSON-ready, with every string printable: a path that is not UTF-8 would otherwise
     reach rclpy's logger and ROS strings as lone surrogates, which they refuse."""
@@ -87,14 +151,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def encode(message: dict[str, Any]) -> str:
-    """One line of the wire; a snapshot may be given as its dataclass."""
-    return json.dumps(_plain(message)) + "\n"
+def encode(message: Message) -> str:
+    """One line of the wire."""
+    return json.dumps({"kind": type(message).__name__, **_plain(message)}) + "\n"
 
 
-def decode(line: str) -> dict[str, Any]:
+def decode(line: str) -> Message:
     """One line of the wire; ValueError if it is not one (a stray print, a crash dump)."""
-    message = json.loads(line)
-    if not isinstance(message, dict):
+    raw = json.loads(line)
+    kind = _KINDS.get(raw.pop("kind", None)) if isinstance(raw, dict) else None
+    if kind is None:
         raise ValueError(f"not a message: {line[:100]!r}")
+    try:
+        if kind is Status:
+            return Status(SyncSnapshot.from_json(raw["snapshot"]))
+        if kind is LogLine:
+            return LogLine(Severity(raw["severity"]), raw["message"])
+        message: Message = kind(**raw)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"malformed {kind.__name__}: {error}") from None
     return message

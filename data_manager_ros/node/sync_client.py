@@ -16,12 +16,25 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO
 
 from data_manager_ros.backoff import Backoff
 from data_manager_ros.config.params import config_to_params
 from data_manager_ros.config.settings import DataManagerConfig
-from data_manager_ros.wire import Logger, SyncSnapshot, decode, encode
+from data_manager_ros.wire import (
+    Condition,
+    Configure,
+    Logger,
+    LogLine,
+    Message,
+    Status,
+    Sweep,
+    SyncSnapshot,
+    Uploaded,
+    decode,
+    encode,
+    log_line,
+)
 
 
 def _pipe(stream: IO[str] | None) -> IO[str]:
@@ -67,20 +80,20 @@ class SyncProcess:
     def apply(self, config: DataManagerConfig) -> None:
         with self._lock:
             self._config = config
-            self._write({"config": config_to_params(config)})
+            self._write(Configure(config_to_params(config)))
 
     def request_sweep(self, forced: bool = False) -> None:
         """``forced`` (~/sync): what this sweep finds goes past a closed gate, once."""
         with self._lock:
-            self._write({"sweep": True, "forced": forced})
+            self._write(Sweep(forced))
 
     def set_condition(self, value: bool) -> None:
         """The last value of sync_condition_topic; a restarted child is told it at start."""
         with self._lock:
             self._condition = value
-            self._write({"condition": value})
+            self._write(Condition(value))
 
-    def _write(self, message: dict[str, Any]) -> None:
+    def _write(self, message: Message) -> None:
         """Called with the lock held, so a config and the child it goes to cannot cross."""
         if self._child is None:
             return  # the supervisor sends the current config to the next child
@@ -102,9 +115,9 @@ class SyncProcess:
                 if self._closing.is_set():
                     _pipe(child.stdin).close()
                 else:
-                    self._write({"config": config_to_params(self._config)})
+                    self._write(Configure(config_to_params(self._config)))
                     if self._condition is not None:
-                        self._write({"condition": self._condition})
+                        self._write(Condition(self._condition))
             for line in _pipe(child.stdout):
                 self._on_line(line)
             code = child.wait()
@@ -125,21 +138,18 @@ class SyncProcess:
         except ValueError:  # json's errors are ValueErrors too
             self._log.warning(f"upload process: {line.rstrip()}")
             return
-        if "uploaded" in message:
-            event = message["uploaded"]
-            self._on_uploaded(event["path"], event["bytes"], event["location"])
-        elif "status" in message:
-            self.snapshot = SyncSnapshot.from_json(message["status"])
-            self._reported_at = time.monotonic()
-            self._failures, self._exit_problem = 0, ""  # it has run long enough to report
-        elif message.get("log") == "error":
-            self._log.error(message["message"])
-        elif message.get("log") == "warning":
-            self._log.warning(message["message"])
-        elif message.get("log") == "debug":
-            self._log.debug(message["message"])
-        else:
-            self._log.info(message["message"])
+        match message:
+            case Uploaded(path, size, location):
+                self._on_uploaded(path, size, location)
+            case Status(snapshot):
+                self.snapshot = snapshot
+                self._reported_at = time.monotonic()
+                self._failures, self._exit_problem = 0, ""  # it ran long enough to report
+            case LogLine(severity, text):
+                log_line(self._log, severity, text)
+            case _:
+                self._log.warning(f"upload process sent {type(message).__name__}, which only "
+                                  "the node sends; ignored")
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Let the child stop its uploads at the next block (they resume next run), then reap it."""

@@ -19,14 +19,26 @@ import os
 import signal
 import sys
 import threading
-from typing import IO, Any
+from typing import IO
 
 from data_manager_ros.config.params import config_from_params
 from data_manager_ros.config.settings import ConfigError, DataManagerConfig
 from data_manager_ros.fsutil import LockBusy
 from data_manager_ros.sync.snapshot import snapshot_of
 from data_manager_ros.sync.sync_manager import SyncManager
-from data_manager_ros.wire import SyncSnapshot, decode, encode
+from data_manager_ros.wire import (
+    Condition,
+    Configure,
+    LogLine,
+    Message,
+    Severity,
+    Status,
+    Sweep,
+    SyncSnapshot,
+    Uploaded,
+    decode,
+    encode,
+)
 
 NICENESS = 10
 STATUS_INTERVAL_S = 1.0
@@ -42,7 +54,7 @@ class _Channel:
         self._out = out
         self._lock = threading.Lock()
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: Message) -> None:
         line = encode(message)
         with self._lock:
             self._out.write(line)
@@ -56,16 +68,16 @@ class _ChannelLogger:
         self._channel = channel
 
     def debug(self, message: str) -> None:
-        self._channel.send({"log": "debug", "message": message})
+        self._channel.send(LogLine(Severity.DEBUG, message))
 
     def info(self, message: str) -> None:
-        self._channel.send({"log": "info", "message": message})
+        self._channel.send(LogLine(Severity.INFO, message))
 
     def warning(self, message: str) -> None:
-        self._channel.send({"log": "warning", "message": message})
+        self._channel.send(LogLine(Severity.WARNING, message))
 
     def error(self, message: str) -> None:
-        self._channel.send({"log": "error", "message": message})
+        self._channel.send(LogLine(Severity.ERROR, message))
 
 
 def _die_with(parent_pid: int) -> None:
@@ -89,14 +101,14 @@ class _Worker:
         self.manager: SyncManager | None = None
         self.problem = ""
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         if self.manager is None:
             snapshot = SyncSnapshot()
         else:
             snapshot = snapshot_of(self.manager.uploader)
         if self.problem:
             snapshot.faults[CONFIGURATION] = self.problem
-        return {"status": snapshot}
+        return Status(snapshot)
 
     def report_until(self, stop: threading.Event) -> None:
         """Every second once a config came: the manager's snapshot, or the problem alone."""
@@ -113,8 +125,7 @@ class _Worker:
             if self.manager is None:
                 self.manager = SyncManager(config, self.log)
                 self.manager.uploader.on_uploaded = lambda path, size, location: \
-                    self.channel.send({"uploaded": {"path": path, "bytes": size,
-                                                    "location": location}})
+                    self.channel.send(Uploaded(path, size, location))
                 if not config.sync_disabled:
                     self.manager.request_sweep()  # resume what a previous run left at once
             else:
@@ -135,15 +146,18 @@ def serve(lines: IO[str], channel: _Channel) -> int:
                      daemon=True).start()
     try:
         for line in lines:
-            message = decode(line)
-            if "config" in message:
-                worker.configure(config_from_params(message["config"]))
-            elif worker.manager is None:
-                continue
-            elif message.get("sweep"):
-                worker.manager.request_sweep(bool(message.get("forced")))
-            elif "condition" in message:
-                worker.manager.set_condition(bool(message["condition"]))
+            match decode(line):
+                case Configure(params):
+                    worker.configure(config_from_params(params))
+                case _ if worker.manager is None:
+                    continue
+                case Sweep(forced):
+                    worker.manager.request_sweep(forced)
+                case Condition(value):
+                    worker.manager.set_condition(value)
+                case other:
+                    worker.log.warning(f"the node sent {type(other).__name__}, which only the "
+                                       "upload process sends; ignored")
     except LockBusy as error:
         worker.log.error(str(error))
         return EXIT_LOCK_BUSY

@@ -12,6 +12,7 @@ import signal
 import threading
 
 import psutil
+import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
 
 from data_manager_ros.config.params import config_to_params
@@ -20,7 +21,19 @@ from data_manager_ros.node.diagnostics import sync_status
 from data_manager_ros.node.sync_client import SyncProcess
 from data_manager_ros.sync import sync_manager, sync_worker
 from data_manager_ros.sync.snapshot import snapshot_of
-from data_manager_ros.wire import decode, encode
+from data_manager_ros.wire import (
+    Condition,
+    Configure,
+    LogLine,
+    Severity,
+    Status,
+    Sweep,
+    SyncSnapshot,
+    Uploaded,
+    UploadStats,
+    decode,
+    encode,
+)
 from helpers.processes import wait_for
 from helpers.sync_setup import ListLogger, make_bag, manager
 
@@ -90,15 +103,15 @@ def test_the_status_reporter_reports_the_bug_and_goes_on_reporting(tmp_path, mon
     read_end, write_end = os.pipe()
     config = make_config({"capture_dir": str(tmp_path / "capture"),
                           "sync_url": f"file://{tmp_path / 'cloud'}", "sync_disabled": True}, [])
-    os.write(write_end, encode({"config": config_to_params(config)}).encode())
+    os.write(write_end, encode(Configure(config_to_params(config))).encode())
     with os.fdopen(read_end) as lines:
         server = threading.Thread(target=sync_worker.serve,
                                   args=(lines, sync_worker._Channel(out)))
         server.start()
 
         def statuses() -> list[dict]:
-            return [m["status"] for m in map(decode, out.getvalue().splitlines())
-                    if "status" in m]
+            return [m.snapshot for m in map(decode, out.getvalue().splitlines())
+                    if isinstance(m, Status)]
 
         try:
             wait_for(lambda: len(statuses()) >= 2, 30, "reports after the failed one")
@@ -106,10 +119,11 @@ def test_the_status_reporter_reports_the_bug_and_goes_on_reporting(tmp_path, mon
             os.close(write_end)
             server.join()
     messages = [decode(line) for line in out.getvalue().splitlines()]
-    errors = [m["message"] for m in messages if m.get("log") == "error"]
+    errors = [m.message for m in messages
+              if isinstance(m, LogLine) and m.severity == Severity.ERROR]
     assert any(e.startswith("status reporter: unexpected ZeroDivisionError") and "Traceback" in e
                for e in errors), errors
-    assert statuses()[0]["unexpected_errors"] == 1
+    assert statuses()[0].unexpected_errors == 1
 
 
 def test_an_upload_process_that_stops_reporting_is_an_error_until_it_reports_again(tmp_path):
@@ -128,3 +142,17 @@ def test_an_upload_process_that_stops_reporting_is_an_error_until_it_reports_aga
         wait_for(lambda: not sync.problem(silent_after_s=1.0), 30, "reports again")
     finally:
         sync.close()
+
+
+def test_every_wire_message_round_trips_and_a_stray_line_is_refused():
+    snapshot = SyncSnapshot(waiting_files=2, faults={"sync worker": "x"},
+                            stats=UploadStats(in_flight={"/a": (1, 2, 3.0)}))
+    for message in (Configure({"capture_dir": "/x", "tags": []}), Sweep(forced=True),
+                    Condition(False), LogLine(Severity.WARNING, "caf\udce9"),
+                    Status(snapshot), Uploaded("/a", 2, "http://h/files/1")):
+        decoded = decode(encode(message))
+        assert type(decoded) is type(message)
+    assert decode(encode(Status(snapshot))).snapshot.stats.in_flight == {"/a": [1, 2, 3.0]}
+    for stray in ('{"status": {}}', "[1]", '{"kind": "Sweep", "typo": 1}'):
+        with pytest.raises(ValueError):
+            decode(stray)
