@@ -130,9 +130,16 @@ Message = Configure | Sweep | Condition | LogLine | Status | Uploaded
 
 
 def log_line(log: Logger, severity: Severity, message: str) -> None:
-    """A LogLine into a logger, at its severity."""
-    {Severity.DEBUG: log.debug, Severity.INFO: log.info, Severity.WARNING: log.warning,
-     Severity.ERROR: log.error}[severity](message)
+    """A LogLine into a logger, at its severity. rclpy refuses one call site logging at two
+    severities: one call each."""
+    if severity is Severity.ERROR:
+        log.error(message)
+    elif severity is Severity.WARNING:
+        log.warning(message)
+    elif severity is Severity.DEBUG:
+        log.debug(message)
+    else:
+        log.info(message)
 _KINDS: dict[str, type] = {cls.__name__: cls for cls in
                            (Configure, Sweep, Condition, LogLine, Status, Uploaded)}
 

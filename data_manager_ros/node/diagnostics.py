@@ -15,11 +15,12 @@ from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from data_manager_ros.capture.clips import ClipRecorder
 from data_manager_ros.capture.engine import CaptureEngine, TopicStats
 from data_manager_ros.config.settings import DataManagerConfig, MethodConfig
+from data_manager_ros.node.diagnostic_keys import Key, uploading_key
 from data_manager_ros.wire import SyncSnapshot
 
 
 def _status(node: str, what: str, level: bytes, message: str,
-            values: dict[str, object]) -> DiagnosticStatus:
+            values: dict[str, object]) -> DiagnosticStatus:  # keys: Key, or uploading_key
     """``node``: the fully qualified node name; also the hardware_id, which status --live
     filters on."""
     return DiagnosticStatus(level=level, name=f"{node}: {what}", message=message,
@@ -68,15 +69,15 @@ def capture_statuses(node: str, config: DataManagerConfig, engine: CaptureEngine
         elif message == "capturing" and method.topic in waiting_s:
             message = f"waiting for a publisher on {method.topic}"
         statuses.append(_status(node, f"capture {method.key}", level, message, {
-            "topic": method.topic,
-            "configured_hz": _configured_hz(method),
-            "actual_hz": f"{rates.get(method.topic, 0.0):.1f}",
-            "received": stats.received, "throttled": stats.throttled,
-            "written": stats.written, "dropped": stats.dropped,
-            "writer_backlog_bytes": engine.backlog_bytes(),
-            "writer_backlog_peak_bytes": engine.peak_backlog_bytes,
-            "deleted_for_space": (f"{engine.deleted_for_space[0]} file(s), "
-                                  f"{engine.deleted_for_space[1]} bytes"),
+            Key.TOPIC: method.topic,
+            Key.CONFIGURED_HZ: _configured_hz(method),
+            Key.ACTUAL_HZ: f"{rates.get(method.topic, 0.0):.1f}",
+            Key.RECEIVED: stats.received, Key.THROTTLED: stats.throttled,
+            Key.WRITTEN: stats.written, Key.DROPPED: stats.dropped,
+            Key.WRITER_BACKLOG_BYTES: engine.backlog_bytes(),
+            Key.WRITER_BACKLOG_PEAK_BYTES: engine.peak_backlog_bytes,
+            Key.DELETED_FOR_SPACE_FILES: engine.deleted_for_space[0],
+            Key.DELETED_FOR_SPACE_BYTES: engine.deleted_for_space[1],
         }))
     return statuses
 
@@ -91,8 +92,8 @@ def clip_status(node: str, clips: ClipRecorder) -> DiagnosticStatus:
         level, message = DiagnosticStatus.WARN, (
             f"{stats.dropped} message(s) left out of clips: clip_buffer_bytes is too small")
     return _status(node, "clips", level, message, {
-        "clips_written": stats.written, "messages": stats.messages, "dropped": stats.dropped,
-        "last_clip": stats.last_bag})
+        Key.CLIPS_WRITTEN: stats.written, Key.CLIP_MESSAGES: stats.messages,
+        Key.CLIP_DROPPED: stats.dropped, Key.LAST_CLIP: stats.last_bag})
 
 
 # an upload in flight that sent no byte for this long is stalled (WARN naming it)
@@ -116,7 +117,7 @@ def sync_status(node: str, snapshot: SyncSnapshot, sync_disabled: bool, process_
                 stall_after_s: float = STALL_AFTER_S) -> DiagnosticStatus:
     stats = snapshot.stats
     quiet_s = time.time() - stats.last_progress
-    uploading = {f"uploading {os.path.basename(path)}": f"{sent}/{size}"
+    uploading = {uploading_key(os.path.basename(path)): f"{sent}/{size}"
                  for path, (sent, size, _) in stats.in_flight.items()}
     stalled = _stalled(stats.in_flight, stall_after_s)
     if process_error:
@@ -140,17 +141,17 @@ def sync_status(node: str, snapshot: SyncSnapshot, sync_disabled: bool, process_
         level, message = DiagnosticStatus.OK, "sync disabled" if sync_disabled else "ok"
     oldest = snapshot.oldest_mtime_ns
     return _status(node, "sync", level, message, {
-        "waiting_files": snapshot.waiting_files,
-        "waiting_bytes": snapshot.waiting_bytes,
-        "oldest_unsynced_age_s": f"{(time.time_ns() - oldest) / 1e9:.0f}" if oldest else "0",
-        "in_flight_sent_bytes": sum(sent for sent, _, _ in stats.in_flight.values()),
-        "in_flight_remaining_bytes": sum(size - sent for sent, size, _ in
-                                         stats.in_flight.values()),
-        "uploaded_files": stats.uploaded_files, "failures": stats.failures,
-        "unexpected_errors": snapshot.unexpected_errors,
-        "failed_files": stats.failed_files,
-        "last_error": snapshot.last_error,
-        "last_success": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stats.last_success))
+        Key.WAITING_FILES: snapshot.waiting_files,
+        Key.WAITING_BYTES: snapshot.waiting_bytes,
+        Key.OLDEST_UNSYNCED_AGE_S: f"{(time.time_ns() - oldest) / 1e9:.0f}" if oldest else "0",
+        Key.IN_FLIGHT_SENT_BYTES: sum(sent for sent, _, _ in stats.in_flight.values()),
+        Key.IN_FLIGHT_REMAINING_BYTES: sum(size - sent for sent, size, _ in
+                                           stats.in_flight.values()),
+        Key.UPLOADED_FILES: stats.uploaded_files, Key.FAILURES: stats.failures,
+        Key.UNEXPECTED_ERRORS: snapshot.unexpected_errors,
+        Key.FAILED_FILES: stats.failed_files,
+        Key.LAST_ERROR: snapshot.last_error,
+        Key.LAST_SUCCESS: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stats.last_success))
         if stats.last_success else "never",
         **uploading,
     })

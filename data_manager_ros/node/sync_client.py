@@ -10,6 +10,8 @@ Config changes and sweep requests are written to its stdin and never wait on it.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import subprocess
 import sys
@@ -21,6 +23,7 @@ from typing import IO
 from data_manager_ros.backoff import Backoff
 from data_manager_ros.config.params import config_to_params
 from data_manager_ros.config.settings import DataManagerConfig
+from data_manager_ros.supervision import Supervisor
 from data_manager_ros.wire import (
     Condition,
     Configure,
@@ -46,6 +49,7 @@ def _pipe(stream: IO[str] | None) -> IO[str]:
 
 # a running child reports every second; this long without a report is a problem
 SILENT_AFTER_S = 10.0
+SYNC_SUPERVISOR = "sync supervisor"
 
 
 class SyncProcess:
@@ -65,12 +69,16 @@ class SyncProcess:
         self._exit_problem = ""
         self._reported_at = time.monotonic()
         self._failures = 0
+        self._supervision = Supervisor(log)  # of this thread's own steps (each line read)
         self._supervisor = threading.Thread(target=self._supervise, name="sync-supervisor",
                                             daemon=True)
         self._supervisor.start()
 
     def problem(self, silent_after_s: float = SILENT_AFTER_S) -> str:
         """Why the upload process is not working, or ""."""
+        faults = self._supervision.faults()
+        if faults:
+            return "; ".join(f"{thread}: {reason}" for thread, reason in faults.items())
         silent_s = time.monotonic() - self._reported_at
         if not self._exit_problem and self._child is not None and silent_s > silent_after_s:
             return (f"upload process (pid {self._child.pid}) sent no status for {silent_s:.0f} s; "
@@ -119,7 +127,8 @@ class SyncProcess:
                     if self._condition is not None:
                         self._write(Condition(self._condition))
             for line in _pipe(child.stdout):
-                self._on_line(line)
+                self._supervision.step(SYNC_SUPERVISOR, functools.partial(self._on_line, line),
+                                       "that line is dropped; the next is read")
             code = child.wait()
             with self._lock:
                 self._child = None
@@ -154,7 +163,7 @@ class SyncProcess:
     def close(self, timeout_s: float = 30.0) -> None:
         """Let the child stop its uploads at the next block (they resume next run), then reap it."""
         self._closing.set()
-        with self._lock:
+        with self._lock, contextlib.suppress(BrokenPipeError):  # a child that died already
             if self._child is not None:
                 _pipe(self._child.stdin).close()
         self._supervisor.join(timeout_s)

@@ -22,6 +22,7 @@ from data_manager_ros.layout import (
     is_hidden,
     recording_marker,
 )
+from data_manager_ros.node.diagnostic_keys import UPLOADING, Key, sent_and_size
 from data_manager_ros.sync.journal import Journal, JournalEntry
 from data_manager_ros.sync.scanner import quiet_files
 
@@ -134,39 +135,52 @@ def _failed_report(roots: list[str]) -> list[str]:
 
 
 def live_report(statuses: list) -> str:
+    """The node's /diagnostics, read by their keys (node.diagnostic_keys)."""
     lines = []
     for status in statuses:
         values = {kv.key: kv.value for kv in status.values}
         lines.append(f"{status.name}: {status.message}")
-        if "configured_hz" in values:
-            actual = float(values["actual_hz"])
-            try:
-                target = f"of {values['configured_hz']} Hz " + bar(
-                    actual / float(values["configured_hz"]))
-            except ValueError:  # "every message" or "0 (not captured)": no target
-                target = f"({values['configured_hz']})"
-            lines.append(f"  {values['topic']}: {actual:.1f} Hz {target}"
-                         f"  written {values['written']} dropped {values['dropped']}")
-            if not values.get("deleted_for_space", "0 ").startswith("0 "):
-                lines.append(f"  deleted by disk_full_policy: {values['deleted_for_space']}")
-        elif "clips_written" in values:
-            lines.append(f"  {values['clips_written']} clip(s), {values['messages']} message(s), "
-                         f"{values['dropped']} left out; last {values['last_clip'] or '-'}")
+        if Key.CONFIGURED_HZ in values:
+            lines += _capture_lines(values)
+        elif Key.CLIPS_WRITTEN in values:
+            lines.append(f"  {values[Key.CLIPS_WRITTEN]} clip(s), "
+                         f"{values[Key.CLIP_MESSAGES]} message(s), {values[Key.CLIP_DROPPED]} "
+                         f"left out; last {values[Key.LAST_CLIP] or '-'}")
         else:
-            lines.append(f"  waiting {values.get('waiting_files')} file(s), "
-                         f"{_size(int(values.get('waiting_bytes', 0)))}; in flight: sent "
-                         f"{_size(int(values.get('in_flight_sent_bytes', 0)))}, remaining "
-                         f"{_size(int(values.get('in_flight_remaining_bytes', 0)))}; uploaded "
-                         f"{values.get('uploaded_files')}; failures {values.get('failures')}; "
-                         f"oldest unsynced {values.get('oldest_unsynced_age_s')} s")
-            for key, value in values.items():
-                if key.startswith("uploading "):
-                    sent, size = (int(v) for v in value.split("/"))
-                    lines.append(f"  {key}: {_size(sent)} of {_size(size)} "
-                                 f"{bar(sent / size if size else 1.0)}")
-            if values.get("last_error"):
-                lines.append(f"  last error: {values['last_error']}")
+            lines += _sync_lines(values)
     return "\n".join(lines)
+
+
+def _capture_lines(values: dict[str, str]) -> list[str]:
+    actual = float(values[Key.ACTUAL_HZ])
+    try:
+        target = f"of {values[Key.CONFIGURED_HZ]} Hz " + bar(
+            actual / float(values[Key.CONFIGURED_HZ]))
+    except ValueError:  # "every message" or "0 (not captured)": no target
+        target = f"({values[Key.CONFIGURED_HZ]})"
+    lines = [f"  {values[Key.TOPIC]}: {actual:.1f} Hz {target}"
+             f"  written {values[Key.WRITTEN]} dropped {values[Key.DROPPED]}"]
+    if int(values.get(Key.DELETED_FOR_SPACE_FILES, 0)):
+        lines.append(f"  deleted by disk_full_policy: {values[Key.DELETED_FOR_SPACE_FILES]} "
+                     f"file(s), {_size(int(values[Key.DELETED_FOR_SPACE_BYTES]))}")
+    return lines
+
+
+def _sync_lines(values: dict[str, str]) -> list[str]:
+    lines = [f"  waiting {values.get(Key.WAITING_FILES)} file(s), "
+             f"{_size(int(values.get(Key.WAITING_BYTES, 0)))}; in flight: sent "
+             f"{_size(int(values.get(Key.IN_FLIGHT_SENT_BYTES, 0)))}, remaining "
+             f"{_size(int(values.get(Key.IN_FLIGHT_REMAINING_BYTES, 0)))}; uploaded "
+             f"{values.get(Key.UPLOADED_FILES)}; failures {values.get(Key.FAILURES)}; "
+             f"oldest unsynced {values.get(Key.OLDEST_UNSYNCED_AGE_S)} s"]
+    for key, value in values.items():
+        if key.startswith(UPLOADING):
+            sent, size = sent_and_size(value)
+            lines.append(f"  {key}: {_size(sent)} of {_size(size)} "
+                         f"{bar(sent / size if size else 1.0)}")
+    if values.get(Key.LAST_ERROR):
+        lines.append(f"  last error: {values[Key.LAST_ERROR]}")
+    return lines
 
 
 def _live(timeout: float, node_name: str) -> str:

@@ -156,3 +156,35 @@ def test_every_wire_message_round_trips_and_a_stray_line_is_refused():
     for stray in ('{"status": {}}', "[1]", '{"kind": "Sweep", "typo": 1}'):
         with pytest.raises(ValueError):
             decode(stray)
+
+
+class _FailingLogger(ListLogger):
+    """A node logger that raises on its first info line (as rclpy does on a severity clash)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def info(self, message: str) -> None:
+        if not self.failed:
+            self.failed = True
+            raise ValueError("Logger severity cannot be changed between calls.")
+        super().info(message)
+
+
+def test_the_node_side_of_the_wire_outlives_a_line_it_cannot_handle(tmp_path):
+    """A line whose handling fails is reported (ERROR naming the sync supervisor) and the
+    next lines are read: the node keeps hearing its upload process."""
+    make_bag(str(tmp_path / "capture"), "bag_w", 1)
+    config = make_config({"capture_dir": str(tmp_path / "capture"),
+                          "sync_url": f"file://{tmp_path / 'cloud'}"}, [])
+    log = _FailingLogger()
+    sync = SyncProcess(config, log)
+    try:
+        sync.request_sweep()
+        wait_for(lambda: log.failed and sync.snapshot.stats.uploaded_files >= 1, 30,
+                 "the failed line, then uploads reported")
+        wait_for(lambda: not sync.problem(), 30, "the fault cleared by the lines after it")
+    finally:
+        sync.close()
+    assert "ERROR sync supervisor: unexpected ValueError: Logger severity" in log.text()
