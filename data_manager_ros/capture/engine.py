@@ -19,7 +19,6 @@ import collections
 import inspect
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -28,10 +27,12 @@ from datetime import datetime
 from typing import Any
 
 from data_manager_ros.bag.mcap_file import Topic
-from data_manager_ros.bag.recovery import recover_bag, recover_capture_dir
+from data_manager_ros.bag.recovery import recover_capture_dir
 from data_manager_ros.bag.writer import BagWriter
-from data_manager_ros.capture.disk_policy import delete, deletion_order
+from data_manager_ros.capture.abandoned_bags import AbandonedBags
+from data_manager_ros.capture.disk_guard import Change, DiskGuard
 from data_manager_ros.capture.rate_gate import RateGate
+from data_manager_ros.capture.topic_stats import TopicStats
 from data_manager_ros.config.settings import UPLOAD_CLASSES, DiskFullPolicy
 from data_manager_ros.layout import new_bag_dir, new_bag_name
 from data_manager_ros.supervision import Supervisor
@@ -60,24 +61,6 @@ _DEFAULT_LOG = logging.getLogger(__name__)
 CAPTURE_WRITER = "capture writer"
 # how long the writer lets messages gather after the first one woke it
 BATCH_S = 0.005
-
-
-class TopicStats:
-    """Totals since capture started. Each counter has one writing thread, so no lock is
-    needed: the executor's callbacks write the first three, the writer thread the others."""
-
-    __slots__ = ("received", "throttled", "refused", "written", "lost")
-
-    def __init__(self) -> None:
-        self.received = 0
-        self.throttled = 0  # skipped by the method's capture frequency, on purpose
-        self.refused = 0  # the writer's backlog was full
-        self.written = 0
-        self.lost = 0  # taken but never made durable: no bag, a write error, a torn file
-
-    @property
-    def dropped(self) -> int:
-        return self.refused + self.lost
 
 
 class _Backlog:
@@ -136,10 +119,9 @@ class CaptureEngine:
         self._split_requested = False
         self.last_error = ""
         self.supervisor = Supervisor(log)
-        self.disk_paused = False
-        self.deleted_for_space = [0, 0]  # files (or bags) and bytes deleted by the disk policy
+        self.disk = DiskGuard(log)
         self._retry_at = 0.0
-        self._abandoned: dict[str, dict[str, int]] = {}  # bag → messages per topic at risk
+        self._abandoned = AbandonedBags()
         self._switch_to: str | None = None  # a capture_dir the writer thread moves to
         self._wake = threading.Event()  # set when the writer has work
         self._bag_settings: WriterSettings | None = None  # what the open bag was told
@@ -315,7 +297,7 @@ class CaptureEngine:
         queue = self._queue
         stats = self.stats
         backlog = self._backlog
-        bag = None if self.disk_paused else self._bag
+        bag = None if self.disk.paused else self._bag
         while queue:
             topic, log_ns, publish_ns, data = queue.popleft()
             if topic is None:  # _CLOCK_CHANGE
@@ -337,43 +319,19 @@ class CaptureEngine:
             topic_stats.written += 1
 
     def _check_free_space(self) -> None:
-        usage = shutil.disk_usage(self._capture_dir)
-        minimum = max(self.settings.minimum_free_bytes,
-                      int(usage.total * self.settings.minimum_free_fraction))
-        if (usage.free < minimum
-                and self.settings.disk_full_policy == DiskFullPolicy.DELETE_OLDEST):
-            self._delete_for_space(minimum - usage.free, minimum)
-            usage = shutil.disk_usage(self._capture_dir)
-        if usage.free < minimum and not self.disk_paused:
-            self.disk_paused = True
-            self.last_error = (f"capture paused: {usage.free >> 20} MiB free on "
-                               f"{self._capture_dir!r}, below the minimum of {minimum >> 20} MiB "
-                               "(minimum_free_space_bytes / _fraction); resumes when space returns")
+        settings = self.settings
+        change = self.disk.check(
+            self._capture_dir, minimum_bytes=settings.minimum_free_bytes,
+            minimum_fraction=settings.minimum_free_fraction, policy=settings.disk_full_policy,
+            additional_paths=settings.additional_paths, priority=settings.upload_priority,
+            open_bag=self.bag_dir)
+        if change is Change.PAUSED:
+            self.last_error = self.disk.reason
             self._log.error(self.last_error)
             if self._bag is not None:
                 self._bag.split()
-        elif usage.free >= minimum and self.disk_paused:
-            self.disk_paused = False
+        elif change is Change.RESUMED:
             self.last_error = ""
-            self._log.info(f"capture resumed: {usage.free >> 20} MiB free on {self._capture_dir!r}")
-
-    def _delete_for_space(self, needed: int, minimum: int) -> None:
-        """disk_full_policy delete_oldest: free ``needed`` bytes from the lowest upload class,
-        oldest first, never a clip nor the bag being written."""
-        freed = 0
-        for item in deletion_order(self._capture_dir, self.settings.additional_paths,
-                                   self.settings.upload_priority):
-            if freed >= needed:
-                return
-            if self._bag is not None and item.path == self._bag.bag_dir:
-                continue
-            delete(item)
-            freed += item.bytes
-            self.deleted_for_space[0] += 1
-            self.deleted_for_space[1] += item.bytes
-            self._log.warning(f"disk_full_policy delete_oldest: deleted {item.path} "
-                              f"({item.bytes} bytes, not uploaded) to keep {minimum >> 20} MiB "
-                              f"free on {self._capture_dir!r}")
 
     def _maintain(self, now: float) -> None:
         try:
@@ -428,31 +386,12 @@ class CaptureEngine:
             self.last_error = f"{CAPTURE_WRITER}: " + self.supervisor.failed(
                 CAPTURE_WRITER, error, consequence)
         if self._bag is not None:
-            self._abandoned[self._bag.bag_dir] = self._bag.abandon()
+            self._abandoned.add(self._bag.bag_dir, self._bag.abandon())
             self._bag = None
         self._retry_at = time.monotonic() + self.settings.retry_interval_s
 
-    def _count_lost(self, at_risk: dict[str, int], salvaged: dict[str, int]) -> int:
-        """Messages counted as written whose file the disk error tore past what recovery
-        could salvage: they are dropped after all, and counted so."""
-        lost_total = 0
-        for topic, count in at_risk.items():
-            lost = max(0, count - salvaged.get(topic, 0))
-            stats = self.stats.get(topic)
-            if lost and stats is not None:
-                stats.written -= lost
-                stats.lost += lost
-                lost_total += lost
-        return lost_total
-
     def _reopen(self) -> None:
-        for bag_dir, at_risk in list(self._abandoned.items()):
-            report = recover_bag(bag_dir, self.settings.chunk_size)
-            del self._abandoned[bag_dir]
-            lost = self._count_lost(at_risk, report.salvaged_by_topic)
-            self._log.warning(f"finalized the interrupted bag {bag_dir}: "
-                              f"{report.salvaged_messages} message(s) of its last file kept, "
-                              f"{lost} written before the error lost (counted as dropped)")
+        self._abandoned.finalize(self.settings.chunk_size, self.stats, self._log)
         self._open_bag()
         self.supervisor.succeeded(CAPTURE_WRITER)
         if self.last_error:

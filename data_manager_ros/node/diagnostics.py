@@ -13,7 +13,8 @@ import time
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
 from data_manager_ros.capture.clips import ClipRecorder
-from data_manager_ros.capture.engine import CaptureEngine, TopicStats
+from data_manager_ros.capture.engine import CaptureEngine
+from data_manager_ros.capture.topic_stats import TopicStats
 from data_manager_ros.config.settings import DataManagerConfig, MethodConfig
 from data_manager_ros.node.diagnostic_keys import Key, uploading_key
 from data_manager_ros.wire import SyncSnapshot
@@ -76,8 +77,8 @@ def capture_statuses(node: str, config: DataManagerConfig, engine: CaptureEngine
             Key.WRITTEN: stats.written, Key.DROPPED: stats.dropped,
             Key.WRITER_BACKLOG_BYTES: engine.backlog_bytes(),
             Key.WRITER_BACKLOG_PEAK_BYTES: engine.peak_backlog_bytes,
-            Key.DELETED_FOR_SPACE_FILES: engine.deleted_for_space[0],
-            Key.DELETED_FOR_SPACE_BYTES: engine.deleted_for_space[1],
+            Key.DELETED_FOR_SPACE_FILES: engine.disk.deleted[0],
+            Key.DELETED_FOR_SPACE_BYTES: engine.disk.deleted[1],
         }))
     return statuses
 

@@ -109,7 +109,7 @@ def test_delete_oldest_frees_the_floor_from_the_lowest_class_first_and_never_a_c
         try:
             engine.add_topic(topic("/gps", NAVSAT))
             engine.callback("/gps", None)(serialize_message(fix(0)), RECEIVED)
-            wait_for(lambda: engine.deleted_for_space[0] == 5, 10, "five deletions")
+            wait_for(lambda: engine.disk.deleted[0] == 5, 10, "five deletions")
         finally:
             engine.stop()
         deleted = [line.split("deleted ")[1].split(" (")[0] for line in log.lines
@@ -119,7 +119,7 @@ def test_delete_oldest_frees_the_floor_from_the_lowest_class_first_and_never_a_c
         assert sorted(os.listdir(capture)) == [
             "bag_c", "clip_x", *[os.path.basename(b) for b in bag_dirs(str(capture))
                                  if "rosbag2" in b]]
-        assert not engine.disk_paused
+        assert not engine.disk.paused
 
 
 def test_a_clock_change_ends_the_file_so_no_file_mixes_two_clocks(tmp_path):

@@ -1,0 +1,21 @@
+"""What capture counts per topic, for /diagnostics and the stop line."""
+
+from __future__ import annotations
+
+
+class TopicStats:
+    """Totals since capture started. Each counter has one writing thread, so no lock is
+    needed: the executor's callbacks write the first three, the writer thread the others."""
+
+    __slots__ = ("received", "throttled", "refused", "written", "lost")
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.throttled = 0  # skipped by the method's capture frequency, on purpose
+        self.refused = 0  # the writer's backlog was full
+        self.written = 0
+        self.lost = 0  # taken but never made durable: no bag, a write error, a torn file
+
+    @property
+    def dropped(self) -> int:
+        return self.refused + self.lost
