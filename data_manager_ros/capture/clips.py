@@ -89,7 +89,17 @@ class ClipRecorder:
         self._finished: queue.Queue[tuple[_Clip, dict[str, Topic], str] | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_clips, name="clip-writer",
                                         daemon=True)
+
+    def start(self) -> ClipRecorder:
+        """The clip writer thread (threads never start in the constructor)."""
         self._writer.start()
+        return self
+
+    def __enter__(self) -> ClipRecorder:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- on the executor thread -------------------------------------------------------------
     def configure(self, settings: ClipSettings, capture_dir: str) -> None:
@@ -194,4 +204,5 @@ class ClipRecorder:
         if self._clip is not None:
             self.poll(self._clip.end_ns + 1)
         self._finished.put(None)
-        self._writer.join()
+        if self._writer.ident is not None:
+            self._writer.join()

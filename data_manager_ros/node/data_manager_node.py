@@ -64,10 +64,12 @@ class DataManagerNode(Node):
         self.capture = CaptureEngine(writer_settings(self.config), self.get_logger(), clock,
                                      on_file_closed=self._file_closed)
         self.clips = ClipRecorder(clip_settings(self.config), self.get_logger(),
-                                  on_closed=self._clip_closed, on_file_closed=self._file_closed)
+                                  on_closed=self._clip_closed,
+                                  on_file_closed=self._file_closed).start()
         self.clip_triggers = ClipTriggers(self, self.clips, clock)
         self.recorder = TopicRecorder(self, self.capture, self.config.qos_depth, self.clips)
-        self.sync = SyncProcess(self.config, self.get_logger(), on_uploaded=self.events.uploaded)
+        self.sync = SyncProcess(self.config, self.get_logger(),
+                                on_uploaded=self.events.uploaded).start()
         self._condition = TopicFollower(self, Bool, lambda m: self.sync.set_condition(m.data))
         self._sync_timer: Timer | None = None
         self._last_counts: dict[str, tuple[float, int]] = {}

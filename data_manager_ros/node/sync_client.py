@@ -72,7 +72,17 @@ class SyncProcess:
         self._supervision = Supervisor(log)  # of this thread's own steps (each line read)
         self._supervisor = threading.Thread(target=self._supervise, name="sync-supervisor",
                                             daemon=True)
+
+    def start(self) -> SyncProcess:
+        """Start the upload process and the thread that owns it for its whole life."""
         self._supervisor.start()
+        return self
+
+    def __enter__(self) -> SyncProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def problem(self, silent_after_s: float = SILENT_AFTER_S) -> str:
         """Why the upload process is not working, or ""."""
@@ -163,6 +173,8 @@ class SyncProcess:
     def close(self, timeout_s: float = 30.0) -> None:
         """Let the child stop its uploads at the next block (they resume next run), then reap it."""
         self._closing.set()
+        if self._supervisor.ident is None:  # never started
+            return
         with self._lock, contextlib.suppress(BrokenPipeError):  # a child that died already
             if self._child is not None:
                 _pipe(self._child.stdin).close()

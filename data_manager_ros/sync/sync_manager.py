@@ -69,14 +69,24 @@ class SyncManager:
             log.warning(self.uploader.journal.degraded)
         self._label_uploads(config)
         self._forget_vanished()
-        self.uploader.start(config.maximum_num_sync_threads)
         self._sweep_wanted = threading.Event()
         self._forced = False  # the sweep asked for is a ~/sync
         self._closing = False
         self._skips_reported: set[str] = set()
         self._sweeper = threading.Thread(target=self._sweep_when_asked, name="sync-sweeper",
                                          daemon=True)
+
+    def start(self) -> SyncManager:
+        """The upload workers and the sweeper (threads never start in the constructor)."""
+        self.uploader.start(self.config.maximum_num_sync_threads)
         self._sweeper.start()
+        return self
+
+    def __enter__(self) -> SyncManager:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _destination(self, config: DataManagerConfig) -> Destination:
         """Raises ConfigError naming the setting when the key or CA bundle is unusable."""
@@ -186,9 +196,11 @@ class SyncManager:
         return added
 
     def close(self) -> None:
+        """Stop the sweeper and the workers (uploads resume next run), release the journal."""
         self._closing = True
         self._sweep_wanted.set()
-        self._sweeper.join()
+        if self._sweeper.is_alive():
+            self._sweeper.join()
         self.uploader.stop()
         self.uploader.destination.close()
         self.uploader.journal.close()

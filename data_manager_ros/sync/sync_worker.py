@@ -123,7 +123,7 @@ class _Worker:
     def configure(self, config: DataManagerConfig) -> None:
         try:
             if self.manager is None:
-                self.manager = SyncManager(config, self.log)
+                self.manager = SyncManager(config, self.log).start()
                 self.manager.uploader.on_uploaded = lambda path, size, location: \
                     self.channel.send(Uploaded(path, size, location))
                 if not config.sync_disabled:

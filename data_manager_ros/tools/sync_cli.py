@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"data_manager_sync: invalid configuration: {error}", file=sys.stderr)
         return 2
     try:
-        manager = SyncManager(config, logging.getLogger("data_manager_sync"))
+        manager = SyncManager(config, logging.getLogger("data_manager_sync")).start()
     except LockBusy as error:
         print(f"data_manager_sync: {error}", file=sys.stderr)
         return 2

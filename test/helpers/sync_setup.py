@@ -88,7 +88,7 @@ def manager(tmp_path, url, **attributes) -> tuple[SyncManager, ListLogger]:
     attributes.setdefault("capture_dir", str(tmp_path / "capture"))
     os.makedirs(attributes["capture_dir"], exist_ok=True)
     config = make_config({"sync_url": url, "robot_id": "robot7", **attributes}, [])
-    return SyncManager(config, log), log
+    return SyncManager(config, log).start(), log
 
 
 def clip_bag(capture_dir: str, name: str) -> None:

@@ -211,7 +211,7 @@ def test_uploads_go_on_when_the_disk_is_full_and_free_it(tmp_path):
         log = ListLogger()
         config = make_config({"capture_dir": str(mount / "capture"),
                               "sync_url": f"file://{tmp_path / 'cloud'}"}, [])
-        sync = SyncManager(config, log)
+        sync = SyncManager(config, log).start()
         try:
             problem = snapshot_of(sync.uploader).journal_problem
             sync.sweep()

@@ -102,7 +102,7 @@ def test_nothing_goes_up_outside_the_window_until_it_opens_or_sync_is_asked(tmp_
                           "upload_bandwidth_limit_bytes_per_s": 0,
                           "upload_bandwidth_limit_outside_windows_bytes_per_s": 1 << 20}, [])
     make_bag(str(tmp_path / "capture"), "bag_w", 1)
-    sync = SyncManager(config, ListLogger(), now=clock)
+    sync = SyncManager(config, ListLogger(), now=clock).start()
     watch = GateWatch(sync)
     try:
         sync.sweep()

@@ -43,7 +43,7 @@ def test_sweeps_on_request_when_disabled_and_reports_through_snapshots_and_log(t
     _, files = make_bag(capture, "bag_s", 3, split_mb=1)
     log = ListLogger()
     sync = SyncProcess(make_config({"capture_dir": capture, "sync_url": tus_server.url,
-                                    "sync_disabled": True}, []), log)
+                                    "sync_disabled": True}, []), log).start()
     try:
         time.sleep(3.0)
         assert tus_server.completed() == [], "sync_disabled, yet it uploaded before asked"

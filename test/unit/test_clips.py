@@ -27,7 +27,7 @@ def feed(tap, start_s: float, end_s: float) -> None:
 def recorder(tmp_path, buffer_bytes: int = 64 << 20) -> tuple[ClipRecorder, list[str]]:
     closed: list[str] = []
     clips = ClipRecorder(ClipSettings(pre_s=2.0, post_s=1.0, buffer_bytes=buffer_bytes,
-                                      tags=("drive-test",)), ListLogger(), closed.append)
+                                      tags=("drive-test",)), ListLogger(), closed.append).start()
     clips.configure(clips.settings, str(tmp_path))
     return clips, closed
 

@@ -130,7 +130,7 @@ def test_an_upload_process_that_stops_reporting_is_an_error_until_it_reports_aga
     """A real hang: the child is stopped (SIGSTOP), so the last snapshot would still say ok."""
     config = make_config({"capture_dir": str(tmp_path / "capture"),
                           "sync_url": f"file://{tmp_path / 'cloud'}", "sync_disabled": True}, [])
-    sync = SyncProcess(config, ListLogger())
+    sync = SyncProcess(config, ListLogger()).start()
     try:
         wait_for(lambda: sync.snapshot.stats.last_progress > 0, 30, "a first report")
         [child] = [c for c in psutil.Process().children()
@@ -179,7 +179,7 @@ def test_the_node_side_of_the_wire_outlives_a_line_it_cannot_handle(tmp_path):
     config = make_config({"capture_dir": str(tmp_path / "capture"),
                           "sync_url": f"file://{tmp_path / 'cloud'}"}, [])
     log = _FailingLogger()
-    sync = SyncProcess(config, log)
+    sync = SyncProcess(config, log).start()
     try:
         sync.request_sweep()
         wait_for(lambda: log.failed and sync.snapshot.stats.uploaded_files >= 1, 30,
