@@ -75,9 +75,10 @@ class TusDestination:
 
     def _stored_offset(self, entry: JournalEntry) -> int | None:
         """The server's offset of the upload the journal remembers, or None to start anew:
-        when there is none, when it belongs to another endpoint (sync_url changed: the API
-        key goes to sync_url's origin only), or when its URL gets no answer while the
-        endpoint does (a Location that pointed somewhere dead)."""
+        when there is none, or when it belongs to another endpoint (sync_url changed: the API
+        key goes to sync_url's origin only). When its URL gets no answer while the endpoint
+        does (a Location that pointed somewhere dead), the upload is gone: the uploader
+        discards it and starts anew, and says why."""
         url = entry.upload_url
         try:
             same_origin = bool(url) and origin(url) == origin(self._client.endpoint)
@@ -87,9 +88,10 @@ class TusDestination:
             return None
         try:
             return self._client.offset(url)
-        except ConnectionFailed:
+        except ConnectionFailed as error:
             if self._client.answers():
-                return None
+                raise UploadGone(f"{error}; the endpoint answers, so the upload is started "
+                                 "anew") from None
             raise
 
     def close(self) -> None:

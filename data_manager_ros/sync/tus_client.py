@@ -167,7 +167,10 @@ class TusClient:
     def _server_options(self) -> requests.structures.CaseInsensitiveDict:
         """The server's OPTIONS headers, asked once per destination."""
         if self._options is None:
-            self._options = self._request("OPTIONS", self.endpoint, "ask extensions").headers
+            response = self._request("OPTIONS", self.endpoint, "ask extensions")
+            # kept only once the server answered: a 5xx must not read as "no extensions"
+            _check(response, "ask extensions", (200, 204))
+            self._options = response.headers
         return self._options
 
     def extensions(self) -> set[str]:

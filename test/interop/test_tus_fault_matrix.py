@@ -1,0 +1,134 @@
+"""The protocol fault matrix: at each tus step (OPTIONS, POST, HEAD, PATCH, DELETE), each of a
+connection reset, a timeout, a 5xx answer and a malformed answer, against the real
+@tus/server. The fault is injected where every request goes out (``TusClient._request``),
+for the first matching request, so the server itself stays sound; HEAD and DELETE happen
+only on a resume and on a replaced upload, so their cells first cut a PATCH (HEAD) or have
+the server forget the upload (DELETE). Real faults of each column have tests of their own:
+connection cuts and a killed server through the proxy, a server answering 503 every third
+request, four malformed answers from a stub server, a PATCH that never gets an answer.
+
+In every cell: no worker dies and no unexpected error is counted, the status or log names
+the fault within 5 s, and both files reach the server exactly once (its sha256 ledger) and
+are deleted here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from data_manager_ros.sync import tus_client
+from data_manager_ros.sync.snapshot import snapshot_of
+from helpers.processes import wait_for
+from helpers.sync_setup import assert_arrived_once, manager
+
+STEPS = ["OPTIONS", "POST", "HEAD", "PATCH", "DELETE"]
+FAULTS = ["reset", "timeout", "5xx", "malformed"]
+# what the operator must see of each fault (in the status's last error or the log)
+NAMED = {"reset": "ConnectionError", "timeout": "ReadTimeout", "5xx": "HTTP 503",
+         "malformed": ""}
+MALFORMED = {  # an answer tus 1.0 does not allow, and what names it
+    "POST": (201, {}, "sent no Location"),
+    "HEAD": (200, {}, "without a valid Upload-Offset"),
+    "PATCH": (204, {}, "without a valid Upload-Offset"),
+    "DELETE": (200, {}, "terminate upload: HTTP 200"),
+    # tus servers must list their extensions; an answer without them is read as "none", so
+    # uploads go on without the checksum and termination extensions: nothing to report
+    "OPTIONS": (200, {}, ""),
+}
+
+
+def _answer(status: int, headers: dict[str, str]) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers)
+    response._content = b""  # noqa: SLF001 - a whole answer without a socket
+    return response
+
+
+class Injector:
+    """Wraps the client's one way out: the first request of ``step`` meets ``fault``; with a
+    ``setup`` fault, the first PATCH meets that first (so that the step happens at all)."""
+
+    def __init__(self, real: Any, step: str, fault: str, setup: str = "") -> None:
+        self.real, self.step, self.fault, self.setup = real, step, fault, setup
+        self.lock = threading.Lock()
+        self.done: set[str] = set()
+
+    def __call__(self, client: Any, method: str, url: str, action: str, **kwargs: Any) -> Any:
+        with self.lock:
+            if self.setup and method == "PATCH" and "setup" not in self.done:
+                self.done.add("setup")
+                return self._inject(self.setup, method, client, url, action, kwargs)
+            due = method == self.step and "fault" not in self.done and (
+                not self.setup or "setup" in self.done)
+            if due:
+                self.done.add("fault")
+        if due:
+            return self._inject(self.fault, method, client, url, action, kwargs)
+        return self.real(client, method, url, action, **kwargs)
+
+    def _inject(self, fault: str, method: str, client: Any, url: str, action: str,
+                kwargs: dict) -> Any:
+        if fault == "reset":
+            raise tus_client.ConnectionFailed(
+                f"{action}: ConnectionError: ('Connection aborted.', "
+                "ConnectionResetError(104, 'Connection reset by peer'))")
+        if fault == "timeout":
+            raise tus_client.ConnectionFailed(f"{action}: ReadTimeout: read timed out "
+                                              "(injected)")
+        if fault == "5xx":
+            return _answer(503, {})
+        if fault == "gone":  # the server forgot the upload: it is replaced by a new one
+            return _answer(404, {})
+        status, headers, _ = MALFORMED[method]
+        return _answer(status, headers)
+
+
+CELLS = [(step, fault) for step in STEPS for fault in FAULTS]
+
+
+@pytest.mark.parametrize(("step", "fault"), CELLS, ids=[f"{s}-{f}" for s, f in CELLS])
+def test_a_protocol_fault_at_each_step(step, fault, tmp_path, tus_server, monkeypatch):
+    source = tmp_path / "logs"
+    source.mkdir()
+    files = {f"logs/f{i}.bin": os.urandom(300_000 + i) for i in range(2)}
+    past = time.time() - 60
+    for relative, data in files.items():
+        (tmp_path / relative).write_bytes(data)
+        os.utime(tmp_path / relative, (past, past))
+    setup = {"HEAD": "reset", "DELETE": "gone"}.get(step, "")
+    injector = Injector(tus_client.TusClient._request, step, fault, setup)
+
+    def request(client: Any, method: str, url: str, action: str, **kwargs: Any) -> Any:
+        return injector(client, method, url, action, **kwargs)
+
+    monkeypatch.setattr(tus_client.TusClient, "_request", request)
+    sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)],
+                        file_last_modified_millis=0, maximum_num_sync_threads=2)
+    named = MALFORMED[step][2] if fault == "malformed" else NAMED[fault]
+    try:
+        sync.sweep()
+        wait_for(lambda: "fault" in injector.done, 10, f"the {step} request")
+        wait_for(lambda: named in _reported(sync, log), 5, f"the status or log to name {named!r}")
+        try:
+            wait_for(lambda: sync.sweep() >= 0 and not list(source.iterdir())
+                     and not sync.uploader.pending(), 60, "every file uploaded and deleted")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; the log:\n{log.text()}") from None
+        workers = [t for t in threading.enumerate() if t.name.startswith("sync-")]
+        assert workers and all(t.is_alive() for t in workers)
+        assert snapshot_of(sync.uploader).unexpected_errors == 0, log.text()
+    finally:
+        sync.close()
+    assert_arrived_once(tus_server, files)
+
+
+def _reported(sync: Any, log: Any) -> str:
+    snapshot = snapshot_of(sync.uploader)
+    return " ".join([snapshot.last_error, *snapshot.faults.values(), log.text()])
