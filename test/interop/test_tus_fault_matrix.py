@@ -127,6 +127,9 @@ def test_a_protocol_fault_at_each_step(step, fault, tmp_path, tus_server, monkey
     finally:
         sync.close()
     assert_arrived_once(tus_server, files)
+    if step == "DELETE":  # the upload it could not delete is named by the one that counts
+        assert [u["metadata"]["supersedes"] for u in tus_server.completed()
+                if "supersedes" in u["metadata"]] != []
 
 
 def _reported(sync: Any, log: Any) -> str:
