@@ -29,6 +29,7 @@ from datetime import datetime
 from data_manager_ros.bag.mcap_file import Topic
 from data_manager_ros.bag.writer import BagWriter
 from data_manager_ros.layout import CLIP_PREFIX, new_bag_dir, new_bag_name
+from data_manager_ros.lifecycle import Lifecycle
 from data_manager_ros.supervision import Supervisor
 from data_manager_ros.wire import Logger
 
@@ -70,7 +71,7 @@ class ClipStats:
     last_bag: str = ""
 
 
-class ClipRecorder:
+class ClipRecorder(Lifecycle):
     def __init__(self, settings: ClipSettings, log: Logger,
                  on_closed: Callable[[str], None] = lambda bag_dir: None,
                  on_file_closed: Callable[[str, int], None] = lambda path, count: None) -> None:
@@ -95,11 +96,6 @@ class ClipRecorder:
         self._writer.start()
         return self
 
-    def __enter__(self) -> ClipRecorder:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- on the executor thread -------------------------------------------------------------
     def configure(self, settings: ClipSettings, capture_dir: str) -> None:

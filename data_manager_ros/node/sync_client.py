@@ -23,6 +23,7 @@ from typing import IO
 from data_manager_ros.backoff import Backoff
 from data_manager_ros.config.params import config_to_params
 from data_manager_ros.config.settings import DataManagerConfig
+from data_manager_ros.lifecycle import Lifecycle
 from data_manager_ros.supervision import Supervisor
 from data_manager_ros.wire import (
     Condition,
@@ -52,7 +53,7 @@ SILENT_AFTER_S = 10.0
 SYNC_SUPERVISOR = "sync supervisor"
 
 
-class SyncProcess:
+class SyncProcess(Lifecycle):
     def __init__(self, config: DataManagerConfig, log: Logger,
                  on_uploaded: Callable[[str, int, str], None] = lambda p, s, loc: None) -> None:
         """``on_uploaded(path, bytes, location)`` hears of every file uploaded (on the
@@ -78,11 +79,6 @@ class SyncProcess:
         self._supervisor.start()
         return self
 
-    def __enter__(self) -> SyncProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def problem(self, silent_after_s: float = SILENT_AFTER_S) -> str:
         """Why the upload process is not working, or ""."""

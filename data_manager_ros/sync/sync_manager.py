@@ -23,6 +23,7 @@ from data_manager_ros.config.credentials import api_key, check_ca_bundle, destin
 from data_manager_ros.config.settings import DataManagerConfig, UploadClass, UploadOrder
 from data_manager_ros.fsutil import LockBusy, hold_exclusive_lock
 from data_manager_ros.layout import JOURNAL_FILE, JOURNAL_LOCK_FILE
+from data_manager_ros.lifecycle import Lifecycle
 from data_manager_ros.supervision import Supervisor
 from data_manager_ros.sync.bandwidth import BandwidthLimit
 from data_manager_ros.sync.destinations import Destination, make_destination
@@ -43,7 +44,7 @@ def _headers(config: DataManagerConfig) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"} if key else {}
 
 
-class SyncManager:
+class SyncManager(Lifecycle):
     def __init__(self, config: DataManagerConfig, log: Logger,
                  now: Callable[[], datetime] = datetime.now) -> None:
         """``now``: local wall time, for sync_windows (a test gives its own clock)."""
@@ -82,11 +83,6 @@ class SyncManager:
         self._sweeper.start()
         return self
 
-    def __enter__(self) -> SyncManager:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _destination(self, config: DataManagerConfig) -> Destination:
         """Raises ConfigError naming the setting when the key or CA bundle is unusable."""

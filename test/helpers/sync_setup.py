@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
+from pathlib import Path
 
 from rclpy.qos import QoSProfile
 from rclpy.serialization import serialize_message
@@ -13,6 +16,7 @@ from data_manager_ros.bag.message_definitions import message_definition, type_ha
 from data_manager_ros.bag.qos import profile_to_dict
 from data_manager_ros.bag.writer import BagWriter
 from data_manager_ros.config.settings import make_config
+from data_manager_ros.sync.snapshot import snapshot_of
 from data_manager_ros.sync.sync_manager import SyncManager
 from helpers.bag_samples import NAVSAT, fix, topic
 from helpers.processes import wait_for
@@ -111,3 +115,35 @@ def sweep_until_empty(sync: SyncManager, timeout: float = 60.0) -> None:
         drain(sync, timeout)
     finally:
         sync.close()
+
+
+def aged_files(tmp_path, size: int, count: int = 2) -> tuple[Path, dict[str, bytes]]:
+    """``count`` files of random bytes in ``tmp_path/logs``, a minute old (quiet already);
+    returns the folder and {remote path: bytes}."""
+    source = tmp_path / "logs"
+    source.mkdir()
+    files = {f"logs/f{i}.bin": os.urandom(size + i) for i in range(count)}
+    past = time.time() - 60
+    for relative, data in files.items():
+        (tmp_path / relative).write_bytes(data)
+        os.utime(tmp_path / relative, (past, past))
+    return source, files
+
+
+def reported(sync: SyncManager, log: ListLogger) -> str:
+    """What the operator sees: the status the node would publish, and the log."""
+    snapshot = snapshot_of(sync.uploader)
+    return " ".join([snapshot.last_error, *snapshot.faults.values(), log.text()])
+
+
+def sync_until_done(sync: SyncManager, source: Path, log: ListLogger) -> None:
+    """Sweep as the node's timer would until every file of ``source`` is up and gone here;
+    then no worker has died and no error was unexpected (each was a per-file outcome)."""
+    try:
+        wait_for(lambda: sync.sweep() >= 0 and not list(source.iterdir())
+                 and not sync.uploader.pending(), 60, "every file uploaded and deleted")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the log:\n{log.text()}") from None
+    workers = [t for t in threading.enumerate() if t.name.startswith("sync-")]
+    assert workers and all(t.is_alive() for t in workers)
+    assert snapshot_of(sync.uploader).unexpected_errors == 0, log.text()

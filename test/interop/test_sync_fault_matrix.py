@@ -15,7 +15,6 @@ import errno
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -23,9 +22,14 @@ from typing import Any
 import pytest
 
 from data_manager_ros.sync import destinations, uploader
-from data_manager_ros.sync.snapshot import snapshot_of
 from helpers.processes import wait_for
-from helpers.sync_setup import assert_arrived_once, manager
+from helpers.sync_setup import (
+    aged_files,
+    assert_arrived_once,
+    manager,
+    reported,
+    sync_until_done,
+)
 
 ERRORS = {code: os.strerror(code) for code in
           (errno.EACCES, errno.EROFS, errno.EIO, errno.ENOSPC, errno.ENOENT)}
@@ -119,38 +123,15 @@ CELLS = [(site, code) for site in SITES for code in sorted(ERRORS)
 @pytest.mark.parametrize(("site", "code"), CELLS,
                          ids=[f"{site}-{errno.errorcode[code]}" for site, code in CELLS])
 def test_a_filesystem_fault_at_each_call_site(site, code, tmp_path, tus_server, monkeypatch):
-    source = tmp_path / "logs"
-    source.mkdir()
-    files = {f"logs/f{i}.bin": os.urandom(200_000 + i) for i in range(2)}
-    past = time.time() - 60
-    for relative, data in files.items():
-        (tmp_path / relative).write_bytes(data)
-        os.utime(tmp_path / relative, (past, past))
+    source, files = aged_files(tmp_path, 200_000)
     sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)],
                         file_last_modified_millis=0)
     try:
         _inject(site, code, str(source), sync, monkeypatch)
         sync.sweep()
-        started = time.monotonic()
-        wait_for(lambda: ERRORS[code] in _reported(sync, log), 5,
+        wait_for(lambda: ERRORS[code] in reported(sync, log), 5,
                  f"the status or log to name {ERRORS[code]!r}")
-        assert time.monotonic() - started < 5
-        # the sweeps that the node's timer would run, until every file is up and gone here
-        try:
-            wait_for(lambda: sync.sweep() >= 0 and not list(source.iterdir())
-                     and not sync.uploader.pending(), 60, "every file uploaded and deleted")
-        except AssertionError as error:
-            raise AssertionError(f"{error}; the log:\n{log.text()}") from None
-        workers = [t for t in threading.enumerate() if t.name.startswith("sync-")]
-        assert len(workers) >= 2 and all(t.is_alive() for t in workers)
-        # a per-file outcome (WARN naming the file), never an unexpected error of a thread
-        assert snapshot_of(sync.uploader).unexpected_errors == 0, log.text()
+        sync_until_done(sync, source, log)
     finally:
         sync.close()
     assert_arrived_once(tus_server, files)
-
-
-def _reported(sync: Any, log: Any) -> str:
-    """What the operator sees: the status the node would publish, and the log."""
-    snapshot = snapshot_of(sync.uploader)
-    return " ".join([snapshot.last_error, *snapshot.faults.values(), log.text()])

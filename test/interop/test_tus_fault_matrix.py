@@ -14,18 +14,21 @@ are deleted here.
 
 from __future__ import annotations
 
-import os
 import threading
-import time
 from typing import Any
 
 import pytest
 import requests
 
 from data_manager_ros.sync import tus_client
-from data_manager_ros.sync.snapshot import snapshot_of
 from helpers.processes import wait_for
-from helpers.sync_setup import assert_arrived_once, manager
+from helpers.sync_setup import (
+    aged_files,
+    assert_arrived_once,
+    manager,
+    reported,
+    sync_until_done,
+)
 
 STEPS = ["OPTIONS", "POST", "HEAD", "PATCH", "DELETE"]
 FAULTS = ["reset", "timeout", "5xx", "malformed"]
@@ -95,13 +98,7 @@ CELLS = [(step, fault) for step in STEPS for fault in FAULTS]
 
 @pytest.mark.parametrize(("step", "fault"), CELLS, ids=[f"{s}-{f}" for s, f in CELLS])
 def test_a_protocol_fault_at_each_step(step, fault, tmp_path, tus_server, monkeypatch):
-    source = tmp_path / "logs"
-    source.mkdir()
-    files = {f"logs/f{i}.bin": os.urandom(300_000 + i) for i in range(2)}
-    past = time.time() - 60
-    for relative, data in files.items():
-        (tmp_path / relative).write_bytes(data)
-        os.utime(tmp_path / relative, (past, past))
+    source, files = aged_files(tmp_path, 300_000)
     setup = {"HEAD": "reset", "DELETE": "gone"}.get(step, "")
     injector = Injector(tus_client.TusClient._request, step, fault, setup)
 
@@ -115,23 +112,11 @@ def test_a_protocol_fault_at_each_step(step, fault, tmp_path, tus_server, monkey
     try:
         sync.sweep()
         wait_for(lambda: "fault" in injector.done, 10, f"the {step} request")
-        wait_for(lambda: named in _reported(sync, log), 5, f"the status or log to name {named!r}")
-        try:
-            wait_for(lambda: sync.sweep() >= 0 and not list(source.iterdir())
-                     and not sync.uploader.pending(), 60, "every file uploaded and deleted")
-        except AssertionError as error:
-            raise AssertionError(f"{error}; the log:\n{log.text()}") from None
-        workers = [t for t in threading.enumerate() if t.name.startswith("sync-")]
-        assert workers and all(t.is_alive() for t in workers)
-        assert snapshot_of(sync.uploader).unexpected_errors == 0, log.text()
+        wait_for(lambda: named in reported(sync, log), 5, f"the status or log to name {named!r}")
+        sync_until_done(sync, source, log)
     finally:
         sync.close()
     assert_arrived_once(tus_server, files)
     if step == "DELETE":  # the upload it could not delete is named by the one that counts
         assert [u["metadata"]["supersedes"] for u in tus_server.completed()
                 if "supersedes" in u["metadata"]] != []
-
-
-def _reported(sync: Any, log: Any) -> str:
-    snapshot = snapshot_of(sync.uploader)
-    return " ".join([snapshot.last_error, *snapshot.faults.values(), log.text()])
