@@ -12,7 +12,7 @@ from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter, parameter_value_to_python
 
-from helpers.processes import NodeProcess, start_sensors
+from helpers.processes import NodeProcess, start_sensors, stopped_after
 
 
 class RosClient:
@@ -111,11 +111,7 @@ def node_and_client(config_file: str, log_path: str, gps_hz: float,
     the GPS; afterwards the sensors stop and the node is stopped by SIGINT, exiting 0."""
     node = NodeProcess(config_file, log_path).start()
     sensors = start_sensors(gps_hz, cloud_hz)
-    try:
+    with stopped_after(node, sensors):
         with ros_client() as client:
             node.wait_log("capturing /gps1/position")
             yield node, client
-    finally:
-        sensors.terminate()
-        sensors.wait()
-        assert node.stop() == 0

@@ -19,7 +19,7 @@ import pytest
 from mcap.reader import make_reader
 
 from helpers.bags import bag_dirs, read_bag
-from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
+from helpers.processes import NodeProcess, start_sensors, stopped_after, wait_for, write_config
 from helpers.small_fs import fill, small_tmpfs
 from helpers.tus_server import TusServer
 
@@ -124,7 +124,7 @@ def test_disk_filling_up_pauses_capture_and_space_returning_resumes_it(tmp_path)
     node = NodeProcess(config, str(tmp_path / "node.log")).start()
     sensors = start_sensors(200, 0)
     filler = tmp_path / "filler"
-    try:
+    with stopped_after(node, sensors):
         node.wait_log("capturing /gps1/position")
         with open(filler, "wb") as handle:  # a real fill of the same filesystem
             for _ in range(400):
@@ -141,10 +141,6 @@ def test_disk_filling_up_pauses_capture_and_space_returning_resumes_it(tmp_path)
         resumed = time.time_ns()
         wait_for(lambda: any(n.endswith(".mcap") and os.path.getmtime(bag / n) * 1e9 > resumed
                              for n in os.listdir(bag)), 15, "new files after space returned")
-    finally:
-        sensors.terminate()
-        sensors.wait()
-        assert node.stop() == 0
     assert "dropped" in node.log()
 
 
@@ -152,10 +148,8 @@ def test_capture_dir_is_private(tmp_path):
     config = write_config(str(tmp_path / "dm.yaml"), {"gps1": [{"method": "Position"}]},
                           capture_dir=str(tmp_path / "new" / "capture"), sync_disabled=True)
     node = NodeProcess(config, str(tmp_path / "node.log")).start()
-    try:
+    with stopped_after(node):
         wait_for((tmp_path / "new" / "capture").exists, 30, "capture_dir to be made")
-    finally:
-        assert node.stop() == 0
     assert (tmp_path / "new" / "capture").stat().st_mode & 0o777 == 0o700
 
 
@@ -167,16 +161,12 @@ def test_enospc_mid_write_keeps_the_node_up_and_capture_resumes(tmp_path):
                               minimum_free_space_bytes=0)
         node = NodeProcess(config, str(tmp_path / "node.log")).start()
         sensors = start_sensors(0, 10)
-        try:
+        with stopped_after(node, sensors):
             node.wait_log("No space left on device", 30)
             assert "capture paused, retrying in 5 s" in node.log()
             subprocess.run(["mount", "-o", "remount,size=400m", str(mount)], check=True)
             node.wait_log("capture resumed", 30)
             assert node.process.poll() is None
-        finally:
-            sensors.terminate()
-            sensors.wait()
-            assert node.stop() == 0
         first, second = bag_dirs(str(mount / "capture"))
         for bag in (first, second):
             names = os.listdir(bag)

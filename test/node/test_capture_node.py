@@ -26,6 +26,7 @@ from helpers.processes import (
     published,
     run_sensors,
     start_sensors,
+    stopped_after,
     wait_for,
     write_config,
 )
@@ -47,11 +48,9 @@ def test_every_message_recorded_and_throttled_topic_at_its_rate(tmp_path):
         "camera1": [{"method": "PointCloud", "capture_frequency_hz": 10}],  # type from graph
     })
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
-    try:
+    with stopped_after(node):
         fixes, clouds = run_sensors(500, 100, 6.0, "--cloud-size", "64x48")
         wait_received({GPS_TOPIC: fixes, CLOUD_TOPIC: clouds})
-    finally:
-        assert node.stop() == 0
     [bag] = bag_dirs(str(tmp_path / "capture"))
     assert not [f for f in os.listdir(bag) if f.startswith(".") or f.endswith(".active")]
     messages = read_bag(bag)
@@ -83,11 +82,9 @@ def test_topic_problems_are_logged_and_the_rest_keeps_recording(tmp_path):
         "ghost": [{"method": "Scan", "type": "nonexistent_msgs/msg/Scan"}],
     })
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
-    try:
+    with stopped_after(node):
         fixes, _ = run_sensors(200, 10, 3.0, "--cloud-size", "8x8")
         node.wait_log("has no publishers any more")
-    finally:
-        assert node.stop() == 0
     log = node.log()
     assert ("capture method camera1/PointCloud: topic '/camera1/point_cloud' carries "
             "sensor_msgs/msg/PointCloud2, not the configured sensor_msgs/msg/Image") in log
@@ -99,15 +96,13 @@ def test_split_by_duration_gives_closed_files_while_capture_runs(tmp_path):
     path = config(tmp_path, {"gps1": [{"method": "Position"}]},
                   maximum_capture_file_duration_s=1.0)
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
-    try:
+    with stopped_after(node):
         run_sensors(200, 0, 6.5)  # files close on the 1 s writer tick: each lasts 1-2 s
         [bag] = bag_dirs(str(tmp_path / "capture"))
         closed = sorted(f for f in os.listdir(bag) if f.endswith(".mcap"))
         assert len(closed) >= 3
         for name in closed:  # readable alone while the bag is still being written
             assert read_mcap(os.path.join(bag, name))["/gps1/position"]
-    finally:
-        assert node.stop() == 0
     wait_for(lambda: not os.path.exists(os.path.join(bag, ".recording")), 5, "bag closed")
 
 
@@ -119,13 +114,11 @@ def test_lower_memory_dds_profile_is_valid_and_loses_nothing(tmp_path):
     node = NodeProcess(path, str(tmp_path / "node.log"),
                        env={"FASTDDS_DEFAULT_PROFILES_FILE": profile,
                             "RMW_FASTRTPS_USE_QOS_FROM_XML": "1"}).start()
-    try:
+    with stopped_after(node):
         camera = start_sensors(0, 30, 4.0, "--wait-subscribers", "1")  # a driver each
         fixes, _ = run_sensors(500, 0, 4.0)
         clouds = published(camera.communicate(timeout=60)[0])[1]
         wait_received({GPS_TOPIC: fixes, CLOUD_TOPIC: clouds})
-    finally:
-        assert node.stop() == 0
     assert "XMLPARSER" not in node.log()
     [bag] = bag_dirs(str(tmp_path / "capture"))
     messages = read_bag(bag)
@@ -143,14 +136,11 @@ def test_large_message_profile_gives_drivers_a_32_mib_segment_and_loses_nothing(
         200, 30, 4.0, "--wait-subscribers", "1",
         env={"FASTDDS_DEFAULT_PROFILES_FILE": os.path.join(CONFIG_DIR,
                                                            "fastdds_large_messages.xml")})
-    try:
+    with stopped_after(node, sensors):
         wait_for(lambda: largest_shared_memory_segment(sensors.pid) >= 32 << 20, 30,
                  "the sensors' 32 MiB shared-memory segment")
         output = sensors.communicate(timeout=60)[0]
         wait_received(dict(zip((GPS_TOPIC, CLOUD_TOPIC), published(output), strict=True)))
-    finally:
-        sensors.kill()  # still publishing only if a wait above failed
-        assert node.stop() == 0
     assert "XMLPARSER" not in output
     fixes, clouds = published(output)
     [bag] = bag_dirs(str(tmp_path / "capture"))
@@ -247,12 +237,10 @@ def test_switching_capture_dir_under_a_1_khz_stream_loses_nothing(tmp_path):
 def test_no_bag_is_made_until_a_topic_is_there_to_record(tmp_path):
     path = config(tmp_path, {"gps1": [{"method": "Position"}]})
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
-    try:
+    with stopped_after(node):
         wait_for((tmp_path / "capture").exists, 30, "capture_dir to be made")
         time.sleep(2.0)  # what the node does with no publisher: nothing on disk
         assert bag_dirs(str(tmp_path / "capture")) == []
         fixes, _ = run_sensors(100, 0, 1.0)
-    finally:
-        assert node.stop() == 0
     [bag] = bag_dirs(str(tmp_path / "capture"))
     assert len(read_bag(bag)["/gps1/position"]) == fixes

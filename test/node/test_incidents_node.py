@@ -13,7 +13,7 @@ from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
 from helpers.bags import bag_dirs, read_bag
-from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
+from helpers.processes import NodeProcess, start_sensors, stopped_after, wait_for, write_config
 from helpers.ros_client import RosClient, ros_client
 from helpers.tus_server import TusServer
 
@@ -48,23 +48,21 @@ def test_a_clip_around_two_triggers_holds_every_message_at_full_rate_and_goes_up
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
     sensors = start_sensors(500, 0)
     try:
-        with ros_client() as client:
-            incidents = client.node.create_publisher(String, "/incident", 10)
-            client.next_message(DiagnosticArray, "/diagnostics", lambda m: received(m, 1500))
-            answer = client.call(Trigger, "capture_clip", Trigger.Request())
-            assert answer.success and answer.message.startswith("clip opened"), answer.message
-            wait_for(lambda: client.node.count_subscribers("/incident") == 1, 10,
-                     "the subscriber")
-            incidents.publish(String(data="bump"))
-            wait_for(lambda: any(u["metadata"]["relative_path"].startswith("clip_")
-                                 and u["metadata"]["relative_path"].endswith(".mcap")
-                                 for u in server.completed()), 30, "the clip on the server")
-            closed = late_events(client, "/data_manager/events/file_closed", 1)
-            uploaded = late_events(client, "/data_manager/events/file_uploaded", 1)
+        with stopped_after(node, sensors):
+            with ros_client() as client:
+                incidents = client.node.create_publisher(String, "/incident", 10)
+                client.next_message(DiagnosticArray, "/diagnostics", lambda m: received(m, 1500))
+                answer = client.call(Trigger, "capture_clip", Trigger.Request())
+                assert answer.success and answer.message.startswith("clip opened"), answer.message
+                wait_for(lambda: client.node.count_subscribers("/incident") == 1, 10,
+                         "the subscriber")
+                incidents.publish(String(data="bump"))
+                wait_for(lambda: any(u["metadata"]["relative_path"].startswith("clip_")
+                                     and u["metadata"]["relative_path"].endswith(".mcap")
+                                     for u in server.completed()), 30, "the clip on the server")
+                closed = late_events(client, "/data_manager/events/file_closed", 1)
+                uploaded = late_events(client, "/data_manager/events/file_uploaded", 1)
     finally:
-        sensors.terminate()
-        sensors.wait()
-        assert node.stop() == 0
         server.kill()
     [clip] = [u for u in server.completed() if u["metadata"]["relative_path"].endswith(".mcap")]
     reader = make_reader(io.BytesIO(server.stored(clip["id"])))
@@ -95,7 +93,7 @@ def test_the_condition_topic_holds_scheduled_sync_until_it_says_true(tmp_path):
                         additional_sync_paths=[str(extra)], file_last_modified_millis=0,
                         sync_condition_topic="/link_ok")
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
-    try:
+    with stopped_after(node):
         with ros_client() as client:
             link_ok = client.node.create_publisher(Bool, "/link_ok", LATCHED)
             waiting = client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
@@ -103,7 +101,5 @@ def test_the_condition_topic_holds_scheduled_sync_until_it_says_true(tmp_path):
             assert waiting and not server.completed()
             link_ok.publish(Bool(data=True))
             wait_for(lambda: server.completed(), 30, "the upload once the link is ok")
-    finally:
-        assert node.stop() == 0
         server.kill()
     assert server.completed()[0]["metadata"]["relative_path"] == "extra/report.txt"

@@ -11,7 +11,7 @@ import pytest
 from mcap.reader import make_reader
 
 from helpers.bags import bag_dirs
-from helpers.processes import NodeProcess, wait_for, write_config
+from helpers.processes import NodeProcess, stopped_after, wait_for, write_config
 from helpers.ros_client import node_and_client, ros_client
 from helpers.tus_server import TusServer
 
@@ -199,7 +199,7 @@ def test_key_source_additional_paths_and_quiet_time_apply_live(tmp_path):
     (tmp_path / "capture" / "old.bin").write_bytes(b"x")  # not a bag file: never synced
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
     log = tmp_path / "node.log"
-    try:
+    with stopped_after(node):
         with ros_client() as client:
             node.wait_log("no capture methods configured")
             assert client.set("additional_sync_paths", [str(extra)]) == (True, "")
@@ -213,8 +213,6 @@ def test_key_source_additional_paths_and_quiet_time_apply_live(tmp_path):
             key_file.write_text("k-123\n")
             assert client.set("api_key_file", str(key_file)) == (True, "")
             wait_for(lambda: server.completed(), 30, "the upload once the key is found")
-    finally:
-        assert node.stop() == 0
         server.kill()
     assert server.completed()[0]["metadata"]["relative_path"] == "extra/notes.txt"
     assert not (extra / "notes.txt").exists()

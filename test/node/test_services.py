@@ -7,14 +7,13 @@ import subprocess
 import sys
 
 import pytest
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.srv import ListParameters
 from std_srvs.srv import SetBool, Trigger
 
 from helpers.bags import bag_dirs
-from helpers.processes import NodeProcess, start_sensors, wait_for, write_config
-from helpers.ros_client import RosClient
+from helpers.processes import NodeProcess, start_sensors, stopped_after, wait_for, write_config
+from helpers.ros_client import ros_client
 from helpers.tus_server import TusServer
 
 API_KEY = "dm-secret-4d3c2b1a"
@@ -31,16 +30,12 @@ def running(tmp_path_factory):
                         sync_disabled=True, api_key_env="DM_KEY")
     node = NodeProcess(path, str(tmp / "node.log"), env={"DM_KEY": API_KEY}).start()
     sensors = start_sensors(100, 20, 0, "--cloud-size", "8x8")
-    rclpy.init()
-    client = RosClient()
-    node.wait_log("capturing /camera1/point_cloud")
-    yield tmp, node, client, server
-    client.close()
-    rclpy.shutdown()
-    sensors.terminate()
-    sensors.wait()
-    assert node.stop() == 0
-    server.kill()
+    try:
+        with stopped_after(node, sensors), ros_client() as client:
+            node.wait_log("capturing /camera1/point_cloud")
+            yield tmp, node, client, server
+    finally:
+        server.kill()
 
 
 def split_and_sync(tmp, client, server) -> tuple[Trigger.Response, Trigger.Response]:

@@ -12,7 +12,7 @@ import psutil
 from data_manager_ros.config.settings import make_config
 from data_manager_ros.layout import JOURNAL_FILE
 from data_manager_ros.node.sync_client import SyncProcess
-from helpers.processes import NodeProcess, wait_for, write_config
+from helpers.processes import NodeProcess, stopped_after, wait_for, write_config
 from helpers.proxy import FaultProxy
 from helpers.sync_setup import ListLogger, assert_arrived_once, make_bag
 
@@ -88,15 +88,13 @@ def test_upload_process_dies_with_a_killed_node_and_the_next_node_resumes(tmp_pa
 
 def test_a_killed_upload_process_is_restarted_and_uploads_go_on(tmp_path, tus_server):
     node = NodeProcess(node_config(tmp_path, tus_server.url), str(tmp_path / "node.log")).start()
-    try:
+    with stopped_after(node):
         first = upload_process(node)
         first.kill()
         node.wait_log("upload process exited with code -9; restarting it in 0.2 s")
         wait_for(lambda: upload_process(node).pid != first.pid, 30, "a new upload process")
         _, files = make_bag(str(tmp_path / "capture"), "bag_r", 2)
         wait_for(lambda: "uploaded bag_r/metadata.yaml" in node.log(), 60, "the upload")
-    finally:
-        assert node.stop() == 0
     assert_arrived_once(tus_server, files, only=False)
 
 
