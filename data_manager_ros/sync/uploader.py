@@ -6,7 +6,6 @@ nothing is ever dropped silently, and no error of one file stops a worker.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import threading
 import time
@@ -14,7 +13,6 @@ from collections.abc import Callable, Iterable
 
 from data_manager_ros.backoff import Backoff
 from data_manager_ros.fsutil import printable
-from data_manager_ros.layout import failed_path, reason_path
 from data_manager_ros.supervision import Supervisor
 from data_manager_ros.sync.destinations import Destination, sha256_of
 from data_manager_ros.sync.errors import (
@@ -26,6 +24,7 @@ from data_manager_ros.sync.errors import (
 from data_manager_ros.sync.journal import Journal, JournalEntry
 from data_manager_ros.sync.scanner import SyncFile
 from data_manager_ros.sync.upload_metadata import UploadPolicy, upload_metadata
+from data_manager_ros.sync.upload_outcomes import Outcomes
 from data_manager_ros.sync.upload_queue import Job, UploadQueue
 from data_manager_ros.wire import Logger, UploadStats
 
@@ -54,6 +53,9 @@ class Uploader:
         self._threads: list[threading.Thread] = []
         self.stats = UploadStats(last_progress=time.time())
         self.supervisor = supervisor or Supervisor(log)
+        self.outcomes = Outcomes(self.queue, journal, log, self.stats, backoff, clock,
+                                 lambda path, size, location: self.on_uploaded(path, size,
+                                                                               location))
 
     @property
     def policy(self) -> UploadPolicy:
@@ -141,22 +143,23 @@ class Uploader:
         path = job.file.path
         self.supervisor.step(SYNC_WORKER, lambda: self._process(job),
                              f"the upload of {printable(path)} is retried with backoff",
-                             on_failure=lambda reason: self._retry(job, reason))
+                             on_failure=lambda reason: self.outcomes.retry(job, reason))
         self.stats.in_flight.pop(path, None)
 
     def _process(self, job: Job) -> None:
         path = job.file.path
         if job.uploaded:
-            self._remove_local(job)
+            self.outcomes.remove_local(job)
             return
         try:
             stat = os.stat(path)
         except FileNotFoundError as error:
-            self._finish(job, f"{path} vanished before upload ({error.strerror}); dropped from "
-                              "the queue (a sweep queues it again if it comes back)")
+            self.outcomes.finish(job, f"{path} vanished before upload ({error.strerror}); "
+                                 "dropped from the queue (a sweep queues it again if it "
+                                 "comes back)")
             return
         except OSError as error:
-            self._retry(job, f"cannot stat it: {error.strerror}")
+            self.outcomes.retry(job, f"cannot stat it: {error.strerror}")
             return
         try:
             entry = self._entry_for(job.file, stat.st_size, stat.st_mtime_ns)
@@ -191,17 +194,17 @@ class Uploader:
             self.queue.give_back(job)
         except UploadGone as error:
             self._discard_upload(job)
-            self._retry(job, str(error), restart=True)
+            self.outcomes.retry(job, str(error), restart=True)
         except RetryableError as error:
-            self._retry(job, str(error), retry_after_s=error.retry_after_s)
+            self.outcomes.retry(job, str(error), retry_after_s=error.retry_after_s)
         except OSError as error:
-            self._retry(job, str(error))
+            self.outcomes.retry(job, str(error))
         except sqlite3.Error as error:
-            self._retry(job, f"its journal entry cannot be written ({error})")
+            self.outcomes.retry(job, f"its journal entry cannot be written ({error})")
         except TerminalError as error:
-            self._move_to_failed(job, str(error))
+            self.outcomes.move_to_failed(job, str(error))
         else:
-            self._confirmed(job, entry)
+            self.outcomes.confirmed(job, entry)
 
     def _discard_upload(self, job: Job) -> None:
         """The upload the journal holds is replaced by a new one: the far side keeps no
@@ -218,87 +221,3 @@ class Uploader:
             discarded = False
         if not discarded:
             job.superseded.append(url)
-
-    def _retry(self, job: Job, reason: str, restart: bool = False,
-               retry_after_s: float = 0.0, quiet: bool = False) -> None:
-        """Back off; with ``restart`` the next attempt starts a new upload from byte 0. The
-        server's Retry-After is honoured, up to the backoff cap. ``quiet``: the caller said
-        it once already. Never raises: it is how every failure ends."""
-        job.failures += 1
-        job.last_error = reason
-        # an attempt that found progress is followed by one at once: the link works
-        backoff = 0.0 if job.advanced else self._backoff.delay(job.failures)
-        job.advanced = False
-        delay = max(backoff, min(retry_after_s, self._backoff.cap_s))
-        job.next_try = self._clock() + delay
-        self.stats.failures += 1
-        try:
-            entry = self.journal.get(job.file.path)
-            if entry is not None:
-                entry.failures, entry.last_error = job.failures, reason
-                if restart:
-                    entry.upload_url = ""
-                self.journal.put(entry)
-        except (OSError, sqlite3.Error) as error:
-            reason += f"; its journal entry cannot be written ({error}), kept in memory"
-        if not quiet:
-            self._log.warning(f"upload of {job.file.path} failed ({reason}); "
-                              f"try {job.failures + 1} in {delay:.1f} s")
-        self.queue.give_back(job)
-
-    def _finish(self, job: Job, message: str = "", uploaded: bool = False) -> None:
-        if message:
-            self._log.warning(message)
-        try:
-            self.journal.remove(job.file.path)
-        except sqlite3.Error as error:  # a row of a file that is gone: dropped at next start
-            self._log.warning(f"{printable(job.file.path)}: its journal entry cannot be "
-                              f"removed ({error}); it is dropped when the uploader restarts")
-        self.queue.done(job, uploaded)
-
-    def _confirmed(self, job: Job, entry: JournalEntry) -> None:
-        """The far side holds every byte: counted and announced once, then deleted here."""
-        path, size = job.file.path, entry.size
-        job.uploaded = True
-        self.stats.uploaded_files += 1
-        self.stats.uploaded_bytes += size
-        self.stats.last_success = time.time()
-        self._log.info(f"uploaded {job.file.relative_path} ({size} bytes)")
-        self.on_uploaded(path, size, entry.upload_url)
-        self._remove_local(job)
-
-    def _remove_local(self, job: Job) -> None:
-        """Delete an uploaded file. One that cannot be deleted (a read-only mount, no
-        permission) is reported once and kept; deleting it is retried with backoff, and it
-        is never uploaded again."""
-        path = job.file.path
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        except OSError as error:
-            reason = f"uploaded, but it cannot be deleted here: {error.strerror}"
-            if job.last_error != reason:
-                self._log.warning(f"{printable(path)}: {reason}; kept, and deleting it is "
-                                  "retried with backoff (it is not uploaded again)")
-            self._retry(job, reason, quiet=True)
-            return
-        self._log.debug(f"deleted {printable(path)} locally")
-        directory = os.path.dirname(path)
-        if job.file.is_bag_file and os.path.realpath(directory) != os.path.realpath(job.file.root):
-            try:
-                os.rmdir(directory)  # only succeeds once the bag's last file is gone
-            except OSError:
-                pass
-        self._finish(job, uploaded=True)
-
-    def _move_to_failed(self, job: Job, reason: str) -> None:
-        target = failed_path(job.file.root, job.file.relative_path)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.move(job.file.path, target)
-        with open(reason_path(target), "w", encoding="utf-8") as handle:
-            handle.write(reason + "\n")
-        self.stats.failed_files += 1
-        self._log.error(f"upload of {job.file.path} refused for good ({reason}); "
-                        f"kept in {target}")
-        self._finish(job)

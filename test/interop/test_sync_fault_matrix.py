@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from data_manager_ros.sync import destinations, uploader
+from data_manager_ros.sync import destinations, upload_outcomes, uploader
 from helpers.processes import wait_for
 from helpers.sync_setup import (
     aged_files,
@@ -111,8 +111,8 @@ def _inject(site: str, code: int, source: str, sync: Any, monkeypatch: Any) -> N
     elif site == "journal":
         sync.uploader.journal = FaultyJournalWrites(sync.uploader.journal, code)
     elif site == "unlink":
-        monkeypatch.setattr(uploader, "os", _with_os(uploader, "unlink", Fault(os.unlink, code,
-                                                                                source)))
+        monkeypatch.setattr(upload_outcomes, "os", _with_os(upload_outcomes, "unlink",
+                                                            Fault(os.unlink, code, source)))
 
 
 # ENOENT from unlink means the file is gone already: the one cell that is no fault
