@@ -1,12 +1,9 @@
 """Moves messages from subscription callbacks into bags without blocking the executor.
 
-Callbacks only gate the rate and append to a deque (log time is the receive
-time, publish time the publisher's source timestamp, as rosbag2 records them);
-one writer thread drains
-it into the current bag, flushes every ``flush_interval`` (the bound on what a
-crash loses; the bag's fsyncs run in the background) and splits files. The
-backlog is bounded in bytes: past the bound a message is dropped and counted,
-never silently. A disk error closes nothing abruptly: the bag is left for
+Callbacks (``intake``) only gate the rate and append to a deque bounded in bytes; one
+writer thread drains it into the current bag, flushes every ``flush_interval`` (the bound
+on what a crash loses; the bag's fsyncs run in the background) and splits files. A disk
+error closes nothing abruptly: the bag is left for
 recovery, the error is reported, and a new bag is tried after
 ``retry_interval``. Below the minimum free space the current file is finalized
 and capture pauses (drops counted) until space returns, so a full disk never
@@ -15,8 +12,6 @@ leaves a torn file or starves the rest of the robot.
 
 from __future__ import annotations
 
-import collections
-import inspect
 import logging
 import os
 import threading
@@ -24,15 +19,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from data_manager_ros.bag.mcap_file import Topic
 from data_manager_ros.bag.recovery import recover_capture_dir
 from data_manager_ros.bag.writer import BagWriter
 from data_manager_ros.capture.abandoned_bags import AbandonedBags
 from data_manager_ros.capture.disk_guard import Change, DiskGuard
-from data_manager_ros.capture.rate_gate import RateGate
-from data_manager_ros.capture.topic_stats import TopicStats
+from data_manager_ros.capture.intake import Intake
 from data_manager_ros.config.settings import UPLOAD_CLASSES, DiskFullPolicy
 from data_manager_ros.layout import new_bag_dir, new_bag_name
 from data_manager_ros.supervision import Supervisor
@@ -63,40 +56,6 @@ CAPTURE_WRITER = "capture writer"
 BATCH_S = 0.005
 
 
-class _Backlog:
-    """Bytes in the queue: ``queued`` and ``peak`` grow on the executor thread, ``written`` on
-    the writer. The peak is taken at each append, so a writer stall cannot hide it. ``limit``
-    is read by every callback, so a new ``max_backlog_bytes`` applies to the next message."""
-
-    __slots__ = ("queued", "written", "peak", "limit")
-
-    def __init__(self, limit: int) -> None:
-        self.queued = 0
-        self.written = 0
-        self.peak = 0
-        self.limit = limit
-
-
-MessageCallback = Callable[..., None]
-# a queue entry that is no message: the messages after it carry another clock's times
-_CLOCK_CHANGE = (None, 0, 0, b"")
-# what rclpy reads a subscription callback's signature as: (message, MessageInfo)
-_WITH_MESSAGE_INFO = inspect.Signature([
-    inspect.Parameter("message", inspect.Parameter.POSITIONAL_ONLY),
-    inspect.Parameter("info", inspect.Parameter.POSITIONAL_ONLY)])
-
-
-def with_message_info(callback: Callable[[bytes, dict], None]) -> MessageCallback:
-    """``callback(data, info)`` as every rclpy executor can call it. rclpy hands a MessageInfo
-    (the source timestamp) only to callbacks whose signature takes two arguments; its
-    EventsExecutor (rclpy 9.1) then passes the pair as one tuple, the other executors as two
-    arguments. A callable that declares two and accepts either takes both forms."""
-    def either(*args: Any) -> None:
-        callback(*(args[0] if len(args) == 1 else args))
-
-    either.__signature__ = _WITH_MESSAGE_INFO  # type: ignore[attr-defined]
-    return either
-
 
 class CaptureEngine:
     def __init__(self, settings: WriterSettings, log: Logger = _DEFAULT_LOG,
@@ -106,11 +65,9 @@ class CaptureEngine:
         self.on_file_closed = on_file_closed
         self.settings = settings
         self._log = log
-        self._clock = clock
-        self._queue: collections.deque = collections.deque()
-        self._backlog = _Backlog(settings.max_backlog_bytes)
+        self.intake = Intake(settings.max_backlog_bytes, clock)
+        self.stats = self.intake.stats  # per topic: the callbacks count some, the writer others
         self._topics: dict[str, Topic] = {}
-        self.stats: dict[str, TopicStats] = {}
         self._lock = threading.Lock()
         self._bag: BagWriter | None = None
         self._capture_dir = ""
@@ -123,7 +80,7 @@ class CaptureEngine:
         self._retry_at = 0.0
         self._abandoned = AbandonedBags()
         self._switch_to: str | None = None  # a capture_dir the writer thread moves to
-        self._wake = threading.Event()  # set when the writer has work
+        self._wake = self.intake.wake  # set when the writer has work
         self._bag_settings: WriterSettings | None = None  # what the open bag was told
         self._files_reported = 0  # closed files of the open bag already logged (debug)
 
@@ -162,7 +119,7 @@ class CaptureEngine:
         while the writer thread applies them (new limits at once, chunking at the next file,
         another capture_dir by closing the bag and opening one there), so the executor never
         waits for a close, an fsync or a recovery."""
-        self._backlog.limit = settings.max_backlog_bytes
+        self.intake.backlog.limit = settings.max_backlog_bytes
         self.settings = settings
         if not self._running:
             self.start(capture_dir)
@@ -183,14 +140,6 @@ class CaptureEngine:
             if self._bag is not None:
                 self._bag.close()
                 self._bag = None
-
-    def use_clock(self, clock: Callable[[], int]) -> None:
-        """Callbacks made from now on stamp with ``clock`` (/clock time once use_sim_time is
-        set); the node subscribes again to get them. The open file ends exactly where the
-        stream changes clocks (a marker in the queue), so no file mixes the two."""
-        self._clock = clock
-        self._queue.append(_CLOCK_CHANGE)
-        self._wake.set()
 
     def request_split(self) -> None:
         self._split_requested = True
@@ -214,49 +163,6 @@ class CaptureEngine:
             self._open_bag()
         except Exception as error:  # noqa: BLE001 - reported, and retried by the writer
             self._fail(error)  # the writer thread retries, as after a failed write
-
-    def callback(self, topic: str, frequency_hz: float | None,
-                 tap: Callable[[int, bytes], None] | None = None) -> MessageCallback:
-        """The subscription callback for ``topic``; kept tiny because it runs per message.
-        ``tap(receive_ns, data)`` sees every message before the rate gate (incident clips)."""
-        stats = self.stats.setdefault(topic, TopicStats())
-        gate = RateGate(frequency_hz) if frequency_hz is not None else None
-        queue = self._queue
-        append = queue.append
-        wake = self._wake.set
-        backlog = self._backlog
-        clock = self._clock
-
-        def on_message(data: bytes, info: dict) -> None:
-            stats.received += 1
-            received_ns = clock()
-            if tap is not None:
-                tap(received_ns, data)
-            if gate is not None and not gate.admit(received_ns):
-                stats.throttled += 1
-                return
-            size = len(data)
-            pending = backlog.queued - backlog.written + size
-            if pending > backlog.limit:
-                stats.refused += 1
-                return
-            backlog.queued += size
-            if pending > backlog.peak:
-                backlog.peak = pending
-            append((topic, received_ns, info["source_timestamp"] or received_ns, data))
-            # the first message after the writer emptied the queue wakes it; checked after the
-            # append, so a writer that just found the queue empty cannot miss this message
-            if len(queue) == 1:
-                wake()
-
-        return with_message_info(on_message)
-
-    def backlog_bytes(self) -> int:
-        return self._backlog.queued - self._backlog.written
-
-    @property
-    def peak_backlog_bytes(self) -> int:
-        return self._backlog.peak
 
     # -- writer thread ---------------------------------------------------------------
     def _open_bag(self) -> None:
@@ -294,13 +200,13 @@ class CaptureEngine:
             self._wake.clear()
 
     def _drain(self) -> None:
-        queue = self._queue
+        queue = self.intake.queue
         stats = self.stats
-        backlog = self._backlog
+        backlog = self.intake.backlog
         bag = None if self.disk.paused else self._bag
         while queue:
             topic, log_ns, publish_ns, data = queue.popleft()
-            if topic is None:  # _CLOCK_CHANGE
+            if topic is None:  # CLOCK_CHANGE
                 if bag is not None:
                     bag.split()
                 continue
@@ -351,14 +257,14 @@ class CaptureEngine:
                     max_file_bytes=settings.max_file_bytes, chunk_size=settings.chunk_size,
                     max_file_duration_ns=int(settings.max_file_duration_s * 1e9),
                     compression=settings.compression)
-            self._bag.tick(self._clock())
+            self._bag.tick(self.intake.clock())
             self._bag.flush()
             files = len(self._bag.metadata.files)
             if files != self._files_reported:  # closed since the last flush, by size or age
                 self._log.debug(f"{self._bag.bag_dir}: {files} file(s) closed so far")
                 self._files_reported = files
             self._log.debug(f"flushed {self._bag.bag_dir}; writer backlog "
-                            f"{self.backlog_bytes()} bytes")
+                            f"{self.intake.backlog.pending} bytes")
         except Exception as error:  # noqa: BLE001 - the writer thread must outlive it
             self._fail(error)
 

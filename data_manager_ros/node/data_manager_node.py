@@ -117,7 +117,7 @@ class DataManagerNode(Node):
         if "use_sim_time" in changed and sim_time != self._sim_time:
             self._sim_time = sim_time
             # the open file ends at this point of the stream: no file mixes two clocks
-            self.capture.use_clock(self._receive_clock())
+            self.capture.intake.use_clock(self._receive_clock())
             self.clip_triggers.clock = self._receive_clock()
             self.recorder.clear()  # subscribed again by _apply, with callbacks on the new clock
         self._apply(old, new)
@@ -228,4 +228,4 @@ class DataManagerNode(Node):
                 f"capture stats {topic}: received {stats.received} written {stats.written} "
                 f"dropped {stats.dropped} throttled {stats.throttled}")
         self.get_logger().info(
-            f"capture writer backlog peak {self.capture.peak_backlog_bytes} bytes")
+            f"capture writer backlog peak {self.capture.intake.backlog.peak} bytes")

@@ -75,8 +75,8 @@ def capture_statuses(node: str, config: DataManagerConfig, engine: CaptureEngine
             Key.ACTUAL_HZ: f"{rates.get(method.topic, 0.0):.1f}",
             Key.RECEIVED: stats.received, Key.THROTTLED: stats.throttled,
             Key.WRITTEN: stats.written, Key.DROPPED: stats.dropped,
-            Key.WRITER_BACKLOG_BYTES: engine.backlog_bytes(),
-            Key.WRITER_BACKLOG_PEAK_BYTES: engine.peak_backlog_bytes,
+            Key.WRITER_BACKLOG_BYTES: engine.intake.backlog.pending,
+            Key.WRITER_BACKLOG_PEAK_BYTES: engine.intake.backlog.peak,
             Key.DELETED_FOR_SPACE_FILES: engine.disk.deleted[0],
             Key.DELETED_FOR_SPACE_BYTES: engine.disk.deleted[1],
         }))

@@ -147,7 +147,7 @@ class TopicRecorder:
                       _advertised_hash(publishers, msg_type), message_definition(msg_type))
         self._engine.add_topic(topic)
         tap = self._clips.tap(topic) if method.clip and self._clips is not None else None
-        callback = self._engine.callback(method.topic, method.rate_limit_hz, tap)
+        callback = self._engine.intake.callback(method.topic, method.rate_limit_hz, tap)
         profile = adapted_profile(offered, self.qos_depth)
         capture.subscription = self._node.create_subscription(
             msg_class, method.topic, callback, profile, raw=True)

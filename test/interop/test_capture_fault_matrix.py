@@ -105,7 +105,7 @@ def test_a_filesystem_fault_at_each_writer_call_site(site, code, tmp_path, monke
     sent = [0]
 
     def send(count: int) -> None:
-        gps = engine.callback("/gps", None)
+        gps = engine.intake.callback("/gps", None)
         for _ in range(count):
             gps(serialize_message(fix(sent[0])), RECEIVED)
             sent[0] += 1

@@ -4,7 +4,7 @@ rosbag2 stores the publisher's source timestamp as publish_time. rclpy passes it
 MessageInfo to callbacks that take two arguments, but the EventsExecutor (the only Python
 executor that keeps up with kHz topics here) calls such a callback with ONE argument, the
 (message, info) tuple, and the TypeError surfaces as a SystemError. The node's callbacks
-take either form (``capture_engine.with_message_info``). When this test fails, rclpy has
+take either form (``capture.intake.with_message_info``). When this test fails, rclpy has
 fixed it and that wrapper can become a plain two-argument callback.
 """
 

@@ -24,8 +24,8 @@ def test_an_unexpected_error_on_the_writer_thread_is_reported_and_capture_resume
     engine.start(str(tmp_path))
     try:
         engine.add_topic(topic("/gps", NAVSAT))
-        gps = engine.callback("/gps", None)
-        stray = engine.callback("/stray", None)  # no topic added: the bag cannot take it
+        gps = engine.intake.callback("/gps", None)
+        stray = engine.intake.callback("/stray", None)  # no topic added: the bag cannot take it
         gps(serialize_message(fix(0)), RECEIVED)
         stray(b"\0\1\0\0", RECEIVED)
         wait_for(lambda: "Traceback" in log.text(), 10, "the error to be logged")
@@ -57,11 +57,11 @@ def test_the_rate_gate_throttles_and_a_full_backlog_refuses_and_both_are_counted
     try:
         engine.add_topic(topic("/gps", NAVSAT))
         engine.add_topic(topic("/big", NAVSAT))
-        gps = engine.callback("/gps", 10.0)  # keeps 10 of the 100 per second
+        gps = engine.intake.callback("/gps", 10.0)  # keeps 10 of the 100 per second
         for i in range(100):  # one second at 100 Hz
             now[0] = i * 10_000_000
             gps(serialize_message(fix(i)), RECEIVED)
-        big = engine.callback("/big", None)
+        big = engine.intake.callback("/big", None)
         big(b"\0" * (2 << 20), RECEIVED)  # more than the whole backlog: refused
     finally:
         engine.stop()
@@ -77,7 +77,7 @@ def test_configure_moves_to_a_new_capture_dir_between_two_messages(tmp_path):
     engine.start(str(tmp_path / "a"))
     try:
         engine.add_topic(topic("/gps", NAVSAT))
-        gps = engine.callback("/gps", None)
+        gps = engine.intake.callback("/gps", None)
         gps(serialize_message(fix(0)), RECEIVED)
         engine.configure(str(tmp_path / "b"), engine_settings())
         wait_for(lambda: bag_dirs(str(tmp_path / "b")), 10, "a bag in the new capture_dir")
@@ -108,7 +108,7 @@ def test_delete_oldest_frees_the_floor_from_the_lowest_class_first_and_never_a_c
         engine.start(str(capture))
         try:
             engine.add_topic(topic("/gps", NAVSAT))
-            engine.callback("/gps", None)(serialize_message(fix(0)), RECEIVED)
+            engine.intake.callback("/gps", None)(serialize_message(fix(0)), RECEIVED)
             wait_for(lambda: engine.disk.deleted[0] == 5, 10, "five deletions")
         finally:
             engine.stop()
@@ -130,11 +130,11 @@ def test_a_clock_change_ends_the_file_so_no_file_mixes_two_clocks(tmp_path):
     engine.start(str(tmp_path))
     try:
         engine.add_topic(topic("/gps", NAVSAT))
-        before = engine.callback("/gps", None)
+        before = engine.intake.callback("/gps", None)
         for i in range(3):
             before(serialize_message(fix(i)), RECEIVED)
-        engine.use_clock(lambda: sim)
-        after = engine.callback("/gps", None)
+        engine.intake.use_clock(lambda: sim)
+        after = engine.intake.callback("/gps", None)
         for i in range(3, 5):
             after(serialize_message(fix(i)), RECEIVED)
     finally:
@@ -151,9 +151,9 @@ def test_publish_time_is_the_source_timestamp_log_time_the_receive_time(tmp_path
     engine.start(str(tmp_path))
     try:
         engine.add_topic(topic("/gps", NAVSAT))
-        engine.callback("/gps", None)(
+        engine.intake.callback("/gps", None)(
             (serialize_message(fix(0)), {"source_timestamp": 4 * SECOND}))  # EventsExecutor
-        engine.callback("/gps", None)(serialize_message(fix(1)), RECEIVED)  # no source stamp
+        engine.intake.callback("/gps", None)(serialize_message(fix(1)), RECEIVED)  # no source stamp
     finally:
         engine.stop()
     [bag] = bag_dirs(str(tmp_path))
