@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import Field, dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 DEFAULT_CAPTURE_DIR = "~/.ros/data_manager/capture"
@@ -66,12 +66,15 @@ UPLOAD_CLASSES = tuple(UploadClass)
 
 
 def setting(default: Any, doc: str, *, limits: tuple[float, float] | None = None,
-            choices: type[StrEnum] | None = None, each_once: bool = False) -> Any:
+            choices: type[StrEnum] | None = None, each_once: bool = False,
+            feeds: dict[str, str] | None = None) -> Any:
     """One setting, declared once: its default, what it does, and what values it takes. The
-    ROS parameter descriptors, the validation and the README's tables come from here.
-    ``each_once``: a list that names every choice once (an order)."""
+    ROS parameter descriptors, the validation, the README's tables and the settings of the
+    parts it configures come from here. ``each_once``: a list that names every choice once
+    (an order). ``feeds``: part → the name of this setting in that part's settings (see
+    ``part_settings``)."""
     return field(default=default, metadata={"doc": doc, "limits": limits, "choices": choices,
-                                            "each_once": each_once})
+                                            "each_once": each_once, "feeds": feeds or {}})
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,8 @@ class DataManagerConfig:
     sync_interval_mins: float = setting(0.1, "Minutes between sync sweeps.",
                                         limits=(0.001, 10080.0))
     additional_sync_paths: tuple[str, ...] = setting(
-        (), "Directories whose files are uploaded too (then deleted).")
+        (), "Directories whose files are uploaded too (then deleted).",
+        feeds={"writer": "additional_paths"})
     tags: tuple[str, ...] = setting((), "Tags attached to every upload.")
     file_last_modified_millis: int = setting(
         10000, "Quiet time before a file in additional_sync_paths is synced.",
@@ -132,46 +136,51 @@ class DataManagerConfig:
                              "system's, or REQUESTS_CA_BUNDLE).")
     robot_id: str = setting("", "Robot/part id sent with every upload (empty: the host name).")
     maximum_capture_file_size_bytes: int = setting(
-        128 * MIB, "Split the bag file at this size.", limits=(64 * 1024, 1 << 40))
+        128 * MIB, "Split the bag file at this size.", limits=(64 * 1024, 1 << 40),
+        feeds={"writer": "max_file_bytes"})
     maximum_capture_file_duration_s: float = setting(
         60.0, "Split the bag file at this age (at the first message past it, as rosbag2).",
-        limits=(1.0, 86400.0))
+        limits=(1.0, 86400.0), feeds={"writer": "max_file_duration_s"})
     flush_interval_s: float = setting(
         1.0, "Flush period: the most data a crash can lose (plus the fsync time, on power "
-        "loss).", limits=(0.05, 10.0))
+        "loss).", limits=(0.05, 10.0), feeds={"writer": "flush_interval_s"})
     mcap_chunk_size_bytes: int = setting(768 * 1024, "MCAP chunk size.",
-                                         limits=(4096, 64 * MIB))
+                                         limits=(4096, 64 * MIB), feeds={"writer": "chunk_size"})
     compression: str = setting(Compression.NONE, "MCAP chunk compression.",
-                               choices=Compression)
+                               choices=Compression, feeds={"writer": "compression"})
     qos_depth: int = setting(1000, "Subscription queue depth.", limits=(1, 100_000))
     max_backlog_bytes: int = setting(
         256 * MIB, "Bytes queued for the writer before messages are dropped (and counted).",
-        limits=(MIB, 1 << 40))
+        limits=(MIB, 1 << 40), feeds={"writer": "max_backlog_bytes"})
     upload_bandwidth_limit_bytes_per_s: int = setting(
         0, "Upload bandwidth cap for all uploads together, 0 = none.", limits=(0, 1 << 40))
     minimum_free_space_bytes: int = setting(
         1 << 30, "Below this much free disk (or the fraction, the larger) capture finalizes "
-        "its file and applies disk_full_policy.", limits=(0, 1 << 50))
+        "its file and applies disk_full_policy.", limits=(0, 1 << 50),
+        feeds={"writer": "minimum_free_bytes"})
     minimum_free_space_fraction: float = setting(
-        0.05, "The free-space floor as a fraction of the disk.", limits=(0.0, 0.9))
+        0.05, "The free-space floor as a fraction of the disk.", limits=(0.0, 0.9),
+        feeds={"writer": "minimum_free_fraction"})
     disk_full_policy: str = setting(
         DiskFullPolicy.PAUSE, "At the free-space floor: pause capture, or delete_oldest files "
-        "of the lowest upload class (never clips) and go on.", choices=DiskFullPolicy)
+        "of the lowest upload class (never clips) and go on.", choices=DiskFullPolicy,
+        feeds={"writer": "disk_full_policy"})
     clip_pre_s: float = setting(10.0, "Seconds before a trigger an incident clip holds "
-                                "(methods with clip: true).", limits=(0.0, 600.0))
+                                "(methods with clip: true).", limits=(0.0, 600.0),
+                                feeds={"clip": "pre_s"})
     clip_post_s: float = setting(5.0, "Seconds after the last trigger an incident clip holds.",
-                                 limits=(0.0, 600.0))
+                                 limits=(0.0, 600.0), feeds={"clip": "post_s"})
     clip_buffer_bytes: int = setting(
         64 * MIB, "Memory for incident clips: ring buffers and the open clip together.",
-        limits=(MIB, 1 << 40))
+        limits=(MIB, 1 << 40), feeds={"clip": "buffer_bytes"})
     clip_trigger_topic: str = setting(
         "", "std_msgs/String topic whose messages trigger a clip (the reason); empty for none. "
         "~/capture_clip triggers one too.")
     clip_tags: tuple[str, ...] = setting((), "Tags of every incident clip (metadata.yaml "
-                                         "custom_data, upload metadata).")
+                                         "custom_data, upload metadata).", feeds={"clip": "tags"})
     upload_priority: tuple[str, ...] = setting(
         UPLOAD_CLASSES, "Upload classes in the order they are sent.", choices=UploadClass,
-        each_once=True)
+        each_once=True, feeds={"writer": "upload_priority"})
     upload_order: str = setting(UploadOrder.OLDEST_FIRST, "Order within an upload class.",
                                 choices=UploadOrder)
     sync_windows: tuple[str, ...] = setting(
@@ -201,6 +210,21 @@ ATTRIBUTES = tuple(SETTINGS)
 SEED_METHOD_KEYS = ("method", *METHOD_SETTINGS, "component", "additional_params")
 LIMITS: dict[str, tuple[float, float]] = {
     name: f.metadata["limits"] for name, f in SETTINGS.items() if f.metadata["limits"]}
+
+
+P = TypeVar("P")
+
+
+def part_settings(config: DataManagerConfig, part: str, settings_class: Callable[..., P]) -> P:
+    """The settings of one part (the capture writer, incident clips), made from the settings
+    that feed it, so a new one is declared once, in the schema, and reaches its part."""
+    return settings_class(**{spec.metadata["feeds"][part]: getattr(config, name)
+                             for name, spec in SETTINGS.items() if part in spec.metadata["feeds"]})
+
+
+def fed_fields(part: str) -> set[str]:
+    return {spec.metadata["feeds"][part] for spec in SETTINGS.values()
+            if part in spec.metadata["feeds"]}
 
 
 def did_you_mean(name: str, known: tuple[str, ...]) -> str:

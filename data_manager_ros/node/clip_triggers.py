@@ -11,15 +11,14 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from data_manager_ros.capture.clips import ClipRecorder, ClipSettings
-from data_manager_ros.config.settings import DataManagerConfig
+from data_manager_ros.config.settings import DataManagerConfig, part_settings
 from data_manager_ros.node.topic_follower import TopicFollower
 
 POLL_S = 0.1
 
 
 def clip_settings(config: DataManagerConfig) -> ClipSettings:
-    return ClipSettings(config.clip_pre_s, config.clip_post_s, config.clip_buffer_bytes,
-                        config.clip_tags)
+    return part_settings(config, "clip", ClipSettings)
 
 
 class ClipTriggers:

@@ -21,7 +21,11 @@ from std_srvs.srv import SetBool, Trigger
 
 from data_manager_ros.capture.clips import ClipRecorder
 from data_manager_ros.capture.engine import CaptureEngine, WriterSettings
-from data_manager_ros.config.settings import DataManagerConfig, frequency_warnings
+from data_manager_ros.config.settings import (
+    DataManagerConfig,
+    frequency_warnings,
+    part_settings,
+)
 from data_manager_ros.node.clip_triggers import ClipTriggers, clip_settings
 from data_manager_ros.node.diagnostics import capture_statuses, clip_status, sync_status
 from data_manager_ros.node.file_events import FileEvents
@@ -38,15 +42,7 @@ HEALTH_S = 1.0
 
 
 def writer_settings(config: DataManagerConfig) -> WriterSettings:
-    return WriterSettings(
-        max_file_bytes=config.maximum_capture_file_size_bytes,
-        max_file_duration_s=config.maximum_capture_file_duration_s,
-        chunk_size=config.mcap_chunk_size_bytes, compression=config.compression,
-        flush_interval_s=config.flush_interval_s, max_backlog_bytes=config.max_backlog_bytes,
-        minimum_free_bytes=config.minimum_free_space_bytes,
-        minimum_free_fraction=config.minimum_free_space_fraction,
-        disk_full_policy=config.disk_full_policy,
-        additional_paths=config.additional_sync_paths, upload_priority=config.upload_priority)
+    return part_settings(config, "writer", WriterSettings)
 
 
 class DataManagerNode(Node):

@@ -6,6 +6,8 @@ import glob
 import json
 import math
 import os
+from dataclasses import MISSING
+from dataclasses import fields as dataclass_fields
 
 import pytest
 import rclpy
@@ -23,9 +25,11 @@ from data_manager_ros.config.settings import (
     ConfigError,
     DataManagerConfig,
     default_topic,
+    fed_fields,
     frequency_warnings,
     make_config,
     make_method,
+    part_settings,
     resolve_topics,
 )
 from helpers import REPO
@@ -214,3 +218,19 @@ def test_every_parameter_has_a_description():
     config = make_config({"capture_dir": "/tmp"}, [make_method("gps1", GPS)])
     for name in [CONFIG_FILE, *config_to_params(config)]:
         assert describe(name), name
+
+
+def test_each_part_gets_every_setting_it_takes_from_the_schema():
+    """A field of the writer's or the clips' settings that no schema entry feeds would be left
+    at a default nobody can change: the parts' settings are made from the schema alone."""
+    from data_manager_ros.capture.clips import ClipSettings
+    from data_manager_ros.capture.engine import WriterSettings
+
+    for part, settings_class in (("writer", WriterSettings), ("clip", ClipSettings)):
+        required = {f.name for f in dataclass_fields(settings_class)
+                    if f.default is MISSING and f.default_factory is MISSING}
+        assert required <= fed_fields(part) <= {f.name for f in dataclass_fields(settings_class)}
+    config = make_config({"capture_dir": "/tmp", "maximum_capture_file_size_bytes": 1 << 20,
+                          "clip_tags": ["x"]}, [])
+    assert part_settings(config, "writer", WriterSettings).max_file_bytes == 1 << 20
+    assert part_settings(config, "clip", ClipSettings).tags == ("x",)
