@@ -45,6 +45,8 @@ def test_sweeps_on_request_when_disabled_and_reports_through_snapshots_and_log(t
     sync = SyncProcess(make_config({"capture_dir": capture, "sync_url": tus_server.url,
                                     "sync_disabled": True}, []), log).start()
     try:
+        # the upload process runs (its first report came), and for 3 s uploads nothing
+        wait_for(lambda: sync.snapshot.stats.last_progress > 0, 30, "a first report")
         time.sleep(3.0)
         assert tus_server.completed() == [], "sync_disabled, yet it uploaded before asked"
         sync.request_sweep()
