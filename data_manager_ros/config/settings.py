@@ -222,11 +222,6 @@ def part_settings(config: DataManagerConfig, part: str, settings_class: Callable
                              for name, spec in SETTINGS.items() if part in spec.metadata["feeds"]})
 
 
-def fed_fields(part: str) -> set[str]:
-    return {spec.metadata["feeds"][part] for spec in SETTINGS.values()
-            if part in spec.metadata["feeds"]}
-
-
 def did_you_mean(name: str, known: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     return f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"

@@ -22,10 +22,10 @@ from data_manager_ros.config.params import (
 )
 from data_manager_ros.config.reference import attribute_table, method_table
 from data_manager_ros.config.settings import (
+    SETTINGS,
     ConfigError,
     DataManagerConfig,
     default_topic,
-    fed_fields,
     frequency_warnings,
     make_config,
     make_method,
@@ -229,7 +229,9 @@ def test_each_part_gets_every_setting_it_takes_from_the_schema():
     for part, settings_class in (("writer", WriterSettings), ("clip", ClipSettings)):
         required = {f.name for f in dataclass_fields(settings_class)
                     if f.default is MISSING and f.default_factory is MISSING}
-        assert required <= fed_fields(part) <= {f.name for f in dataclass_fields(settings_class)}
+        fed = {spec.metadata["feeds"][part] for spec in SETTINGS.values()
+               if part in spec.metadata["feeds"]}
+        assert required <= fed <= {f.name for f in dataclass_fields(settings_class)}
     config = make_config({"capture_dir": "/tmp", "maximum_capture_file_size_bytes": 1 << 20,
                           "clip_tags": ["x"]}, [])
     assert part_settings(config, "writer", WriterSettings).max_file_bytes == 1 << 20
