@@ -5,7 +5,7 @@
                                   [--deserialized] [--gps-capture-hz HZ] [--sync]
                                   [--upload-limit BYTES_PER_S] [--discard-uploaded]
                                   [--qos-depth N] [--latency] [--publisher-profile XML]
-                                  [--server-store DIR]
+                                  [--server-store DIR] [--graph-topics N]
                                   [--clip-buffer-mb MB [--clip-at S] [--clip-pre S]
                                    [--clip-post S]]
 
@@ -33,6 +33,9 @@ triggers one clip --clip-at seconds into the capture (on the trigger topic):
 reports the clip's messages, whether their sequence numbers have a gap, how
 many the window should hold, and with --sync how long after its window closed
 the clip was on the server.
+--graph-topics N adds a process publishing N more topics at 10 Hz each, and the
+node records with all_topics: true (ros2 bag record -a): the cost of following a
+whole graph, seen in the GPS ratio and the node's CPU.
 """
 
 from __future__ import annotations
@@ -254,7 +257,7 @@ def run_node(args: argparse.Namespace, tmp: str, server: TusServer | None) -> di
             "capture_dir": os.path.join(tmp, "capture"), "sync_disabled": not sync_url,
             "sync_url": sync_url or "file://" + os.path.join(tmp, "uploaded"),
             "sync_interval_mins": 0.05, "maximum_capture_file_duration_s": 5.0,
-            "qos_depth": args.qos_depth,
+            "qos_depth": args.qos_depth, "all_topics": args.graph_topics > 0,
             "upload_bandwidth_limit_bytes_per_s": args.upload_limit,
             "components": {"gps1": [gps], "camera1": [{"method": "PointCloud",
                                                        "type": "sensor_msgs/msg/PointCloud2"}]}}},
@@ -393,6 +396,8 @@ def main() -> int:
                         help="seconds into the capture of the clip trigger")
     parser.add_argument("--clip-pre", type=float, default=2.0)
     parser.add_argument("--clip-post", type=float, default=2.0)
+    parser.add_argument("--graph-topics", type=int, default=0, metavar="N",
+                        help="N more 10 Hz topics, recorded with all_topics")
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.latency and args.deserialized:
@@ -401,7 +406,18 @@ def main() -> int:
         bare(float(args.bare[1]), args.bare[0], args.best_effort, not args.deserialized,
              args.qos_depth, args.latency)
         return 0
-    sent_bare, bare_result, bare_peak = run_bare(args)
+    graph = subprocess.Popen([sys.executable, os.path.join(HERE, "many_topics.py"),
+                              str(args.graph_topics)]) if args.graph_topics else None
+    try:
+        return report(args, *run_bare(args))
+    finally:
+        if graph is not None:
+            graph.send_signal(signal.SIGINT)
+            graph.wait(30)
+
+
+def report(args: argparse.Namespace, sent_bare: tuple[int, int], bare_result: dict,
+           bare_peak: dict) -> int:
     got_bare = bare_result["counts"]
     with tempfile.TemporaryDirectory(prefix="dm-capture-bench-") as tmp:
         store = tempfile.mkdtemp(dir=args.server_store) if args.server_store else tmp
@@ -433,11 +449,13 @@ def main() -> int:
             if store != tmp:
                 shutil.rmtree(store)
     profile = os.path.basename(args.publisher_profile or "")
+    graph = f", all_topics over {args.graph_topics} more 10 Hz topics" if args.graph_topics else ""
     print(f"gps {args.gps_hz:g} Hz, clouds {args.cloud_hz:g} Hz, {args.duration:g} s, "
           f"{'best effort' if args.best_effort else 'reliable'}, bare executor {args.executor}"
           f"{' deserialized' if args.deserialized else ' raw'}, depth {args.qos_depth}"
           f"{f', sensors with {profile}' if profile else ''}"
           f"{f', {uploaded} files uploaded during capture' if args.sync else ''}"
+          f"{graph}"
           f"{f' (limit {args.upload_limit / 1e6:g} MB/s)' if args.upload_limit else ''}")
     print("topic                  bare: sent  received | node: sent  received   written  dropped"
           "  ratio")

@@ -98,17 +98,17 @@ def limited_rate(url: str, work: str, workers: int, limit_bps: int) -> float:
             handle.write(os.urandom(16 << 20))
     uploader = Uploader(TusDestination(url, {}, BandwidthLimit(limit_bps)),
                         Journal(os.path.join(work, "j")), logging_sink(),
-                        policy=UploadPolicy(robot_id="bench"))
+                        workers=workers, policy=UploadPolicy(robot_id="bench"))
     uploader.enqueue(f for f in bag_files(os.path.join(work, "capture"), print)
                      if f.path.endswith(".mcap"))
     for file, _, _ in uploader.pending():  # hash first: only the transfer is timed
         uploader._entry_for(file, file.size, file.mtime_ns)
     start = time.perf_counter()
-    uploader.start(workers)
+    uploader.start()
     while uploader.pending():
         time.sleep(0.05)
     elapsed = time.perf_counter() - start
-    uploader.stop()
+    uploader.close()
     return workers * (16 << 20) / elapsed
 
 
@@ -145,15 +145,15 @@ def small_beside_large(url: str, work: str, workers: int) -> str:
     log.setLevel(logging.INFO)
     log.propagate = False
     uploader = Uploader(TusDestination(url, {}), Journal(os.path.join(work, "j")), log,
-                        policy=UploadPolicy(robot_id="bench"))
+                        workers=workers, policy=UploadPolicy(robot_id="bench"))
     files = [f for f in bag_files(os.path.join(work, "capture"), print)
              if f.path.endswith(".mcap")] + list(quiet_files(extra, 0, time.time_ns(), print))
     uploader.enqueue(files)
     start = time.perf_counter()
-    uploader.start(workers)
+    uploader.start()
     while uploader.pending():
         time.sleep(0.01)
-    uploader.stop()
+    uploader.close()
     small = sorted(t - start for name, t in landed.items() if name.startswith("small_"))
     large = sorted(t - start for name, t in landed.items() if name.startswith("large/"))
     return (f"{workers} workers: first small file after {small[0]:.2f} s, all 500 after "

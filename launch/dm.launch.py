@@ -13,7 +13,6 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-NODE_NAME = "data_manager"
 LOG_LEVELS = ["debug", "info", "warn", "error", "fatal"]
 BOOLEANS = ["true", "false"]
 
@@ -23,9 +22,10 @@ def _node(context: LaunchContext) -> list[Node]:
         return LaunchConfiguration(name).perform(context)
 
     namespace = arg("namespace").strip("/")
+    name = arg("node_name")
     # rcl names a node's logger after its namespace and name: robot1/data_manager logs as
     # robot1.data_manager, and only that logger takes the level (not rcl's or rmw's)
-    logger = ".".join([*filter(None, namespace.split("/")), NODE_NAME])
+    logger = ".".join([*filter(None, namespace.split("/")), name])
     try:
         respawn_delay = float(arg("respawn_delay"))
     except ValueError:
@@ -38,7 +38,7 @@ def _node(context: LaunchContext) -> list[Node]:
     if arg("params_file"):
         parameters.append(arg("params_file"))
     return [Node(
-        package="data_manager_ros", executable="data_manager", name=NODE_NAME,
+        package="data_manager_ros", executable="data_manager", name=name,
         namespace=namespace, output="screen", parameters=parameters,
         respawn=arg("respawn") == "true", respawn_delay=respawn_delay,
         ros_arguments=["--log-level", f"{logger}:={arg('log_level')}"])]
@@ -58,6 +58,10 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "namespace", default_value="",
             description="namespace of the node; relative topic names resolve in it"),
+        DeclareLaunchArgument(
+            "node_name", default_value="data_manager",
+            description="name of the node (as `ros2 bag record --node-name`); its services "
+                        "and parameters are under it"),
         DeclareLaunchArgument(
             "log_level", default_value="info", choices=LOG_LEVELS,
             description="level of the data_manager node's logger (rcl and rmw keep theirs)"),

@@ -8,7 +8,8 @@ can offer the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from rclpy.duration import Duration
 from rclpy.qos import (
@@ -57,3 +58,25 @@ def profile_to_dict(profile: QoSProfile) -> dict:
         "liveliness_lease_duration": _duration(profile.liveliness_lease_duration),
         "avoid_ros_namespace_conventions": bool(profile.avoid_ros_namespace_conventions),
     }
+
+
+def unpublished_profile(depth: int) -> QoSProfile:
+    """For a topic subscribed before any publisher offers a profile: reliable and volatile,
+    which every reliable publisher matches."""
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
+                      reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.VOLATILE)
+
+
+def overridden(profile: QoSProfile, override: Mapping[str, Any]) -> QoSProfile:
+    """The keys of rosbag2's QoS overrides file (history, depth, reliability, durability)
+    replace those of ``profile``; what the override leaves out stays adapted."""
+    if "history" in override:
+        profile.history = HistoryPolicy[override["history"].upper()]
+    if "depth" in override:
+        profile.depth = override["depth"]
+    if "reliability" in override:
+        profile.reliability = ReliabilityPolicy[override["reliability"].upper()]
+    if "durability" in override:
+        profile.durability = DurabilityPolicy[override["durability"].upper()]
+    return profile

@@ -28,6 +28,7 @@ from datetime import datetime
 
 from data_manager_ros.bag.mcap_file import Topic
 from data_manager_ros.bag.writer import BagWriter
+from data_manager_ros.config.settings import custom_data_pairs
 from data_manager_ros.layout import CLIP_PREFIX, new_bag_dir, new_bag_name
 from data_manager_ros.lifecycle import Lifecycle
 from data_manager_ros.supervision import Supervisor
@@ -43,6 +44,7 @@ class ClipSettings:
     post_s: float
     buffer_bytes: int
     tags: tuple[str, ...] = ()
+    custom_data: tuple[str, ...] = ()  # key=value, as the capture bags have
 
 
 @dataclass
@@ -184,6 +186,7 @@ class ClipRecorder(Lifecycle):
         for name, receive_ns, data in sorted(clip.messages, key=lambda m: m[1]):
             writer.write(name, receive_ns, receive_ns, data)
         writer.metadata.custom_data = {
+            **custom_data_pairs(self.settings.custom_data),
             "clip_reasons": "; ".join(clip.reasons),
             "clip_tags": ",".join(self.settings.tags),
             "clip_start_ns": str(clip.start_ns), "clip_end_ns": str(clip.end_ns)}

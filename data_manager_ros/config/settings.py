@@ -8,6 +8,7 @@ nothing half-validated reaches capture or sync.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
 import re
@@ -16,6 +17,8 @@ from dataclasses import Field, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import urlparse
+
+import yaml
 
 DEFAULT_CAPTURE_DIR = "~/.ros/data_manager/capture"
 DEFAULT_SYNC_URL = "file://~/.ros/data_manager/uploaded"
@@ -67,14 +70,17 @@ UPLOAD_CLASSES = tuple(UploadClass)
 
 def setting(default: Any, doc: str, *, limits: tuple[float, float] | None = None,
             choices: type[StrEnum] | None = None, each_once: bool = False,
-            feeds: dict[str, str] | None = None) -> Any:
+            feeds: dict[str, str] | None = None,
+            parse: Callable[[str, Any], Any] | None = None) -> Any:
     """One setting, declared once: its default, what it does, and what values it takes. The
     ROS parameter descriptors, the validation, the README's tables and the settings of the
     parts it configures come from here. ``each_once``: a list that names every choice once
     (an order). ``feeds``: part → the name of this setting in that part's settings (see
-    ``part_settings``)."""
+    ``part_settings``). ``parse(where, value)``: checks a value whose form the type alone
+    does not say, and turns a file's mapping into the parameter's form."""
     return field(default=default, metadata={"doc": doc, "limits": limits, "choices": choices,
-                                            "each_once": each_once, "feeds": feeds or {}})
+                                            "each_once": each_once, "feeds": feeds or {},
+                                            "parse": parse})
 
 
 @dataclass(frozen=True)
@@ -94,10 +100,19 @@ class MethodConfig:
     tags: tuple[str, ...] = setting((), "Tags added to the uploads of every bag file that holds "
                                     "this topic.")
     clip: bool = setting(False, "Keep a full-rate ring buffer of this topic for incident clips.")
+    topic_regex: str = setting(
+        "", "A regular expression (searched, as rosbag2's --regex): this method's settings "
+        "apply to every topic it matches that no other method names; topic is then unused.")
 
     @property
     def key(self) -> str:
-        return f"{self.component}/{self.method}"
+        """component/method; a topic that only the topic selection records is its own key."""
+        return f"{self.component}/{self.method}" if self.component else self.method
+
+    @property
+    def label(self) -> str:
+        """How diagnostics name it: a pattern's method once per topic it matched."""
+        return f"{self.key} {self.topic}" if self.topic_regex else self.key
 
     @property
     def captured(self) -> bool:
@@ -109,10 +124,76 @@ class MethodConfig:
         return None if math.isinf(self.capture_frequency_hz) else self.capture_frequency_hz
 
 
+def _regex(where: str, value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ConfigError(f"{where}: {value!r} is not a regular expression ({error})") from None
+    return value
+
+
+def _custom_data(where: str, value: Any) -> Any:
+    """A mapping (a config file) becomes ``key=value`` strings, the parameter's form."""
+    if isinstance(value, dict):
+        value = [f"{k}={v}" for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        for pair in value:
+            if not isinstance(pair, str) or not pair.partition("=")[0] or "=" not in pair:
+                raise ConfigError(f"{where}: {pair!r} is not key=value; give e.g. "
+                                  "[\"site=lab\", \"driver=ana\"] or a mapping")
+    return value
+
+
+def custom_data_pairs(values: tuple[str, ...]) -> dict[str, str]:
+    """``("site=lab",)`` → ``{"site": "lab"}``; a value may hold ``=`` (as rosbag2 splits)."""
+    return dict(value.split("=", 1) for value in values)  # type: ignore[misc]
+
+
+QOS_KEYS = {"history": ("keep_last", "keep_all", "system_default"),
+            "reliability": ("reliable", "best_effort", "system_default"),
+            "durability": ("volatile", "transient_local", "system_default"), "depth": ()}
+
+
+def _qos_overrides(where: str, value: Any) -> Any:
+    """rosbag2's overrides file as a mapping, or its YAML text; kept as canonical JSON text."""
+    if isinstance(value, str):
+        try:
+            value = yaml.safe_load(value) if value.strip() else {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{where}: not YAML ({error})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must map topics to QoS settings, e.g. "
+                          "{\"/gps\": {\"reliability\": \"best_effort\", \"depth\": 5}}")
+    for topic, profile in value.items():
+        if not isinstance(topic, str) or not _TOPIC.match(topic):
+            raise ConfigError(f"{where}: {topic!r} is not a topic name")
+        if not isinstance(profile, dict):
+            raise ConfigError(f"{where}: {topic}: give a mapping of {', '.join(QOS_KEYS)}")
+        reject_unknown(f"{where}: {topic}", profile, tuple(QOS_KEYS))
+        for key, choices in QOS_KEYS.items():
+            given = profile.get(key)
+            if given is None:
+                continue
+            if key == "depth":
+                if isinstance(given, bool) or not isinstance(given, int) or given < 0:
+                    raise ConfigError(f"{where}: {topic}: depth must be a whole number >= 0, "
+                                      f"got {given!r}")
+            elif given not in choices:
+                raise ConfigError(f"{where}: {topic}: {key} must be one of "
+                                  f"{', '.join(choices)}, got {given!r}")
+    return json.dumps(value, sort_keys=True) if value else ""
+
+
+def qos_overrides(config: DataManagerConfig) -> dict[str, dict[str, Any]]:
+    """Topic → the QoS settings to use instead of those adapted to its publishers."""
+    return json.loads(config.qos_overrides) if config.qos_overrides else {}
+
+
 @dataclass(frozen=True)
 class DataManagerConfig:
     capture_dir: str = setting(DEFAULT_CAPTURE_DIR, "Directory that holds the bags (created "
-                               "0700).")
+                               "0700).", feeds={"writer": "capture_dir"})
     capture_disabled: bool = setting(False, "Stop capture and close the current bag cleanly.")
     sync_disabled: bool = setting(False, "Stop scheduled sync (the ~/sync service still "
                                   "works).")
@@ -195,6 +276,43 @@ class DataManagerConfig:
     topic_wait_warning_s: float = setting(
         10.0, "Seconds a captured topic may wait for its first publisher before /diagnostics "
         "says WARN (nothing is recorded meanwhile).", limits=(0.0, 86400.0))
+    all_topics: bool = setting(False, "Record every topic of the graph, as `ros2 bag record "
+                               "--all-topics` (hidden ones only with include_hidden_topics).",
+                               feeds={"selection": "all_topics"})
+    topics_regex: str = setting("", "Record the topics this regular expression finds (searched, "
+                                "as `--regex`); \"\" for none.", parse=_regex,
+                                feeds={"selection": "regex"})
+    exclude_regex: str = setting("", "Do not record the topics and services this regular "
+                                 "expression finds (`--exclude-regex`).", parse=_regex,
+                                 feeds={"selection": "exclude_regex"})
+    exclude_topics: tuple[str, ...] = setting((), "Topics not recorded (`--exclude-topics`).",
+                                              feeds={"selection": "exclude_topics"})
+    topic_types: tuple[str, ...] = setting(
+        (), "Record the topics of these types (`--topic-types`), e.g. sensor_msgs/msg/Imu.",
+        feeds={"selection": "topic_types"})
+    exclude_topic_types: tuple[str, ...] = setting(
+        (), "Types not recorded (`--exclude-topic-types`).",
+        feeds={"selection": "exclude_topic_types"})
+    include_hidden_topics: bool = setting(
+        False, "Let the selection take hidden topics (a name part starting with _).",
+        feeds={"selection": "include_hidden_topics"})
+    include_unpublished_topics: bool = setting(
+        False, "Subscribe to selected topics that have no publisher yet, and to methods with a "
+        "type before their publisher appears (reliable, volatile).",
+        feeds={"selection": "include_unpublished_topics"})
+    services: tuple[str, ...] = setting(
+        (), "Services whose introspection events are recorded (`--services`); the service's "
+        "owner must enable introspection.", feeds={"selection": "services"})
+    all_services: bool = setting(False, "Record the events of every introspected service "
+                                 "(`--all-services`).", feeds={"selection": "all_services"})
+    qos_overrides: str = setting(
+        "", "QoS per topic as rosbag2's overrides file ({topic: {history, depth, reliability, "
+        "durability}}); a mapping in a config file, its YAML text as a parameter.",
+        parse=_qos_overrides)
+    custom_data: tuple[str, ...] = setting(
+        (), "key=value pairs stored in every bag's metadata.yaml (`--custom-data`); a mapping "
+        "in a config file.", parse=_custom_data,
+        feeds={"writer": "custom_data", "clip": "custom_data"})
     methods: tuple[MethodConfig, ...] = field(default_factory=tuple)
 
     def expanded_capture_dir(self) -> str:
@@ -247,6 +365,9 @@ def _number(where: str, value: Any, integer: bool) -> float:
 def _check_attribute(name: str, value: Any) -> Any:
     default = getattr(DataManagerConfig, name)
     where = f"data manager attribute {name!r}"
+    parse = SETTINGS[name].metadata["parse"]
+    if parse is not None:
+        value = parse(where, value)
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, got {value!r}")
@@ -409,8 +530,12 @@ def make_method(component: str, raw: dict) -> MethodConfig:
     clip = raw.get("clip", False)
     if not isinstance(clip, bool):
         raise ConfigError(f"{where}: 'clip' must be true or false, got {clip!r}")
+    topic_regex = _regex(f"{where}: 'topic_regex'", raw.get("topic_regex", ""))
+    if not isinstance(topic_regex, str):
+        raise ConfigError(f"{where}: 'topic_regex' must be a regular expression, "
+                          f"got {topic_regex!r}")
     return MethodConfig(component, method, topic, msg_type, float(frequency), disabled,
-                        tuple(tags), clip)
+                        tuple(tags), clip, topic_regex)
 
 
 def make_config(attributes: dict, methods: list[MethodConfig]) -> DataManagerConfig:

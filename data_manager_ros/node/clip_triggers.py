@@ -21,6 +21,10 @@ def clip_settings(config: DataManagerConfig) -> ClipSettings:
     return part_settings(config, "clip", ClipSettings)
 
 
+def opened(outcome: str) -> bool:
+    return not outcome.startswith("no clip")
+
+
 class ClipTriggers:
     def __init__(self, node: Node, clips: ClipRecorder, clock: Callable[[], int]) -> None:
         self._node = node
@@ -41,8 +45,12 @@ class ClipTriggers:
     def _on_service(self, request: Trigger.Request,
                     response: Trigger.Response) -> Trigger.Response:
         response.message = self._trigger("~/capture_clip")
-        response.success = not response.message.startswith("no clip")
+        response.success = opened(response.message)
         return response
+
+    def snapshot(self) -> bool:
+        """rosbag2's ``~/snapshot``: a clip of what the buffers hold and what follows."""
+        return opened(self._trigger("~/snapshot"))
 
     def _trigger(self, reason: str) -> str:
         outcome = self._clips.trigger(reason, self.clock())

@@ -20,16 +20,21 @@ from std_msgs.msg import Bool
 from std_srvs.srv import SetBool, Trigger
 
 from data_manager_ros.capture.clips import ClipRecorder
-from data_manager_ros.capture.engine import CaptureEngine, WriterSettings
+from data_manager_ros.capture.engine import CaptureEngine
+from data_manager_ros.capture.topic_selection import selection_of
+from data_manager_ros.capture.writer_settings import WriterSettings
 from data_manager_ros.config.settings import (
     DataManagerConfig,
+    MethodConfig,
     frequency_warnings,
     part_settings,
+    qos_overrides,
 )
 from data_manager_ros.node.clip_triggers import ClipTriggers, clip_settings
 from data_manager_ros.node.diagnostics import capture_statuses, clip_status, sync_status
 from data_manager_ros.node.file_events import FileEvents
 from data_manager_ros.node.parameters import NodeParameters
+from data_manager_ros.node.rosbag2_control import Rosbag2Control
 from data_manager_ros.node.sync_client import SyncProcess
 from data_manager_ros.node.topic_follower import TopicFollower
 from data_manager_ros.node.topic_recorder import TopicRecorder
@@ -78,6 +83,9 @@ class DataManagerNode(Node):
         self.create_service(Trigger, "~/sync", self._on_sync)
         self.create_service(SetBool, "~/pause_capture", self._on_pause)
         self.create_service(Trigger, "~/split_bag", self._on_split)
+        self.rosbag2_control = Rosbag2Control(
+            self, pause=self._pause, paused=lambda: self._paused, split=self._split,
+            snapshot=self.clip_triggers.snapshot)
         self.parameters.start()
 
     @property
@@ -123,18 +131,21 @@ class DataManagerNode(Node):
             self.get_logger().warning(warning)
         if new.capture_disabled:
             self.recorder.clear()
-            self.capture.stop()
+            self.capture.close()
         elif self._paused:
             # as rosbag2 pauses: the bag stays open, its current file is finalized (and can be
             # uploaded), and recording goes on in a new file of the same bag on resume
             self.recorder.clear()
             self.capture.request_split()
         else:
-            self.capture.configure(new.expanded_capture_dir(), writer_settings(new))
+            self.capture.configure(writer_settings(new))
             if self.recorder.qos_depth != new.qos_depth:
                 self.recorder.qos_depth = new.qos_depth
                 self.recorder.clear()  # subscribed again below, at the new depth
-            self.recorder.update(new.methods)
+            overrides = {self.resolve_topic_name(topic): profile
+                         for topic, profile in qos_overrides(new).items()}
+            self.recorder.update(new.methods, selection_of(new, self.resolve_topic_name),
+                                 overrides)
             self._discovery.reset()  # it stops itself once no topic waits
         self.clip_triggers.configure(new, self._resolved(new.clip_trigger_topic))
         self._condition.follow(self._resolved(new.sync_condition_topic))
@@ -179,20 +190,25 @@ class DataManagerNode(Node):
         return response
 
     def _on_pause(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
-        self._paused = request.data
-        self._apply(self.config, self.config)
+        self._pause(request.data)
         response.success = True
         response.message = "capture paused" if self._paused else "capture resumed"
         return response
 
+    def _pause(self, paused: bool) -> None:
+        self._paused = paused
+        self._apply(self.config, self.config)
+
     def _on_split(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        response.success = self.capture.running
+        response.success = self._split()
+        response.message = (f"splitting the current file of {self.capture.bag_dir}"
+                            if response.success else "capture is not running")
+        return response
+
+    def _split(self) -> bool:
         if self.capture.running:
             self.capture.request_split()
-            response.message = f"splitting the current file of {self.capture.bag_dir}"
-        else:
-            response.message = "capture is not running"
-        return response
+        return self.capture.running
 
     # -- diagnostics -----------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
@@ -205,18 +221,25 @@ class DataManagerNode(Node):
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
         name = self.get_fully_qualified_name()
-        array.status = capture_statuses(name, self.config, self.capture, self._rates,
-                                        self.recorder.waiting_s(), self._paused)
+        array.status = capture_statuses(name, self.config, self._recorded(), self.capture,
+                                        self._rates, self.recorder.waiting_s(), self._paused)
         array.status.append(sync_status(name, self.sync.snapshot, self.config.sync_disabled,
                                         self.sync.problem()))
         if any(method.clip for method in self.config.methods):
             array.status.append(clip_status(name, self.clips))
         self._diagnostics.publish(array)
 
+    def _recorded(self) -> tuple[MethodConfig, ...]:
+        """The configured methods, then the topics that the selection or a method's
+        topic_regex found in the graph."""
+        named = tuple(m for m in self.config.methods if not m.topic_regex)
+        topics = {m.topic for m in named}
+        return named + tuple(m for m in self.recorder.methods if m.topic not in topics)
+
     def close(self) -> None:
         """Finalize the open bag and stop uploads; called before the process exits."""
         self.recorder.clear()
-        self.capture.stop()
+        self.capture.close()
         self.clips.close()
         self.sync.close()
         for topic, stats in self.capture.stats.items():

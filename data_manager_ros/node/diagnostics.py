@@ -48,13 +48,16 @@ def _configured_hz(method: MethodConfig) -> str:
     return f"{method.rate_limit_hz}" if method.rate_limit_hz else "every message"
 
 
-def capture_statuses(node: str, config: DataManagerConfig, engine: CaptureEngine,
-                     rates: dict[str, float], waiting_s: dict[str, float],
-                     paused: bool = False) -> list[DiagnosticStatus]:
-    """``waiting_s``: topic → seconds a captured method has waited for its first publisher;
-    past ``topic_wait_warning_s`` that is a WARN, since nothing is being recorded."""
+def capture_statuses(node: str, config: DataManagerConfig, methods: tuple[MethodConfig, ...],
+                     engine: CaptureEngine, rates: dict[str, float],
+                     waiting_s: dict[str, float], paused: bool = False
+                     ) -> list[DiagnosticStatus]:
+    """One status per recorded topic (``methods``: the configured ones and those the topic
+    selection found). ``waiting_s``: topic → seconds a captured method has waited for its
+    first publisher; past ``topic_wait_warning_s`` that is a WARN, since nothing is being
+    recorded."""
     statuses = []
-    for method in config.methods:
+    for method in methods:
         stats = engine.stats.get(method.topic, TopicStats())
         level = DiagnosticStatus.OK
         message = _idle_reason(method, config, paused) or "capturing"
@@ -69,7 +72,7 @@ def capture_statuses(node: str, config: DataManagerConfig, engine: CaptureEngine
                 "recorded")
         elif message == "capturing" and method.topic in waiting_s:
             message = f"waiting for a publisher on {method.topic}"
-        statuses.append(_status(node, f"capture {method.key}", level, message, {
+        statuses.append(_status(node, f"capture {method.label}", level, message, {
             Key.TOPIC: method.topic,
             Key.CONFIGURED_HZ: _configured_hz(method),
             Key.ACTUAL_HZ: f"{rates.get(method.topic, 0.0):.1f}",

@@ -1,10 +1,13 @@
-"""Keeps one raw subscription per captured method, following the ROS graph.
+"""Keeps one raw subscription per recorded topic, following the ROS graph.
 
 A topic that does not exist yet is subscribed when its first publisher
-appears, with the QoS rosbag2 would choose for those publishers; its type comes
-from the config or, when not given, from the graph. Problems (unknown type, a
-type change, a vanished publisher) are logged once each and never stop the
-other topics.
+appears, with the QoS rosbag2 would choose for those publishers (or the
+``qos_overrides`` entry of the topic); its type comes from the config or, when
+not given, from the graph. With a topic selection (``all_topics``, a regex...)
+or a method's ``topic_regex``, the graph is listed every discovery period and
+each new topic that qualifies is subscribed, as ``ros2 bag record`` does.
+Problems (unknown type, a type change, a vanished publisher) are logged once
+each and never stop the other topics.
 """
 
 from __future__ import annotations
@@ -23,19 +26,26 @@ from data_manager_ros.bag.message_definitions import (
     split_type_name,
     type_hash,
 )
-from data_manager_ros.bag.qos import adapted_profile, profile_to_dict
+from data_manager_ros.bag.qos import (
+    adapted_profile,
+    overridden,
+    profile_to_dict,
+    unpublished_profile,
+)
 from data_manager_ros.capture.clips import ClipRecorder
 from data_manager_ros.capture.engine import CaptureEngine
+from data_manager_ros.capture.topic_selection import TopicSelection, methods_for_graph
 from data_manager_ros.config.settings import MethodConfig
 
 
 def message_class(type_name: str) -> type:
-    package, name = split_type_name(type_name)
+    """A message's class, or a service event's (``pkg/srv/Name_Event``)."""
+    package, interface, name = split_type_name(type_name)
     try:
-        return getattr(importlib.import_module(f"{package}.msg"), name)
+        return getattr(importlib.import_module(f"{package}.{interface}"), name)
     except (ImportError, AttributeError):
         raise UnknownMessageType(
-            f"message type {type_name!r} has no Python module ({package}.msg.{name}); "
+            f"message type {type_name!r} has no Python module ({package}.{interface}.{name}); "
             f"install the package that defines it") from None
 
 
@@ -67,7 +77,16 @@ class TopicRecorder:
         self._clips = clips
         self._log = node.get_logger()
         self.qos_depth = qos_depth
-        self._captures: dict[str, _Capture] = {}
+        self._captures: dict[str, _Capture] = {}  # by topic
+        self._configured: tuple[MethodConfig, ...] = ()
+        self._selection = TopicSelection()
+        self._overrides: dict[str, dict] = {}
+        self.methods: tuple[MethodConfig, ...] = ()  # what is recorded now (diagnostics)
+
+    @property
+    def _watching(self) -> bool:
+        """Whether new topics of the graph may have to be recorded."""
+        return self._selection.active or any(m.topic_regex for m in self._configured)
 
     @property
     def subscribed(self) -> dict[str, str]:
@@ -80,23 +99,45 @@ class TopicRecorder:
         return {c.method.topic: now - c.waiting_since for c in self._captures.values()
                 if c.subscription is None}
 
-    def update(self, methods: tuple[MethodConfig, ...]) -> None:
-        """Follow a new method list: unchanged methods keep their subscription."""
-        wanted = {m.key: m for m in methods if m.captured}
-        for key in list(self._captures):
-            if wanted.get(key) != self._captures[key].method:
-                self._drop(key)
-        for key, method in wanted.items():
-            self._captures.setdefault(key, _Capture(method))
+    def update(self, methods: tuple[MethodConfig, ...],
+               selection: TopicSelection | None = None,
+               qos_overrides: dict[str, dict] | None = None) -> None:
+        """Follow a new config: topics whose method, QoS override and selection are unchanged
+        keep their subscription."""
+        overrides = qos_overrides or {}
+        selection = selection or TopicSelection()
+        if selection != self._selection or overrides != self._overrides:
+            self.clear()  # the unpublished rule or a profile may differ for any topic
+        self._configured, self._selection, self._overrides = methods, selection, overrides
         self.poll()
 
     def clear(self) -> None:
-        for key in list(self._captures):
-            self._drop(key)
+        """Record nothing until the next ``update`` (capture paused or disabled)."""
+        self._configured, self.methods = (), ()
+        for topic in list(self._captures):
+            self._drop(topic)
+
+    def _follow(self, graph: dict[str, list[str]]) -> None:
+        if self._watching:
+            def published(topic: str) -> bool:
+                capture = self._captures.get(topic)
+                return (capture is not None and capture.subscription is not None) or \
+                    self._node.count_publishers(topic) > 0
+            self.methods = methods_for_graph(self._configured, self._selection, graph,
+                                             published)
+        else:
+            self.methods = self._configured
+        wanted = {m.topic: m for m in self.methods if m.captured}
+        for topic in list(self._captures):
+            if wanted.get(topic) != self._captures[topic].method:
+                self._drop(topic)
+        for topic, method in wanted.items():
+            self._captures.setdefault(topic, _Capture(method))
 
     def poll(self) -> None:
         """Subscribe to topics that appeared; report type changes and lost publishers."""
         graph = dict(self._node.get_topic_names_and_types())
+        self._follow(graph)
         for capture in self._captures.values():
             try:
                 self._poll_one(capture, graph.get(capture.method.topic, []))
@@ -106,7 +147,11 @@ class TopicRecorder:
     def discover(self) -> bool:
         """The fast path for topics still waiting for a publisher: how many publishers each
         has is a cheap question, the whole graph is listed only once one has some. Returns
-        whether a topic still waits (the caller polls again soon only then)."""
+        whether a topic still waits or new ones may come (the caller polls again soon only
+        then); with a topic selection the whole graph is listed each time, as rosbag2 does."""
+        if self._watching:
+            self.poll()
+            return True
         waiting = [c for c in self._captures.values() if c.subscription is None]
         if any(self._node.count_publishers(c.method.topic) for c in waiting):
             self.poll()
@@ -127,6 +172,8 @@ class TopicRecorder:
             capture.had_publishers = publishers > 0
             return
         if not graph_types:
+            if method.type and self._selection.include_unpublished_topics:
+                self._subscribe(capture, method.type)
             return
         msg_type = method.type or graph_types[0]
         if method.type and method.type not in graph_types:
@@ -141,18 +188,22 @@ class TopicRecorder:
         msg_class = message_class(msg_type)
         publishers = self._node.get_publishers_info_by_topic(method.topic)
         offered = [info.qos_profile for info in publishers]
-        if not offered:
+        if offered:
+            profile = adapted_profile(offered, self.qos_depth)
+        elif self._selection.include_unpublished_topics:
+            profile = unpublished_profile(self.qos_depth)
+        else:
             return
+        profile = overridden(profile, self._overrides.get(method.topic, {}))
         topic = Topic(method.topic, msg_type, tuple(profile_to_dict(p) for p in offered),
                       _advertised_hash(publishers, msg_type), message_definition(msg_type))
         self._engine.add_topic(topic)
         tap = self._clips.tap(topic) if method.clip and self._clips is not None else None
         callback = self._engine.intake.callback(method.topic, method.rate_limit_hz, tap)
-        profile = adapted_profile(offered, self.qos_depth)
         capture.subscription = self._node.create_subscription(
             msg_class, method.topic, callback, profile, raw=True)
         capture.type = msg_type
-        capture.had_publishers = True
+        capture.had_publishers = bool(offered)
         self._log.info(f"capturing {method.topic} ({msg_type}) for {method.key} at "
                        f"{method.rate_limit_hz or 'every message'}"
                        f"{' Hz' if method.rate_limit_hz else ''}"
@@ -169,8 +220,8 @@ class TopicRecorder:
         else:
             self._log.warning(message)
 
-    def _drop(self, key: str) -> None:
-        capture = self._captures.pop(key)
+    def _drop(self, topic: str) -> None:
+        capture = self._captures.pop(topic)
         if capture.subscription is not None:
             self._node.destroy_subscription(capture.subscription)
         if self._clips is not None:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import functools
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 from data_manager_ros.config.credentials import api_key, check_ca_bundle, destination_settings
-from data_manager_ros.config.settings import DataManagerConfig, UploadClass, UploadOrder
+from data_manager_ros.config.settings import DataManagerConfig
 from data_manager_ros.fsutil import LockBusy, hold_exclusive_lock
 from data_manager_ros.layout import JOURNAL_FILE, JOURNAL_LOCK_FILE
 from data_manager_ros.lifecycle import Lifecycle
@@ -64,11 +63,12 @@ class SyncManager(Lifecycle):
                            f"two uploaders would send the same files twice") from None
         self.supervisor = Supervisor(log)
         self.uploader = Uploader(self._destination(config), Journal(journal), log,
+                                 workers=config.maximum_num_sync_threads,
+                                 policy=UploadPolicy.from_config(config),
                                  supervisor=self.supervisor)
         self.uploader.gate = self._gate_closed_because
         if self.uploader.journal.degraded:
             log.warning(self.uploader.journal.degraded)
-        self._label_uploads(config)
         self._forget_vanished()
         self._sweep_wanted = threading.Event()
         self._forced = False  # the sweep asked for is a ~/sync
@@ -79,7 +79,7 @@ class SyncManager(Lifecycle):
 
     def start(self) -> SyncManager:
         """The upload workers and the sweeper (threads never start in the constructor)."""
-        self.uploader.start(self.config.maximum_num_sync_threads)
+        self.uploader.start()
         self._sweeper.start()
         return self
 
@@ -107,15 +107,6 @@ class SyncManager(Lifecycle):
         self.gate.condition = value
         self.uploader.wake()
 
-    def _label_uploads(self, config: DataManagerConfig) -> None:
-        """What every upload's metadata says about where it came from."""
-        self.uploader.policy = UploadPolicy(
-            robot_id=config.robot_id or socket.gethostname(), tags=config.tags,
-            methods_by_topic={m.topic: m.key for m in config.methods},
-            method_tags={m.topic: m.tags for m in config.methods},
-            priority=tuple(UploadClass(c) for c in config.upload_priority),
-            newest_first=config.upload_order == UploadOrder.NEWEST_FIRST)
-
     def _forget_vanished(self) -> None:
         """A crash between deleting an uploaded file and its journal row leaves a stale row."""
         for entry in self.uploader.journal.entries():
@@ -132,17 +123,18 @@ class SyncManager(Lifecycle):
         capture_dir = config.expanded_capture_dir()
         if capture_dir not in self.capture_dirs:
             self.capture_dirs.append(capture_dir)
-        self._label_uploads(config)
+        self.uploader.policy = UploadPolicy.from_config(config)
         self.gate.configure(config.sync_windows, bool(config.sync_condition_topic))
         self.uploader.wake()
         if destination is not None or (old.maximum_num_sync_threads
                                        != config.maximum_num_sync_threads):
-            self.uploader.stop()
+            self.uploader.close()
             if destination is not None:
                 self.uploader.destination.close()
                 self.uploader.destination = destination
                 self.uploader.retry_all_now()
-            self.uploader.start(config.maximum_num_sync_threads)
+            self.uploader.workers = config.maximum_num_sync_threads
+            self.uploader.start()
 
     def request_sweep(self, forced: bool = False) -> None:
         """Queue a sweep and return at once (for timer and service callbacks)."""
@@ -197,7 +189,7 @@ class SyncManager(Lifecycle):
         self._sweep_wanted.set()
         if self._sweeper.is_alive():
             self._sweeper.join()
-        self.uploader.stop()
+        self.uploader.close()
         self.uploader.destination.close()
         self.uploader.journal.close()
         os.close(self._lock_fd)

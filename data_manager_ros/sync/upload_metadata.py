@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import re
+import socket
+from dataclasses import dataclass
 
 import yaml
 from mcap.reader import make_reader
 
-from data_manager_ros.config.settings import UPLOAD_CLASSES, UploadClass
+from data_manager_ros.config.settings import (
+    UPLOAD_CLASSES,
+    DataManagerConfig,
+    MethodConfig,
+    UploadClass,
+    UploadOrder,
+)
 from data_manager_ros.fsutil import printable
 from data_manager_ros.layout import is_clip_bag, is_split_file
 from data_manager_ros.sync.journal import JournalEntry
@@ -26,10 +33,23 @@ class UploadPolicy:
 
     robot_id: str = ""
     tags: tuple[str, ...] = ()
-    methods_by_topic: Mapping[str, str] = field(default_factory=dict)  # topic → method key
-    method_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # topic → tags
+    methods: tuple[MethodConfig, ...] = ()  # the configured ones, topic_regex ones too
     priority: tuple[UploadClass, ...] = UPLOAD_CLASSES
     newest_first: bool = False
+
+    @classmethod
+    def from_config(cls, config: DataManagerConfig) -> UploadPolicy:
+        return cls(robot_id=config.robot_id or socket.gethostname(), tags=config.tags,
+                   methods=config.methods,
+                   priority=tuple(UploadClass(c) for c in config.upload_priority),
+                   newest_first=config.upload_order == UploadOrder.NEWEST_FIRST)
+
+    def method_of(self, topic: str) -> MethodConfig | None:
+        """The method that records the topic: the one naming it, else the first whose
+        topic_regex finds it (as the node chose when it subscribed)."""
+        named = next((m for m in self.methods if not m.topic_regex and m.topic == topic), None)
+        return named or next((m for m in self.methods
+                              if m.topic_regex and re.search(m.topic_regex, topic)), None)
 
 
 def upload_class(file: SyncFile) -> UploadClass:
@@ -73,11 +93,11 @@ def upload_metadata(file: SyncFile, entry: JournalEntry, policy: UploadPolicy,
         topics, custom = _bag_facts(file.path)
         metadata.update(custom)
         metadata["topics"] = ",".join(topics)
-        metadata["methods"] = ",".join(
-            policy.methods_by_topic[t] for t in topics if t in policy.methods_by_topic)
+        methods = [m for m in map(policy.method_of, topics) if m is not None]
+        metadata["methods"] = ",".join(dict.fromkeys(m.key for m in methods))
         metadata["bag"] = os.path.basename(os.path.dirname(file.path))
         # a method's tags label the files that hold its topic (as the seed's tags do)
-        tags += [tag for t in topics for tag in policy.method_tags.get(t, ())]
+        tags += [tag for m in methods for tag in m.tags]
     if tags:
         metadata["tags"] = ",".join(dict.fromkeys(tags))
     if superseded:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 from data_manager_ros.backoff import Backoff
 from data_manager_ros.fsutil import printable
+from data_manager_ros.lifecycle import Lifecycle
 from data_manager_ros.supervision import Supervisor
 from data_manager_ros.sync.destinations import Destination, sha256_of
 from data_manager_ros.sync.errors import (
@@ -32,17 +33,19 @@ DEFAULT_BACKOFF = Backoff()
 SYNC_WORKER = "sync worker"
 
 
-class Uploader:
-    """Runs the uploads of an UploadQueue: N worker threads, each taking the next due file and
-    carrying one attempt of it to an outcome (uploaded and deleted, backed off, moved to
-    ``failed/``), every attempt supervised."""
+class Uploader(Lifecycle):
+    """Runs the uploads of an UploadQueue: ``workers`` threads, each taking the next due file
+    and carrying one attempt of it to an outcome (uploaded and deleted, backed off, moved to
+    ``failed/``), every attempt supervised. Restartable: ``close()`` then ``start()``."""
 
     def __init__(self, destination: Destination, journal: Journal, log: Logger, *,
-                 policy: UploadPolicy | None = None, backoff: Backoff = DEFAULT_BACKOFF,
+                 workers: int = 1, policy: UploadPolicy | None = None,
+                 backoff: Backoff = DEFAULT_BACKOFF,
                  clock: Callable[[], float] = time.monotonic,
                  supervisor: Supervisor | None = None) -> None:
         self.destination = destination
         self.journal = journal
+        self.workers = workers
         self.queue = UploadQueue(clock)
         self.queue.policy = policy or UploadPolicy()
         self._log = log
@@ -106,17 +109,19 @@ class Uploader:
         self._attempt(job)
         return True
 
-    def start(self, workers: int) -> None:
+    def start(self) -> Uploader:
         """With two workers or more, the first is the small-file lane: a few large files
         never make hundreds of small ones wait for hours."""
         self.queue.open()
+        workers = self.workers
         for index in range(workers):
             thread = threading.Thread(target=self._work, args=(index == 0 and workers > 1,),
                                       name=f"sync-{index}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        return self
 
-    def stop(self) -> None:
+    def close(self) -> None:
         """Stop the workers; an upload in flight stops at its next block and resumes later."""
         self.queue.close()
         for thread in self._threads:

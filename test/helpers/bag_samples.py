@@ -15,7 +15,7 @@ from data_manager_ros.bag.message_definitions import message_definition, type_ha
 from data_manager_ros.bag.qos import profile_to_dict
 from data_manager_ros.bag.recovery import recover_capture_dir
 from data_manager_ros.bag.writer import BagWriter
-from data_manager_ros.capture.engine import WriterSettings
+from data_manager_ros.capture.writer_settings import WriterSettings
 
 NAVSAT = "sensor_msgs/msg/NavSatFix"
 START_NS = 1_700_000_000_000_000_000
@@ -82,10 +82,11 @@ def write_recovered_bag(bag_dir) -> None:
     recover_capture_dir(os.path.dirname(str(bag_dir)), 4096)
 
 
-def engine_settings(**changes) -> WriterSettings:
+def engine_settings(capture_dir: str, **changes) -> WriterSettings:
     """CaptureEngine settings for tests: short flushes and retries, no free-space floor."""
-    values = dict(max_file_bytes=1 << 30, max_file_duration_s=60.0, chunk_size=4096,
-                  compression="none", flush_interval_s=0.1, max_backlog_bytes=1 << 20,
-                  minimum_free_bytes=0, minimum_free_fraction=0.0, retry_interval_s=0.2)
+    values = dict(capture_dir=capture_dir, max_file_bytes=1 << 30, max_file_duration_s=60.0,
+                  chunk_size=4096, compression="none", flush_interval_s=0.1,
+                  max_backlog_bytes=1 << 20, minimum_free_bytes=0, minimum_free_fraction=0.0,
+                  retry_interval_s=0.2)
     values.update(changes)
     return WriterSettings(**values)

@@ -98,10 +98,10 @@ CELLS = [(site, code) for site in SITES for code in sorted(ERRORS)]
                          ids=[f"{s}-{errno.errorcode[c]}" for s, c in CELLS])
 def test_a_filesystem_fault_at_each_writer_call_site(site, code, tmp_path, monkeypatch):
     log = ListLogger()
-    engine = CaptureEngine(engine_settings(max_file_duration_s=1.0), log)
+    engine = CaptureEngine(engine_settings(str(tmp_path), max_file_duration_s=1.0), log)
     faults = Faults(code)
     _inject(site, faults, monkeypatch)
-    engine.start(str(tmp_path))
+    engine.start()
     sent = [0]
 
     def send(count: int) -> None:
@@ -124,7 +124,7 @@ def test_a_filesystem_fault_at_each_writer_call_site(site, code, tmp_path, monke
             send(10)
         assert engine._thread is not None and engine._thread.is_alive()  # noqa: SLF001
     finally:
-        engine.stop()
+        engine.close()
     assert ERRORS[code] in named
     stats = engine.stats["/gps"]
     assert stats.received == sent[0] == stats.written + stats.dropped + stats.throttled

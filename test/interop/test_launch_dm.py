@@ -1,4 +1,5 @@
-"""launch_testing: ``dm.launch.py`` as a ROS user runs it, in a namespace with a params file.
+"""launch_testing: ``dm.launch.py`` as a ROS user runs it, in a namespace, under a node name of
+its choosing, with a params file.
 
 It records the relative topic in the node's namespace, takes the params file keyed ``/**``,
 logs debug lines of its own (and none of rcl's), takes an integer for a float parameter with
@@ -36,6 +37,7 @@ from helpers.tus_server import TusServer  # noqa: E402
 CAPTURE = tempfile.mkdtemp(prefix="dm-launch-")
 SERVER = TusServer(os.path.join(CAPTURE, "server"))
 TOPIC = "/robot1/gps1/position"
+NODE = "/robot1/recorder1"  # the node_name argument, as `ros2 bag record --node-name`
 SECOND = 1_000_000_000
 
 
@@ -54,7 +56,7 @@ def generate_test_description():
     data_manager = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(launch_file),
         launch_arguments={"config_file": config, "params_file": params, "namespace": "robot1",
-                          "log_level": "debug"}.items())
+                          "node_name": "recorder1", "log_level": "debug"}.items())
     sensors = ExecuteProcess(cmd=[sys.executable, "-m", "data_manager_ros.tools.demo_sensors",
                                   "--gps-hz", "200", "--cloud-hz", "0", "--ros-args", "-r",
                                   f"/gps1/position:={TOPIC}"], output="screen")
@@ -76,7 +78,7 @@ class TestDataManager(unittest.TestCase):
         wait_for(lambda: bag_dirs(capture) and closed_messages(bag_dirs(capture)[0], 0), 30,
                  "a closed bag file (the params file's 1 s split)")
         self.assertEqual(set(closed_messages(bag_dirs(capture)[0], 0)), {TOPIC})
-        proc_output.assertWaitFor("[robot1.data_manager]: flushed", timeout=10,
+        proc_output.assertWaitFor("[robot1.recorder1]: flushed", timeout=10,
                                   stream="stderr")
 
     def test_2_debug_lines_are_the_node_own(self, proc_output):
@@ -85,7 +87,7 @@ class TestDataManager(unittest.TestCase):
 
     def test_3_an_integer_sets_a_float_parameter_live(self):
         rclpy.init()
-        client = RosClient("/robot1/data_manager")
+        client = RosClient(NODE)
         try:
             self.assertEqual(client.set("methods.gps1.Position.capture_frequency_hz", 10),
                              (True, ""))
@@ -112,7 +114,7 @@ class TestDataManager(unittest.TestCase):
 
     def test_4_split_bag_and_sync_reach_the_tus_server(self):
         rclpy.init()
-        client = RosClient("/robot1/data_manager")
+        client = RosClient(NODE)
         try:
             split = client.call(Trigger, "split_bag", Trigger.Request())
             self.assertTrue(split.success and "splitting" in split.message, split.message)

@@ -11,6 +11,7 @@ import pytest
 from diagnostic_msgs.msg import DiagnosticStatus
 
 from data_manager_ros.backoff import Backoff
+from data_manager_ros.config.settings import MethodConfig
 from data_manager_ros.layout import JOURNAL_FILE
 from data_manager_ros.node.diagnostics import sync_status
 from data_manager_ros.sync.destinations import DirectoryDestination, make_destination
@@ -60,8 +61,8 @@ MALFORMED = {
 
 def test_closed_bag_arrives_byte_identical_then_is_deleted(tmp_path, tus_server):
     sync, log = manager(tmp_path, tus_server.url, tags=["field-test"])
-    sync.uploader.policy = replace(sync.uploader.policy,
-                                   methods_by_topic={"/cloud": "camera1/PointCloud"})
+    camera = MethodConfig("camera1", "PointCloud", "/cloud")
+    sync.uploader.policy = replace(sync.uploader.policy, methods=(camera,))
     _, files = make_bag(str(tmp_path / "capture"), "bag_a", 6, split_mb=2)
     assert len(files) == 4  # three splits and metadata.yaml
     try:

@@ -6,7 +6,6 @@ import os
 import time
 
 import pytest
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.time import Time
 from rosbags.rosbag2 import Reader
@@ -30,7 +29,7 @@ from helpers.processes import (
     wait_for,
     write_config,
 )
-from helpers.ros_client import RosClient, wait_received
+from helpers.ros_client import ros_client, wait_received
 
 SECOND = 1_000_000_000
 CONFIG_DIR = os.path.join(REPO, "config")
@@ -157,35 +156,31 @@ def test_use_sim_time_stamps_messages_with_clock_time(tmp_path, live):
     path = config(tmp_path, {"gps1": [{"method": "Position"}]})
     flag = () if live else ("-p", "use_sim_time:=true")
     node = NodeProcess(path, str(tmp_path / "node.log"), *flag).start()
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    client = RosClient(context=context)
-    publisher = client.node.create_publisher(Clock, "/clock", 10)
     sim = [1_000 * SECOND]  # a simulator 1000 s after its epoch, in real time
+    with stopped_after(node), ros_client() as client:
+        publisher = client.node.create_publisher(Clock, "/clock", 10)
 
-    def tick() -> bool:
-        sim[0] += 100_000_000  # wait_for polls every 0.1 s
-        publisher.publish(Clock(clock=Time(nanoseconds=sim[0]).to_msg()))
-        return "capturing /gps1/position" in node.log() and sim[0] >= 1_003 * SECOND
+        def tick() -> bool:
+            sim[0] += 100_000_000  # wait_for polls every 0.1 s
+            publisher.publish(Clock(clock=Time(nanoseconds=sim[0]).to_msg()))
+            return "capturing /gps1/position" in node.log() and sim[0] >= 1_003 * SECOND
 
-    if not live:  # the simulator runs before the sensors do, as in a real simulation
-        wait_for(lambda: client.node.count_subscribers("/clock") > 0, 30, "the node on /clock")
-        wait_for(lambda: tick() or sim[0] >= 1_000_500_000_000, 30, "0.5 s of /clock")
-    sensors = start_sensors(100, 0)
-    try:
-        if live:
-            client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
-                kv.key == "written" and int(kv.value) > 10 for st in m.status
-                for kv in st.values))  # some messages on the wall clock first
-            assert client.set("use_sim_time", True) == (True, "")
-            switched = sim[0]
-        wait_for(tick, 60, "3 simulated seconds of capture")
-    finally:
-        sensors.terminate()
-        sensors.wait()
-        client.close()
-        rclpy.shutdown(context=context)
-        assert node.stop() == 0
+        if not live:  # the simulator runs before the sensors do, as in a real simulation
+            wait_for(lambda: client.node.count_subscribers("/clock") > 0, 30,
+                     "the node on /clock")
+            wait_for(lambda: tick() or sim[0] >= 1_000_500_000_000, 30, "0.5 s of /clock")
+        sensors = start_sensors(100, 0)
+        try:
+            if live:
+                client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
+                    kv.key == "written" and int(kv.value) > 10 for st in m.status
+                    for kv in st.values))  # some messages on the wall clock first
+                assert client.set("use_sim_time", True) == (True, "")
+                switched = sim[0]
+            wait_for(tick, 60, "3 simulated seconds of capture")
+        finally:
+            sensors.terminate()
+            sensors.wait()
     [bag] = bag_dirs(str(tmp_path / "capture"))
     with Reader(bag) as reader:
         times = [t for _, t, _ in reader.messages()]
@@ -202,15 +197,10 @@ def test_use_sim_time_stamps_messages_with_clock_time(tmp_path, live):
 @pytest.mark.slow
 def test_switching_capture_dir_under_a_1_khz_stream_loses_nothing(tmp_path):
     """The writer thread moves to the new capture_dir while callbacks keep queueing."""
-    from helpers.ros_client import RosClient
-
     path = config(tmp_path, {"gps1": [{"method": "Position"}]})
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
     sensors = start_sensors(1000, 0, 6.0, "--wait-subscribers", "1")
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    client = RosClient(context=context)
-    try:
+    with stopped_after(node, sensors), ros_client() as client:
         node.wait_log("capturing /gps1/position")
 
         def flushed_bytes() -> int:  # the writer flushes every second
@@ -221,11 +211,6 @@ def test_switching_capture_dir_under_a_1_khz_stream_loses_nothing(tmp_path):
         wait_for(lambda: flushed_bytes() > 50_000, 30, "fixes flushed to the first bag")
         assert client.set("capture_dir", str(tmp_path / "moved")) == (True, "")
         fixes = published(sensors.communicate(timeout=60)[0])[0]
-    finally:
-        client.close()
-        rclpy.shutdown(context=context)
-        sensors.kill()
-        assert node.stop() == 0
     [first] = bag_dirs(str(tmp_path / "capture"))
     [second] = bag_dirs(str(tmp_path / "moved"))
     before = [int(m.latitude) for m in read_bag(first)["/gps1/position"]]
@@ -238,8 +223,9 @@ def test_no_bag_is_made_until_a_topic_is_there_to_record(tmp_path):
     path = config(tmp_path, {"gps1": [{"method": "Position"}]})
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
     with stopped_after(node):
-        wait_for((tmp_path / "capture").exists, 30, "capture_dir to be made")
-        time.sleep(2.0)  # what the node does with no publisher: nothing on disk
+        with ros_client() as client:  # the node runs and knows its method: still no bag
+            client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
+                "waiting for a publisher on /gps1/position" in s.message for s in m.status))
         assert bag_dirs(str(tmp_path / "capture")) == []
         fixes, _ = run_sensors(100, 0, 1.0)
     [bag] = bag_dirs(str(tmp_path / "capture"))

@@ -195,24 +195,31 @@ def test_key_source_additional_paths_and_quiet_time_apply_live(tmp_path):
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "notes.txt").write_text("fresh")
+    (extra / "old.txt").write_text("quiet for two hours")  # taken at once: the sweeps ran
+    os.utime(extra / "old.txt", (time.time() - 7200, time.time() - 7200))
     (tmp_path / "capture").mkdir()
     (tmp_path / "capture" / "old.bin").write_bytes(b"x")  # not a bag file: never synced
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
     log = tmp_path / "node.log"
+
+    def refused(name: str) -> bool:
+        return any(name in line and ("HTTP 401" in line or "refused the API key" in line)
+                   for line in log.read_text().splitlines())
+
     with stopped_after(node):
         with ros_client() as client:
             node.wait_log("no capture methods configured")
             assert client.set("additional_sync_paths", [str(extra)]) == (True, "")
-            time.sleep(1.0)  # sweeps run every 0.3 s: the file is too fresh to be taken
-            assert not server.completed() and (extra / "notes.txt").exists()
+            wait_for(lambda: refused("old.txt"), 20, "the quiet file tried, without the key")
+            assert "notes.txt" not in log.read_text()  # too fresh to be taken
             assert client.set("file_last_modified_millis", 0) == (True, "")
-            wait_for(lambda: "HTTP 401" in log.read_text() or "refused the API key"
-                     in log.read_text(), 20, "uploads refused without the key")
+            wait_for(lambda: refused("notes.txt"), 20, "the fresh file tried, once allowed")
             assert not server.completed()
             key_file = tmp_path / "api_key"
             key_file.write_text("k-123\n")
             assert client.set("api_key_file", str(key_file)) == (True, "")
-            wait_for(lambda: server.completed(), 30, "the upload once the key is found")
+            wait_for(lambda: len(server.completed()) == 2, 30, "the uploads once the key is found")
         server.kill()
-    assert server.completed()[0]["metadata"]["relative_path"] == "extra/notes.txt"
+    assert sorted(u["metadata"]["relative_path"] for u in server.completed()) == \
+        ["extra/notes.txt", "extra/old.txt"]
     assert not (extra / "notes.txt").exists()

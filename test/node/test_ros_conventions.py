@@ -93,7 +93,8 @@ def _second_node_from(dump: str, tmp_path) -> tuple[NodeProcess, dict]:
     assert dumped["methods"]["camera1"]["point_cloud"]["capture_frequency_hz"] == 30.0
     assert dumped["methods"]["gps1"]["position"] == {
         "capture_frequency_hz": 20.0, "tags": ["fix"], "clip": True, "disabled": False,
-        "topic": "gps1/position", "type": "sensor_msgs/msg/NavSatFix"}  # as written
+        "topic": "gps1/position", "type": "sensor_msgs/msg/NavSatFix",  # as written
+        "topic_regex": ""}
     dumped["capture_dir"] = str(tmp_path / "second")
     second_file = params_file(tmp_path / "dump.yaml", dumped, key="/data_manager")
     return NodeProcess("", str(tmp_path / "second.log"), "--params-file", second_file).start(), \
@@ -145,7 +146,7 @@ def test_diagnostics_name_the_node_and_warn_while_a_topic_has_no_publisher(tmp_p
                             topic_wait_warning_s=1.0)
         nodes.append(NodeProcess(path, str(tmp_path / f"{robot}.log"), "-r",
                                  f"__ns:=/{robot}").start())
-    try:
+    with stopped_after(nodes[0]), stopped_after(nodes[1]):
         with ros_client("/robot1/data_manager") as client:
             array = client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
                 s.level == DiagnosticStatus.WARN and s.hardware_id == "/robot1/data_manager"
@@ -153,8 +154,6 @@ def test_diagnostics_name_the_node_and_warn_while_a_topic_has_no_publisher(tmp_p
         live = subprocess.run([sys.executable, "-m", "data_manager_ros.tools.status", "--live",
                                "--timeout", "20"], capture_output=True, text=True, check=True,
                               timeout=60).stdout
-    finally:
-        assert [node.stop() for node in nodes] == [0, 0]
     statuses = {s.name: s for s in array.status}
     assert set(statuses) == {"/robot1/data_manager: capture gps1/Position",
                              "/robot1/data_manager: sync"}

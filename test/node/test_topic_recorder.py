@@ -23,10 +23,10 @@ def recorder(tmp_path):
     node = rclpy.create_node("recorder_under_test", context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
-    engine = CaptureEngine(engine_settings(), ListLogger())
-    engine.start(str(tmp_path))
+    engine = CaptureEngine(engine_settings(str(tmp_path)), ListLogger())
+    engine.start()
     yield TopicRecorder(node, engine, qos_depth=100), node, executor, engine
-    engine.stop()
+    engine.close()
     node.destroy_node()
     rclpy.shutdown(context=context)
 

@@ -20,8 +20,8 @@ SECOND = 1_000_000_000
 
 def test_an_unexpected_error_on_the_writer_thread_is_reported_and_capture_resumes(tmp_path):
     log = ListLogger()
-    engine = CaptureEngine(engine_settings(), log)
-    engine.start(str(tmp_path))
+    engine = CaptureEngine(engine_settings(str(tmp_path)), log)
+    engine.start()
     try:
         engine.add_topic(topic("/gps", NAVSAT))
         gps = engine.intake.callback("/gps", None)
@@ -34,7 +34,7 @@ def test_an_unexpected_error_on_the_writer_thread_is_reported_and_capture_resume
         for i in range(1, 4):
             gps(serialize_message(fix(i)), RECEIVED)
     finally:
-        engine.stop()
+        engine.close()
     assert engine.stats["/stray"].dropped == 1
     recorded = sorted(int(m.latitude) for bag in bag_dirs(str(tmp_path))
                       for m in read_bag(bag).get("/gps", []))
@@ -43,17 +43,17 @@ def test_an_unexpected_error_on_the_writer_thread_is_reported_and_capture_resume
 
 
 def test_no_bag_until_a_topic_and_none_after_stop_without_one(tmp_path):
-    engine = CaptureEngine(engine_settings(), ListLogger())
-    engine.start(str(tmp_path))
-    engine.stop()
+    engine = CaptureEngine(engine_settings(str(tmp_path)), ListLogger())
+    engine.start()
+    engine.close()
     assert bag_dirs(str(tmp_path)) == []
 
 
 def test_the_rate_gate_throttles_and_a_full_backlog_refuses_and_both_are_counted(tmp_path):
     now = [0]
-    engine = CaptureEngine(engine_settings(max_backlog_bytes=1 << 20), ListLogger(),
+    engine = CaptureEngine(engine_settings(str(tmp_path), max_backlog_bytes=1 << 20), ListLogger(),
                            clock=lambda: now[0])
-    engine.start(str(tmp_path))
+    engine.start()
     try:
         engine.add_topic(topic("/gps", NAVSAT))
         engine.add_topic(topic("/big", NAVSAT))
@@ -64,7 +64,7 @@ def test_the_rate_gate_throttles_and_a_full_backlog_refuses_and_both_are_counted
         big = engine.intake.callback("/big", None)
         big(b"\0" * (2 << 20), RECEIVED)  # more than the whole backlog: refused
     finally:
-        engine.stop()
+        engine.close()
     gps_stats, big_stats = engine.stats["/gps"], engine.stats["/big"]
     assert (gps_stats.received, gps_stats.throttled, gps_stats.written) == (100, 90, 10)
     assert (big_stats.refused, big_stats.lost, big_stats.dropped) == (1, 0, 1)
@@ -73,17 +73,17 @@ def test_the_rate_gate_throttles_and_a_full_backlog_refuses_and_both_are_counted
 
 
 def test_configure_moves_to_a_new_capture_dir_between_two_messages(tmp_path):
-    engine = CaptureEngine(engine_settings(), ListLogger())
-    engine.start(str(tmp_path / "a"))
+    engine = CaptureEngine(engine_settings(str(tmp_path / "a")), ListLogger())
+    engine.start()
     try:
         engine.add_topic(topic("/gps", NAVSAT))
         gps = engine.intake.callback("/gps", None)
         gps(serialize_message(fix(0)), RECEIVED)
-        engine.configure(str(tmp_path / "b"), engine_settings())
+        engine.configure(engine_settings(str(tmp_path / "b")))
         wait_for(lambda: bag_dirs(str(tmp_path / "b")), 10, "a bag in the new capture_dir")
         gps(serialize_message(fix(1)), RECEIVED)
     finally:
-        engine.stop()
+        engine.close()
     [old], [new] = bag_dirs(str(tmp_path / "a")), bag_dirs(str(tmp_path / "b"))
     assert [m.latitude for m in read_bag(old)["/gps"]] == [0.0]
     assert [m.latitude for m in read_bag(new)["/gps"]] == [1.0]
@@ -102,16 +102,16 @@ def test_delete_oldest_frees_the_floor_from_the_lowest_class_first_and_never_a_c
         clip_bag(str(capture), "clip_x")
         log = ListLogger()
         floor = shutil.disk_usage(mount).free + (9 << 19)  # 4.5 MiB more than is free
-        engine = CaptureEngine(engine_settings(
+        engine = CaptureEngine(engine_settings(str(capture),
             minimum_free_bytes=floor, disk_full_policy="delete_oldest",
             additional_paths=(str(extra),)), log)
-        engine.start(str(capture))
+        engine.start()
         try:
             engine.add_topic(topic("/gps", NAVSAT))
             engine.intake.callback("/gps", None)(serialize_message(fix(0)), RECEIVED)
             wait_for(lambda: engine.disk.deleted[0] == 5, 10, "five deletions")
         finally:
-            engine.stop()
+            engine.close()
         deleted = [line.split("deleted ")[1].split(" (")[0] for line in log.lines
                    if "disk_full_policy delete_oldest: deleted" in line]
         assert [os.path.basename(p) for p in deleted] == [
@@ -126,8 +126,8 @@ def test_a_clock_change_ends_the_file_so_no_file_mixes_two_clocks(tmp_path):
     """use_sim_time switched live: the messages stamped by the old clock and those by the new
     one go to two files of the same bag, split exactly where the clock changed."""
     wall, sim = 1_700_000_000 * SECOND, 1_000 * SECOND
-    engine = CaptureEngine(engine_settings(), ListLogger(), clock=lambda: wall)
-    engine.start(str(tmp_path))
+    engine = CaptureEngine(engine_settings(str(tmp_path)), ListLogger(), clock=lambda: wall)
+    engine.start()
     try:
         engine.add_topic(topic("/gps", NAVSAT))
         before = engine.intake.callback("/gps", None)
@@ -138,7 +138,7 @@ def test_a_clock_change_ends_the_file_so_no_file_mixes_two_clocks(tmp_path):
         for i in range(3, 5):
             after(serialize_message(fix(i)), RECEIVED)
     finally:
-        engine.stop()
+        engine.close()
     [bag] = bag_dirs(str(tmp_path))
     files = sorted((f for f in os.listdir(bag) if f.endswith(".mcap")),
                    key=lambda n: int(n.rsplit("_", 1)[1].split(".")[0]))
@@ -147,15 +147,15 @@ def test_a_clock_change_ends_the_file_so_no_file_mixes_two_clocks(tmp_path):
 
 
 def test_publish_time_is_the_source_timestamp_log_time_the_receive_time(tmp_path):
-    engine = CaptureEngine(engine_settings(), ListLogger(), clock=lambda: 5 * SECOND)
-    engine.start(str(tmp_path))
+    engine = CaptureEngine(engine_settings(str(tmp_path)), ListLogger(), clock=lambda: 5 * SECOND)
+    engine.start()
     try:
         engine.add_topic(topic("/gps", NAVSAT))
         engine.intake.callback("/gps", None)(
             (serialize_message(fix(0)), {"source_timestamp": 4 * SECOND}))  # EventsExecutor
         engine.intake.callback("/gps", None)(serialize_message(fix(1)), RECEIVED)  # no source stamp
     finally:
-        engine.stop()
+        engine.close()
     [bag] = bag_dirs(str(tmp_path))
     [name] = [f for f in os.listdir(bag) if f.endswith(".mcap")]
     with open(os.path.join(bag, name), "rb") as handle:

@@ -224,7 +224,7 @@ def test_each_part_gets_every_setting_it_takes_from_the_schema():
     """A field of the writer's or the clips' settings that no schema entry feeds would be left
     at a default nobody can change: the parts' settings are made from the schema alone."""
     from data_manager_ros.capture.clips import ClipSettings
-    from data_manager_ros.capture.engine import WriterSettings
+    from data_manager_ros.capture.writer_settings import WriterSettings
 
     for part, settings_class in (("writer", WriterSettings), ("clip", ClipSettings)):
         required = {f.name for f in dataclass_fields(settings_class)

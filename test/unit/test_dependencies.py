@@ -14,8 +14,6 @@ from helpers import REPO
 
 # pip requirements whose module has another name
 MODULE_OF = {"PyYAML": "yaml"}
-# imported only where the optional tool is installed, and said so where it is imported
-OPTIONAL = {"rosbag2_interfaces"}
 
 
 def imported_modules() -> set[str]:
@@ -47,6 +45,6 @@ def declared() -> tuple[set[str], set[str]]:
 
 def test_run_time_imports_are_exactly_the_declared_dependencies():
     ros, pip = declared()
-    imports = imported_modules() - OPTIONAL
+    imports = imported_modules()
     assert imports - ros - pip == set(), "imported but not declared"
     assert (ros | pip) - imports == set(), "declared but never imported at run time"

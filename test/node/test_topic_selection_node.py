@@ -1,0 +1,142 @@
+"""What the topic selection adds to `ros2 bag record`'s: a method's settings over every topic its
+topic_regex finds, the QoS overrides, custom_data, unpublished topics, live changes, and
+rosbag2's recorder services on the node (`ros2 service call`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import rosbag2_py
+import yaml
+from diagnostic_msgs.msg import DiagnosticArray
+from mcap.reader import make_reader
+from rclpy.qos import ReliabilityPolicy
+from std_msgs.msg import String
+
+from helpers.bags import bag_dirs, closed_messages, read_bag
+from helpers.processes import NodeProcess, stopped_after, wait_for, write_config
+from helpers.ros_client import ros_client
+
+SECOND = 1_000_000_000
+
+
+def service_call(service: str, srv_type: str) -> str:
+    return subprocess.run(["ros2", "service", "call", service, srv_type], capture_output=True,
+                          text=True, timeout=60, check=True).stdout
+
+
+def test_methods_give_their_settings_to_what_the_selection_records(tmp_path, mixed_graph):
+    """all_topics with three methods: a topic_regex method at 2 Hz over both cameras, a named
+    method at 5 Hz on /imu, and a disabled topic_regex method that keeps /debug/* out. The
+    rest of the graph is recorded at its 10 Hz."""
+    path = write_config(
+        str(tmp_path / "dm.yaml"),
+        {"cams": [{"method": "Images", "topic_regex": "^/cam", "capture_frequency_hz": 2.0,
+                   "tags": ["camera"]}],
+         "imu": [{"method": "Data", "topic": "/imu", "capture_frequency_hz": 5.0}],
+         "debug": [{"method": "Off", "topic_regex": "^/debug", "disabled": True}]},
+        capture_dir=str(tmp_path / "capture"), sync_disabled=True, all_topics=True,
+        maximum_capture_file_duration_s=1.0)
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    with stopped_after(node), ros_client() as client:
+        node.wait_log("capturing /cam1/image", 30)
+        started = time.time_ns()
+        [bag] = wait_for_bag(tmp_path / "capture")
+        wait_for(lambda: len(closed_messages(bag, started + SECOND).get("/status", [])) >= 30,
+                 30, "3 s of /status recorded")
+        array = client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
+            "/cam0/image" in s.name for s in m.status))
+    names = {s.name.split(": ", 1)[1] for s in array.status}
+    assert {"capture cams/Images /cam0/image", "capture cams/Images /cam1/image",
+            "capture imu/Data", "capture /status"} <= names
+    recorded = closed_messages(bag, started + SECOND)
+    seconds = (max(max(t) for t in recorded.values()) - started - SECOND) / SECOND
+    assert not [t for t in recorded if t.startswith("/debug")]
+
+    def rate(topic: str) -> float:
+        return len(recorded[topic]) / seconds
+
+    assert 1.0 <= rate("/cam0/image") <= 3.0 and 1.0 <= rate("/cam1/image") <= 3.0, seconds
+    assert 3.5 <= rate("/imu") <= 6.5 and rate("/status") >= 8.0
+
+
+def wait_for_bag(capture) -> list[str]:
+    wait_for(lambda: bag_dirs(str(capture)), 30, "a bag")
+    return bag_dirs(str(capture))
+
+
+def test_qos_overrides_custom_data_and_unpublished_topics(tmp_path, mixed_graph):
+    """A best-effort override against /imu's reliable publisher (depth 7), custom_data in
+    metadata.yaml as rosbag2_py reads it (and changed live), and a method with a type
+    subscribed before any publisher exists."""
+    path = write_config(
+        str(tmp_path / "dm.yaml"),
+        {"imu": [{"method": "Data", "topic": "/imu"}],
+         "late": [{"method": "Text", "topic": "/late_text", "type": "std_msgs/msg/String"}]},
+        capture_dir=str(tmp_path / "capture"), sync_disabled=True,
+        include_unpublished_topics=True,
+        qos_overrides={"/imu": {"reliability": "best_effort", "depth": 7}},
+        custom_data={"site": "lab", "driver": "ana"})
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    with stopped_after(node), ros_client() as client:
+        node.wait_log("capturing /imu", 30)
+        node.wait_log("capturing /late_text", 30)  # before any publisher
+        ours = [info for info in client.node.get_subscriptions_info_by_topic("/imu")
+                if info.node_name == "data_manager"]
+        assert [info.qos_profile.reliability for info in ours] == [ReliabilityPolicy.BEST_EFFORT]
+        assert "no publishers any more" not in node.log()  # it never had one
+        publisher = client.node.create_publisher(String, "/late_text", 10)
+        wait_for(lambda: publisher.get_subscription_count() == 1, 10, "the node matched")
+        for index in range(20):  # the first may go before the node's side has matched
+            publisher.publish(String(data=f"late {index}"))
+            time.sleep(0.1)
+        wait_for(lambda: bag_dirs(str(tmp_path / "capture")), 10, "the bag")
+        [bag] = bag_dirs(str(tmp_path / "capture"))
+        wait_for(lambda: any(n.endswith(".active") for n in os.listdir(bag)), 10, "a file")
+        assert client.set("custom_data", ["site=field"]) == (True, "")
+        ok, reason = client.set("topics_regex", "(unclosed")
+        assert not ok and "topics_regex" in reason and "not a regular expression" in reason
+        assert client.get("topics_regex") == ""
+    assert "(best_effort, depth 7)" in node.log()
+    written = len(read_bag(bag)["/late_text"])
+    assert written >= 15 and f"/late_text: received {written} written {written} " in node.log()
+    # the bag's metadata says the newest custom_data; its first file was opened with the first
+    assert dict(rosbag2_py.Info().read_metadata(bag, "mcap").custom_data) == {"site": "field"}
+    with open(os.path.join(bag, os.path.basename(bag) + "_0.mcap"), "rb") as handle:
+        records = [m for m in make_reader(handle).iter_metadata() if m.name == "rosbag2"]
+    opened = yaml.safe_load(records[0].metadata["serialized_metadata"])  # at open, as rosbag2
+    assert opened["custom_data"] == {"site": "lab", "driver": "ana"}
+
+
+def test_rosbag2_recorder_services_drive_the_node(tmp_path, mixed_graph):
+    """`ros2 service call` with rosbag2_interfaces, as a tool that drives a rosbag2
+    recorder would: pause, is_paused, resume, split_bagfile, snapshot (a clip)."""
+    path = write_config(str(tmp_path / "dm.yaml"),
+                        {"imu": [{"method": "Data", "topic": "/imu", "clip": True}]},
+                        capture_dir=str(tmp_path / "capture"), sync_disabled=True,
+                        clip_pre_s=1.0, clip_post_s=0.5)
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    with stopped_after(node), ros_client() as client:
+        node.wait_log("capturing /imu", 30)
+        service_call("/data_manager/pause", "rosbag2_interfaces/srv/Pause")
+        assert "paused=True" in service_call("/data_manager/is_paused",
+                                             "rosbag2_interfaces/srv/IsPaused")
+        wait_for(lambda: client.node.count_subscribers("/imu") == 0, 10, "no subscription")
+        service_call("/data_manager/resume", "rosbag2_interfaces/srv/Resume")
+        assert "paused=False" in service_call("/data_manager/is_paused",
+                                              "rosbag2_interfaces/srv/IsPaused")
+        wait_for(lambda: client.node.count_subscribers("/imu") == 1, 10, "subscribed again")
+        [bag] = bag_dirs(str(tmp_path / "capture"))
+
+        def closed_files() -> int:
+            return len([n for n in os.listdir(bag) if n.endswith(".mcap")])
+
+        wait_for(lambda: any(n.endswith(".active") for n in os.listdir(bag)), 10, "a file")
+        before = closed_files()
+        service_call("/data_manager/split_bagfile", "rosbag2_interfaces/srv/SplitBagfile")
+        wait_for(lambda: closed_files() > before, 10, "the split file closed")
+        assert "success=True" in service_call("/data_manager/snapshot",
+                                              "rosbag2_interfaces/srv/Snapshot")
+        node.wait_log("trigger(s) (~/snapshot)", 15)
