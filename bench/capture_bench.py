@@ -466,6 +466,11 @@ def report(args: argparse.Namespace, sent_bare: tuple[int, int], bare_result: di
         print(f"{topic:22} {sent_bare[index]:10d} {got_bare[index]:9d} | "
               f"{result['sent'][index]:10d} {received:9d} {written:9d} {dropped:8d}  "
               f"{node_rate / max(bare_rate, 1e-9):5.3f}")
+    if args.graph_topics:
+        graph_stats = [v for k, v in result["stats"].items() if k.startswith("/graph/")]
+        print(f"all_topics: {len(graph_stats)} of the {args.graph_topics} graph topics "
+              f"recorded, {sum(v[1] for v in graph_stats)} messages written, "
+              f"{sum(v[2] for v in graph_stats)} dropped")
     print(f"node CPU {result['cpu_percent']:.0f}% of one core, upload process CPU "
           f"{result['upload_cpu_percent']:.0f}%, writer backlog peak "
           f"{result['backlog_peak'] / 2**20:.1f} MiB")
