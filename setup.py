@@ -21,7 +21,7 @@ setup(
     install_requires=["mcap>=1.6", "PyYAML", "requests"],
     # colcon runs pytest (not unittest) because "test" names it; rosbags is a reader for
     # the tests only (nothing at run time imports it)
-    extras_require={"test": ["pytest>=8,<9", "rosbags>=0.10", "psutil"]},
+    extras_require={"test": ["pytest>=8,<9", "rosbags>=0.10", "psutil", "moto[server]>=5"]},
     zip_safe=True,
     maintainer="data_manager_ros developers",
     maintainer_email="dev@data-manager-ros.invalid",
@@ -34,6 +34,7 @@ setup(
             "data_manager_sync = data_manager_ros.tools.sync_cli:main",
             "data_manager_status = data_manager_ros.tools.status:main",
             "data_manager_play_check = data_manager_ros.tools.play_check:main",
+            "data_manager_fleet = data_manager_ros.tools.fleet:main",
         ],
     },
 )

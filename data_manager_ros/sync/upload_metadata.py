@@ -58,9 +58,10 @@ def upload_class(file: SyncFile) -> UploadClass:
     return UploadClass.CLIPS if is_clip_bag(os.path.dirname(file.path)) else UploadClass.BAGS
 
 
-def _bag_facts(path: str) -> tuple[list[str], dict[str, str]]:
-    """Topics of a bag file and the ``custom_data`` of its last rosbag2 metadata record
-    (an incident clip's reasons and tags), from the file itself: metadata.yaml may be gone."""
+def _bag_facts(path: str) -> dict[str, str]:
+    """What a bag file holds, from the file itself (metadata.yaml may be gone): its topics,
+    time range and message count (the MCAP summary), and the ``custom_data`` of its last
+    rosbag2 metadata record (an incident clip's reasons and tags)."""
     try:
         with open(path, "rb") as handle:
             reader = make_reader(handle)
@@ -68,10 +69,16 @@ def _bag_facts(path: str) -> tuple[list[str], dict[str, str]]:
             records = [m.metadata for m in reader.iter_metadata() if m.name == "rosbag2"]
         info = yaml.safe_load(records[-1]["serialized_metadata"]) if records else {}
     except Exception:  # noqa: BLE001 - a file we cannot parse is still uploaded as-is
-        return [], {}
-    topics = sorted(c.topic for c in summary.channels.values()) if summary else []
+        return {"topics": ""}
+    facts = {"topics": ",".join(sorted(c.topic for c in summary.channels.values()))
+             if summary else ""}
+    if summary is not None and summary.statistics is not None:
+        statistics = summary.statistics
+        facts.update(message_count=str(statistics.message_count),
+                     start_ns=str(statistics.message_start_time),
+                     end_ns=str(statistics.message_end_time))
     custom = (info or {}).get("custom_data") or {}
-    return topics, {str(k): str(v) for k, v in custom.items()}
+    return {**{str(k): str(v) for k, v in custom.items()}, **facts}
 
 
 def upload_metadata(file: SyncFile, entry: JournalEntry, policy: UploadPolicy,
@@ -90,9 +97,10 @@ def upload_metadata(file: SyncFile, entry: JournalEntry, policy: UploadPolicy,
             os.fsencode(file.remote_path)).decode()
     tags = list(policy.tags)
     if file.is_bag_file and is_split_file(file.path):
-        topics, custom = _bag_facts(file.path)
-        metadata.update(custom)
-        metadata["topics"] = ",".join(topics)
+        facts = _bag_facts(file.path)
+        for key, value in facts.items():  # custom_data never replaces what the uploader says
+            metadata.setdefault(key, value)
+        topics = facts["topics"].split(",") if facts["topics"] else []
         methods = [m for m in map(policy.method_of, topics) if m is not None]
         metadata["methods"] = ",".join(dict.fromkeys(m.key for m in methods))
         metadata["bag"] = os.path.basename(os.path.dirname(file.path))

@@ -19,7 +19,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class TusServer:
+class KillableServer:
+    """A server process a test SIGKILLs and starts again on the same port (``start`` raises
+    RuntimeError while the port is not free yet)."""
+
+    process: subprocess.Popen | None
+
+    def start(self) -> KillableServer:
+        raise NotImplementedError
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def restart(self) -> None:
+        self.kill()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.start()
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
+class TusServer(KillableServer):
     def __init__(self, directory: str, port: int | None = None, api_key: str = "",
                  fail_every: int = 0, max_size: int = 0, checksum: bool = False,
                  tls: bool = False) -> None:
@@ -68,23 +95,6 @@ class TusServer:
                             "subjectAltName=IP:127.0.0.1", "-keyout", key,
                             "-out", self.certificate], check=True, capture_output=True)
         return key
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-
-    def restart(self) -> None:
-        self.kill()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.start()
-                return
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
 
     def completed(self) -> list[dict]:
         """Finished uploads whose sha256 the server verified, in order."""

@@ -75,6 +75,8 @@ def test_closed_bag_arrives_byte_identical_then_is_deleted(tmp_path, tus_server)
     assert meta["robot_id"] == "robot7" and meta["tags"] == "field-test"
     assert meta["topics"] == "/cloud" and meta["methods"] == "camera1/PointCloud"
     assert meta["kind"] == "bag" and meta["bag"] == "bag_a"
+    assert int(meta["message_count"]) >= 1
+    assert 10**18 <= int(meta["start_ns"]) <= int(meta["end_ns"])
     assert sorted(os.listdir(tmp_path / "capture")) == [JOURNAL_FILE,  # bag dir removed
                                                         JOURNAL_FILE + ".lock"]
     assert Journal(str(tmp_path / "capture" / JOURNAL_FILE)).entries() == []

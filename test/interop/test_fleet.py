@@ -1,0 +1,189 @@
+"""A fleet's ingest on object storage: robots → tus → S3 (moto's real S3 API on 127.0.0.1),
+found again by robot, time, topic and tag, and played back with `ros2 bag play`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+import yaml
+
+from data_manager_ros.tools.fleet import key_path
+from data_manager_ros.tools.play_check import play
+from helpers.fleet import BUCKET, CREDENTIALS, Ingest, S3Server
+from helpers.processes import (
+    NodeProcess,
+    published,
+    start_sensors,
+    wait_for,
+    write_config,
+)
+from helpers.proxy import FaultProxy
+from helpers.sync_setup import drain, make_bag, manager
+
+API_KEY = "fleet-key"
+
+
+@pytest.fixture
+def s3():
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ingest(s3):
+    server = Ingest(s3, api_key=API_KEY).start()
+    yield server
+    server.kill()
+
+
+def fleet(s3: S3Server, *args: str) -> str:
+    """The real `data_manager_fleet` command, with the ingest's environment."""
+    env = {**os.environ, **CREDENTIALS, "INGEST_S3_BUCKET": BUCKET,
+           "INGEST_S3_ENDPOINT": s3.endpoint}
+    result = subprocess.run([sys.executable, "-m", "data_manager_ros.tools.fleet", *args],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def sidecars(s3: S3Server) -> dict[str, dict]:
+    bucket = s3.bucket()
+    return {json.loads(bucket.get(key))["key"]: json.loads(bucket.get(key))
+            for key in bucket.keys(".meta/")}
+
+
+def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, monkeypatch):
+    """Through a proxy that flips one byte in flight: the ingest's sha256 check refuses that
+    upload (460), the uploader sends it again; keys are `<robot>/<path>`, escaped
+    losslessly; each file has its sidecar; the API key is checked; termination is offered;
+    `data_manager_fleet list` filters by robot, kind, topic, tag and time."""
+    options = requests.options(ingest.url, headers={"Tus-Resumable": "1.0.0"}, timeout=10)
+    assert "termination" in options.headers["Tus-Extension"]
+    refused = requests.post(ingest.url, headers={"Tus-Resumable": "1.0.0", "Upload-Length": "1"},
+                            timeout=10)
+    assert refused.status_code == 401
+    _, files = make_bag(str(tmp_path / "capture"), "bag_a", 12, split_mb=8)
+    extra = tmp_path / "logs"
+    extra.mkdir()
+    odd = "notes ü #1%.txt"
+    (extra / odd).write_text("a file of additional_sync_paths")
+    past = time.time() - 60
+    os.utime(extra / odd, (past, past))
+    proxy = FaultProxy(ingest.port, flip_at=3 << 20)
+    monkeypatch.setenv("DATA_MANAGER_API_KEY", API_KEY)
+    sync, log = manager(tmp_path, proxy.url(), robot_id="robot7", tags=["field-test"],
+                        additional_sync_paths=[str(extra)])
+    try:
+        sync.sweep()
+        drain(sync)
+    finally:
+        sync.close()
+        proxy.close()
+    assert proxy.flipped and "sha256 mismatch" in log.text()
+    stored = sidecars(s3)
+    expected = {f"robot7/{path}" for path in files} | {"robot7/logs/notes%20%C3%BC%20%231%25.txt"}
+    assert set(stored) == expected
+    assert key_path("robot7/logs/notes%20%C3%BC%20%231%25.txt") == f"robot7/logs/{odd}"
+    bucket = s3.bucket()
+    for key, record in stored.items():
+        path = tmp_path / "check"
+        assert bucket.download(key, str(path)) == record["sha256"]
+    assert not [k for k in bucket.keys() if k.endswith(".part")]
+    first = stored["robot7/bag_a/bag_a_0.mcap"]["metadata"]
+    assert first["topics"] == "/cloud" and first["kind"] == "bag" and first["tags"] == "field-test"
+    start_s = int(first["start_ns"]) / 1e9
+
+    def listed(*filters: str) -> set[str]:
+        return {line.split("\t")[5] for line in fleet(s3, "list", *filters).splitlines()}
+
+    assert listed() == expected
+    assert listed("--robot", "robot8") == set()
+    assert listed("--kind", "file") == {"robot7/logs/notes%20%C3%BC%20%231%25.txt"}
+    assert listed("--topic", "/cloud") == {k for k in expected if k.endswith(".mcap")}
+    assert listed("--tag", "field-test") == expected and listed("--tag", "other") == set()
+    assert "robot7/bag_a/bag_a_0.mcap" in listed("--since", str(start_s), "--until",
+                                                  str(start_s + 1))
+    assert listed("--since", str(start_s + 3600)) == set()
+
+
+@pytest.mark.slow
+def test_three_robots_through_a_cutting_proxy_and_a_killed_ingest_lose_nothing(tmp_path, s3,
+                                                                                 ingest):
+    """Three nodes (robot1..3, each in its namespace with its own sensors) sync through one
+    proxy that cuts connections to one ingest, which is SIGKILLed mid-upload and restarted.
+    Afterwards every message each robot's sensors published is in the bucket, under
+    `<robot>/<bag>/<file>`, each object's sha256 the one its sidecar names; one robot's bag,
+    downloaded with `data_manager_fleet`, plays back with `ros2 bag play` whole."""
+    proxy = FaultProxy(ingest.port, cut_after=(1 << 20, 6 << 20), cuts=6)
+    robots = ("robot1", "robot2", "robot3")
+    nodes, sensors, configs = [], [], {}
+    for robot in robots:
+        configs[robot] = write_config(
+            str(tmp_path / f"{robot}.yaml"),
+            {"gps1": [{"method": "Position"}], "camera1": [{"method": "PointCloud"}]},
+            capture_dir=str(tmp_path / robot), sync_url=proxy.url(), robot_id=robot,
+            sync_interval_mins=0.01, maximum_capture_file_duration_s=2.0)
+        nodes.append(NodeProcess(configs[robot], str(tmp_path / f"{robot}.log"), "-r",
+                                 f"__ns:=/{robot}", env={"DATA_MANAGER_API_KEY": API_KEY})
+                     .start())
+        sensors.append(start_sensors(
+            50, 5, 8.0, "--cloud-size", "320x240", "--wait-subscribers", "1", "--ros-args",
+            "-r", f"/gps1/position:=/{robot}/gps1/position",
+            "-r", f"/camera1/point_cloud:=/{robot}/camera1/point_cloud"))
+    try:
+        wait_for(lambda: proxy.upstream_bytes > 12 << 20, 60, "12 MB through the proxy")
+        ingest.kill()  # mid-upload: the bucket keeps the parts, the uploads back off
+        time.sleep(1.0)
+        ingest.restart()
+        sent = {robot: published(process.communicate(timeout=120)[0])
+                for robot, process in zip(robots, sensors, strict=True)}
+        time.sleep(2.5)  # the last files close by age and go up
+    finally:
+        for node in nodes:
+            node.stop()
+        for process in sensors:
+            process.kill()
+    for robot in robots:  # what was still local (the open bags) goes up with the sync CLI
+        result = subprocess.run([sys.executable, "-m", "data_manager_ros.tools.sync_cli",
+                                 configs[robot]], capture_output=True, text=True, timeout=300,
+                                env={**os.environ, "DATA_MANAGER_API_KEY": API_KEY})
+        assert result.returncode == 0, result.stderr[-2000:]
+    proxy.close()
+    stored = sidecars(s3)
+    bucket = s3.bucket()
+    for robot in robots:
+        assert not [n for _, _, names in os.walk(tmp_path / robot) for n in names
+                    if n.endswith((".mcap", "metadata.yaml"))], f"{robot}: files left behind"
+        mine = {key: record for key, record in stored.items() if key.startswith(robot + "/")}
+        bags = {key.split("/")[1] for key in mine}
+        counts = {"/gps1/position": 0, "/camera1/point_cloud": 0}
+        for bag in bags:
+            # the bag's files in the bucket are those its metadata.yaml lists
+            info = yaml.safe_load(bucket.get(f"{robot}/{bag}/metadata.yaml"))[
+                "rosbag2_bagfile_information"]
+            assert {f"{robot}/{bag}/{path}" for path in info["relative_file_paths"]} | {
+                f"{robot}/{bag}/metadata.yaml"} == {k for k in mine if k.split("/")[1] == bag}
+            for topic in info["topics_with_message_count"]:
+                counts[topic["topic_metadata"]["name"].split(robot, 1)[1]] += topic[
+                    "message_count"]
+        assert (counts["/gps1/position"], counts["/camera1/point_cloud"]) == sent[robot], robot
+        for key, record in mine.items():
+            assert record["metadata"]["robot_id"] == robot
+            assert bucket.download(key, str(tmp_path / "check")) == record["sha256"], key
+    assert not [k for k in bucket.keys() if k.endswith(".part")]
+    # resumed where the bucket stood: far less than twice the bytes went over the wire
+    assert proxy.upstream_bytes < 1.5 * sum(r["size"] for r in stored.values())
+    bag = sorted({k.split("/")[1] for k in stored if k.startswith("robot2/")})[0]
+    local = fleet(s3, "download", f"robot2/{bag}", str(tmp_path / "downloaded")).strip()
+    with open(os.path.join(local, "metadata.yaml"), encoding="utf-8") as handle:
+        info = yaml.safe_load(handle)
+    expected = {t["topic_metadata"]["name"]: t["message_count"]
+                for t in info["rosbag2_bagfile_information"]["topics_with_message_count"]}
+    assert play(local) == expected and sum(expected.values()) > 0
