@@ -140,3 +140,20 @@ def test_rosbag2_recorder_services_drive_the_node(tmp_path, mixed_graph):
         assert "success=True" in service_call("/data_manager/snapshot",
                                               "rosbag2_interfaces/srv/Snapshot")
         node.wait_log("trigger(s) (~/snapshot)", 15)
+
+
+def test_without_rosbag2_interfaces_the_node_runs_and_says_so_once(tmp_path):
+    """rosbag2_interfaces is an exec_depend, yet a node whose Python cannot import it (a pip
+    install without rosbag2) records and serves its own services all the same."""
+    path = write_config(str(tmp_path / "dm.yaml"), {"gps1": [{"method": "Position"}]},
+                        capture_dir=str(tmp_path / "capture"), sync_disabled=True)
+    node = NodeProcess(path, str(tmp_path / "node.log"))
+    node.command[1:3] = ["-c", "import sys; sys.modules['rosbag2_interfaces'] = None; "
+                               "from data_manager_ros.node.main import main; sys.exit(main())"]
+    node.start()
+    with stopped_after(node), ros_client() as client:
+        wait_for(lambda: "/data_manager/split_bag" in dict(
+            client.node.get_service_names_and_types()), 30, "the node's own services")
+        services = dict(client.node.get_service_names_and_types())
+        assert "/data_manager/pause" not in services and "/data_manager/snapshot" not in services
+    assert node.log().count("rosbag2_interfaces is not installed") == 1
