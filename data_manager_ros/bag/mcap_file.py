@@ -11,11 +11,10 @@ import os
 from dataclasses import dataclass
 
 import yaml
-from mcap.writer import CompressionType, Writer
 
+from data_manager_ros.bag.mcap_writer import McapWriter
 from data_manager_ros.bag.message_definitions import MessageDefinition
 from data_manager_ros.bag.metadata import FileEntry
-from data_manager_ros.config.settings import Compression
 from data_manager_ros.fsutil import fsync_dir
 from data_manager_ros.layout import ACTIVE_SUFFIX
 
@@ -24,7 +23,6 @@ MESSAGE_RECORD_OVERHEAD = 1 + 8 + 2 + 4 + 8 + 8 + 16
 PROFILE = "ros2"
 LIBRARY = "data_manager_ros"
 BAG_METADATA_RECORD = "rosbag2"
-_COMPRESSION_TYPES = {str(c): CompressionType[c.name] for c in Compression}
 
 
 @dataclass(frozen=True)
@@ -59,10 +57,9 @@ class McapFile:
                  compression: str = "none", temp_suffix: str = ACTIVE_SUFFIX) -> None:
         self.final_path = final_path
         self.active_path = final_path + temp_suffix
-        self._stream = open(self.active_path, "wb", buffering=1 << 20)
-        self._writer = Writer(self._stream, chunk_size=chunk_size,
-                              compression=_COMPRESSION_TYPES[compression])
-        self._writer.start(profile=PROFILE, library=LIBRARY)
+        self._stream = open(self.active_path, "wb", buffering=0)
+        self._writer = McapWriter(self._stream.fileno(), chunk_size, compression)
+        self._writer.start(PROFILE, LIBRARY)
         self._add_bag_metadata(opening_metadata)
         self._schemas: dict[str, int] = {}
         self._channels: dict[str, int] = {}
@@ -95,14 +92,13 @@ class McapFile:
 
     @property
     def size(self) -> int:
-        """Bytes in the file so far (a syscall: not for every message)."""
-        return self._stream.tell()
+        """Bytes in the file so far, handed to the OS or not."""
+        return self._writer.offset
 
     def flush(self) -> None:
         """Close the open chunk and hand it to the OS: a crash of this process loses none of
         it from here on; ``sync`` makes it survive a power cut as well."""
         self._writer.flush()
-        self._stream.flush()
 
     def sync(self) -> None:
         """fsync what ``flush`` handed over; may run on another thread than the writes."""
@@ -119,7 +115,6 @@ class McapFile:
         self._writer.flush()
         self._add_bag_metadata(serialized_metadata)
         self._writer.finish()
-        self._stream.flush()
 
     def commit(self) -> None:
         """fsync the finished file, then give it its final name (durably)."""

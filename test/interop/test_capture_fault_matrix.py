@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from rclpy.serialization import serialize_message
 
-from data_manager_ros.bag import mcap_file
+from data_manager_ros.bag import mcap_file, mcap_writer
 from data_manager_ros.capture import disk_guard
 from data_manager_ros.capture.engine import CaptureEngine
 from helpers.bag_samples import NAVSAT, RECEIVED, engine_settings, fix, topic
@@ -52,20 +52,6 @@ class Faults:
         return call
 
 
-class _FaultyStream:
-    """A file whose writes meet the faults first."""
-
-    def __init__(self, stream: Any, faults: Faults) -> None:
-        self._stream, self._faults = stream, faults
-
-    def write(self, data: Any) -> int:
-        self._faults.check(self._stream.name)
-        return self._stream.write(data)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
 def _module_os(**faulty: Any) -> SimpleNamespace:
     namespace = SimpleNamespace(**{k: getattr(os, k) for k in dir(os) if not k.startswith("__")})
     namespace.path = os.path
@@ -77,10 +63,8 @@ def _module_os(**faulty: Any) -> SimpleNamespace:
 def _inject(site: str, faults: Faults, monkeypatch: Any) -> None:
     if site == "open":
         monkeypatch.setattr(mcap_file, "open", faults.wrap(open), raising=False)
-    elif site == "write":
-        monkeypatch.setattr(mcap_file, "open", lambda *a, **k: _FaultyStream(open(*a, **k),
-                                                                              faults),
-                            raising=False)
+    elif site == "write":  # every byte of a bag file goes out through os.writev
+        monkeypatch.setattr(mcap_writer, "os", _module_os(writev=faults.wrap(os.writev)))
     elif site == "fsync":
         monkeypatch.setattr(mcap_file, "os", _module_os(fsync=faults.wrap(os.fsync)))
     elif site == "rename":

@@ -1,0 +1,210 @@
+"""The node against the C++ recorder its users would otherwise run (`ros2 bag record` from the
+rosbag2 wheel), on the same stream, in the same run.
+
+    python bench/vs_rosbag2.py [--duration 15] [--runs 1] [--workloads gps cloud ...]
+
+Workloads (publishers are processes of their own, one per sensor, as on a robot):
+  gps        15 kHz NavSatFix
+  pair       15 kHz NavSatFix + 30 Hz 640x480 point cloud (the seed's pair)
+  cameras    three 640x480 point clouds at 30 Hz each (441 MB/s)
+  uploading  the seed pair while the node uploads to the local tus server (rosbag2 records
+             only: it has no upload); the upload process is counted with the node
+For each workload and run, each recorder in turn records the same publishers (they start
+once the recorder subscribed): kept / sent from the bag (rosbag2: metadata.yaml; the node:
+its written counts, since uploaded files leave the disk), the CPU of the recorder's process
+tree while the publishers ran, and its peak RSS with its split (anonymous = private memory,
+shmem = Fast DDS shared-memory segments, file = mapped files). rosbag2 runs with its
+defaults and MCAP storage; the node with its defaults. Without rosbag2 it says so and stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import psutil
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(HERE, ".."), os.path.join(HERE, "..", "test"), HERE]
+
+from capture_bench import memory  # noqa: E402
+
+from helpers.tus_server import TusServer  # noqa: E402
+
+GPS = "/gps1/position"
+LARGE_MESSAGES = os.path.join(HERE, "..", "config", "fastdds_large_messages.xml")
+WORKLOADS = {  # name: (GPS Hz, cloud Hz per camera, upload)
+    "gps": (15000, (), False),
+    "pair": (15000, (30,), False),
+    "cameras": (0, (30, 30, 30), False),
+    "uploading": (15000, (30,), True),
+}
+
+
+def cloud_topic(index: int) -> str:
+    return f"/camera{index + 1}/point_cloud"
+
+
+def publishers(gps_hz: float, clouds: tuple[float, ...], duration: float
+               ) -> list[subprocess.Popen]:
+    base = [sys.executable, "-m", "data_manager_ros.tools.demo_sensors", "--duration",
+            str(duration), "--wait-subscribers", "1"]
+    out = []
+    if gps_hz:
+        out.append(subprocess.Popen([*base, "--gps-hz", str(gps_hz), "--cloud-hz", "0"],
+                                    stdout=subprocess.PIPE, text=True))
+    env = {**os.environ, "FASTDDS_DEFAULT_PROFILES_FILE": os.path.abspath(LARGE_MESSAGES)}
+    for index, hz in enumerate(clouds):
+        out.append(subprocess.Popen(
+            [*base, "--gps-hz", "0", "--cloud-hz", str(hz), "--ros-args", "-r",
+             f"/camera1/point_cloud:={cloud_topic(index)}"], stdout=subprocess.PIPE, text=True,
+            env=env))
+    return out
+
+
+def sent(processes: list[subprocess.Popen], gps_hz: float) -> dict[str, int]:
+    counts = {}
+    for index, process in enumerate(processes):
+        words = process.communicate(timeout=120)[0].split()
+        fixes, clouds = (int(words[words.index(w) + 1]) for w in ("published", "and"))
+        if gps_hz and index == 0:
+            counts[GPS] = fixes
+        else:
+            counts[cloud_topic(index - (1 if gps_hz else 0))] = clouds
+    return counts
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def cpu_s(pid: int) -> float:
+    return sum(sum(p.cpu_times()[:2]) for p in tree(pid))
+
+
+def tree_memory(pid: int) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for process in tree(pid):
+        try:
+            for key, value in memory(process.pid).items():
+                total[key] = total.get(key, 0) + value
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def record(recorder: list[str], env: dict[str, str], gps_hz: float, clouds: tuple[float, ...],
+           duration: float) -> tuple[dict[str, int], float, dict[str, int], str]:
+    """(sent per topic, CPU % of one core, peak memory of the tree, recorder's output)."""
+    log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+    process = subprocess.Popen(recorder, stdout=log, stderr=subprocess.STDOUT, env=env)
+    time.sleep(2.0)  # up and discovering before the publishers look for it
+    pubs = publishers(gps_hz, clouds, duration)
+    start_cpu, start = cpu_s(process.pid), time.monotonic()
+    peak: dict[str, int] = {}
+    used = 0.0
+    while any(p.poll() is None for p in pubs):
+        sample = tree_memory(process.pid)
+        if sample.get("VmRSS", 0) > peak.get("VmRSS", 0):
+            peak = sample
+        used = cpu_s(process.pid) - start_cpu
+        time.sleep(0.1)
+    cpu = 100 * used / (time.monotonic() - start)
+    counts = sent(pubs, gps_hz)
+    time.sleep(2.0)  # the last messages reach the recorder
+    process.send_signal(signal.SIGINT)
+    process.wait(120)
+    log.seek(0)
+    return counts, cpu, peak, log.read()
+
+
+def rosbag2_kept(bag: str) -> dict[str, int]:
+    with open(os.path.join(bag, "metadata.yaml"), encoding="utf-8") as handle:
+        info = yaml.safe_load(handle)["rosbag2_bagfile_information"]
+    return {t["topic_metadata"]["name"]: t["message_count"]
+            for t in info["topics_with_message_count"]}
+
+
+def node_kept(log: str) -> dict[str, int]:
+    return {m.group(1): int(m.group(2)) for m in re.finditer(
+        r"capture stats (\S+): received \d+ written (\d+)", log)}
+
+
+def node_config(work: str, gps_hz: float, clouds: tuple[float, ...], url: str) -> str:
+    components: dict = {}
+    if gps_hz:
+        components["gps1"] = [{"method": "Position", "type": "sensor_msgs/msg/NavSatFix"}]
+    for index in range(len(clouds)):
+        components[f"camera{index + 1}"] = [{"method": "PointCloud",
+                                             "type": "sensor_msgs/msg/PointCloud2"}]
+    path = os.path.join(work, "dm.yaml")
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"data_manager": {
+            "capture_dir": os.path.join(work, "capture"), "sync_disabled": not url,
+            "sync_url": url or "file://" + os.path.join(work, "uploaded"),
+            "sync_interval_mins": 0.05, "minimum_free_space_fraction": 0.0,
+            "components": components}}, handle)
+    return path
+
+
+def ratio(counts: dict[str, int], kept: dict[str, int]) -> str:
+    return " ".join(f"{kept.get(topic, 0) / max(n, 1):.3f}" for topic, n in counts.items())
+
+
+def mib(peak: dict[str, int]) -> str:
+    return (f"{peak.get('VmRSS', 0) / 2**20:.0f} (anon {peak.get('RssAnon', 0) / 2**20:.0f}, "
+            f"shmem {peak.get('RssShmem', 0) / 2**20:.0f}, file "
+            f"{peak.get('RssFile', 0) / 2**20:.0f})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
+    args = parser.parse_args()
+    if shutil.which("ros2") is None or subprocess.run(
+            ["ros2", "bag", "--help"], capture_output=True).returncode != 0:
+        print("rosbag2 (`ros2 bag`) is not installed: nothing to compare against; install "
+              "it from ../shared/wheels (bash .ci/setup does) or a ROS image")
+        return 0
+    print("workload   run  kept: rosbag2 / node (per topic)        CPU %: rosbag2 / node "
+          "(ratio)   peak RSS MiB: rosbag2 / node (ratio)")
+    for name in args.workloads:
+        gps_hz, clouds, upload = WORKLOADS[name]
+        for run in range(args.runs):
+            with tempfile.TemporaryDirectory(prefix="dm-vs-rosbag2-") as work:
+                topics = ([GPS] if gps_hz else []) + [cloud_topic(i) for i in range(len(clouds))]
+                theirs = record(["ros2", "bag", "record", "-s", "mcap", "-o",
+                                 os.path.join(work, "rosbag2"), *topics], dict(os.environ),
+                                gps_hz, clouds, args.duration)
+                kept_theirs = rosbag2_kept(os.path.join(work, "rosbag2"))
+                server = TusServer(os.path.join(work, "server")).start() if upload else None
+                try:
+                    config = node_config(work, gps_hz, clouds, server.url if server else "")
+                    ours = record([sys.executable, "-m", "data_manager_ros.node.main",
+                                   "--ros-args", "-p", f"config_file:={config}"],
+                                  dict(os.environ), gps_hz, clouds, args.duration)
+                finally:
+                    if server:
+                        server.kill()
+                kept_ours = node_kept(ours[3])
+            print(f"{name:10} {run + 1:3}  {ratio(theirs[0], kept_theirs)} / "
+                  f"{ratio(ours[0], kept_ours)}    {theirs[1]:.0f} / {ours[1]:.0f} "
+                  f"(x{ours[1] / max(theirs[1], 1e-9):.2f})    {mib(theirs[2])} / {mib(ours[2])} "
+                  f"(x{ours[2].get('VmRSS', 0) / max(theirs[2].get('VmRSS', 1), 1):.2f})",
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
