@@ -3,6 +3,7 @@ found again by robot, time, topic and tag, and played back with `ros2 bag play`.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -111,6 +112,38 @@ def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, m
     assert "robot7/bag_a/bag_a_0.mcap" in listed("--since", str(start_s), "--until",
                                                   str(start_s + 1))
     assert listed("--since", str(start_s + 3600)) == set()
+
+
+def test_an_upload_whose_sidecar_was_never_written_is_finished_by_the_next_head(tmp_path, s3,
+                                                                                 ingest,
+                                                                                 monkeypatch):
+    """The ingest killed after the last part but before the sidecar: the object is whole, no
+    sidecar says so. The robot's next HEAD (what it asks after a cut) finishes it first."""
+    _, files = make_bag(str(tmp_path / "capture"), "bag_h", 2)
+    monkeypatch.setenv("DATA_MANAGER_API_KEY", API_KEY)
+    sync, _ = manager(tmp_path, ingest.url, robot_id="robot9")
+    try:
+        sync.sweep()
+        drain(sync)
+    finally:
+        sync.close()
+    bucket = s3.bucket()
+    key = "robot9/bag_h/bag_h_0.mcap"
+    before = sidecars(s3)[key]
+    import boto3  # moto's own dependency: a second S3 client for the one deletion
+
+    boto3.client("s3", endpoint_url=s3.endpoint, region_name="us-east-1",
+                 aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                 aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"]).delete_object(
+        Bucket=BUCKET, Key=f".meta/{key}.json")  # the gap a kill at the wrong moment leaves
+    assert key not in sidecars(s3)
+    url = ingest.url + base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    head = requests.head(url, headers={"Tus-Resumable": "1.0.0",
+                                       "Authorization": f"Bearer {API_KEY}"}, timeout=30)
+    assert head.headers["Upload-Offset"] == head.headers["Upload-Length"]
+    after = sidecars(s3)[key]
+    assert (after["sha256"], after["metadata"]) == (before["sha256"], before["metadata"])
+    assert bucket.download(key, str(tmp_path / "check")) == after["sha256"]
 
 
 @pytest.mark.slow
