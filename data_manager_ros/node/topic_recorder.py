@@ -102,13 +102,14 @@ class TopicRecorder:
     def update(self, methods: tuple[MethodConfig, ...],
                selection: TopicSelection | None = None,
                qos_overrides: dict[str, dict] | None = None) -> None:
-        """Follow a new config: topics whose method, QoS override and selection are unchanged
-        keep their subscription."""
+        """Follow a new config: a topic keeps its subscription (and records on without a
+        gap) unless its method or its QoS override changed, or the selection dropped it."""
         overrides = qos_overrides or {}
-        selection = selection or TopicSelection()
-        if selection != self._selection or overrides != self._overrides:
-            self.clear()  # the unpublished rule or a profile may differ for any topic
-        self._configured, self._selection, self._overrides = methods, selection, overrides
+        for topic in list(self._captures):
+            if overrides.get(topic) != self._overrides.get(topic):
+                self._drop(topic)  # subscribed again below, with the new profile
+        self._configured, self._overrides = methods, overrides
+        self._selection = selection or TopicSelection()
         self.poll()
 
     def clear(self) -> None:

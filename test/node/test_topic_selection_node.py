@@ -157,3 +157,36 @@ def test_without_rosbag2_interfaces_the_node_runs_and_says_so_once(tmp_path):
         services = dict(client.node.get_service_names_and_types())
         assert "/data_manager/pause" not in services and "/data_manager/snapshot" not in services
     assert node.log().count("rosbag2_interfaces is not installed") == 1
+
+
+def test_a_live_selection_change_keeps_the_other_topics_recording_without_a_gap(tmp_path,
+                                                                                  mixed_graph):
+    """`ros2 param set` of exclude_regex drops the topics it now excludes, and of
+    qos_overrides resubscribes that one topic with its profile; /status, which neither
+    touches, keeps its very subscription and records on: no gap in its 10 Hz stream."""
+    path = write_config(str(tmp_path / "dm.yaml"), {}, capture_dir=str(tmp_path / "capture"),
+                        sync_disabled=True, all_topics=True)
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    with stopped_after(node), ros_client() as client:
+        node.wait_log("capturing /debug/text", 30)
+
+        def ours(topic: str) -> list:
+            return [i for i in client.node.get_subscriptions_info_by_topic(topic)
+                    if i.node_name == "data_manager"]
+
+        time.sleep(1.0)  # a second of /status before the changes
+        [status_reader] = [bytes(i.endpoint_gid) for i in ours("/status")]
+        changed = time.time_ns()
+        assert client.set("exclude_regex", "^/debug") == (True, "")
+        assert client.set("qos_overrides", "{/imu: {reliability: best_effort}}") == (True, "")
+        wait_for(lambda: not ours("/debug/text") and not ours("/debug/level"), 10,
+                 "the excluded topics unsubscribed")
+        wait_for(lambda: [i.qos_profile.reliability for i in ours("/imu")] == [
+            ReliabilityPolicy.BEST_EFFORT], 10, "/imu subscribed again, best effort")
+        time.sleep(1.0)  # a second of /status after them
+        assert [bytes(i.endpoint_gid) for i in ours("/status")] == [status_reader]  # the same
+    [bag] = bag_dirs(str(tmp_path / "capture"))
+    status = sorted(closed_messages(bag, 0)["/status"])  # log times
+    around = [t for t in status if changed - SECOND <= t <= changed + 2 * SECOND]
+    gaps = [(b - a) / SECOND for a, b in zip(around, around[1:], strict=False)]
+    assert len(around) >= 20 and max(gaps) < 0.3, gaps
