@@ -33,6 +33,15 @@ def key_path(key: str) -> str:
     return "/".join(os.fsdecode(unquote_to_bytes(part)) for part in key.split("/"))
 
 
+def key_segment(name: str) -> str:
+    """A path segment as the ingest escapes it in a key (letters, digits, ``_.-`` stay, any
+    other byte is %XX, a segment of dots alone is escaped whole), so a robot's or a bag's
+    sidecars are listed by their prefix instead of reading the whole bucket's."""
+    escaped = "".join(chr(b) if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "_.-")
+                      else f"%{b:02X}" for b in os.fsencode(name))
+    return escaped.replace(".", "%2E") if set(escaped) == {"."} else escaped
+
+
 @dataclass(frozen=True)
 class Stored:
     """One finished file of the bucket, as its sidecar describes it."""
@@ -99,8 +108,7 @@ def download(bucket: Bucket, bag: str, directory: str) -> str:
     """Every file of ``ROBOT/BAG`` into ``directory/BAG``, each checked against its sha256;
     returns the bag directory."""
     robot, _, name = bag.partition("/")
-    files = [s for s in stored(bucket) if s.robot == robot
-             and key_path(s.key).split("/")[1:2] == [name]]
+    files = list(stored(bucket, f"{key_segment(robot)}/{key_segment(name)}/"))
     if not files:
         raise S3Error(f"no finished file of bag {name!r} of robot {robot!r} in bucket "
                       f"{bucket.name!r}; `data_manager_fleet list --robot {robot}` shows its bags")
@@ -143,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bucket = Bucket(args.bucket, endpoint=args.endpoint, region=args.region)
         if args.verb == "list":
-            for item in sorted(stored(bucket), key=lambda s: (s.robot, s.key)):
+            prefix = f"{key_segment(args.robot)}/" if args.robot else ""
+            for item in sorted(stored(bucket, prefix), key=lambda s: (s.robot, s.key)):
                 if item.matches(args):
                     print(item.line())
         else:

@@ -14,7 +14,7 @@ import pytest
 import requests
 import yaml
 
-from data_manager_ros.tools.fleet import key_path
+from data_manager_ros.tools.fleet import key_path, key_segment
 from data_manager_ros.tools.play_check import play
 from helpers.fleet import BUCKET, CREDENTIALS, Ingest, S3Server
 from helpers.processes import (
@@ -56,8 +56,8 @@ def fleet(s3: S3Server, *args: str) -> str:
 
 def sidecars(s3: S3Server) -> dict[str, dict]:
     bucket = s3.bucket()
-    return {json.loads(bucket.get(key))["key"]: json.loads(bucket.get(key))
-            for key in bucket.keys(".meta/")}
+    records = [json.loads(bucket.get(key)) for key in bucket.keys(".meta/")]
+    return {record["key"]: record for record in records}
 
 
 def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, monkeypatch):
@@ -92,6 +92,8 @@ def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, m
     expected = {f"robot7/{path}" for path in files} | {"robot7/logs/notes%20%C3%BC%20%231%25.txt"}
     assert set(stored) == expected
     assert key_path("robot7/logs/notes%20%C3%BC%20%231%25.txt") == f"robot7/logs/{odd}"
+    assert key_segment(odd) == "notes%20%C3%BC%20%231%25.txt"  # the ingest's escaping
+    assert key_segment("..") == "%2E%2E" and key_path(key_segment("..")) == ".."
     bucket = s3.bucket()
     for key, record in stored.items():
         path = tmp_path / "check"
