@@ -3,11 +3,12 @@ SequentialWriter (rosbag2_py, MCAP storage) and the node's McapFile, for large a
 messages.
 
     python bench/writer_bench.py [--large-mib 4.9] [--large-count 200] [--small-count 300000]
-                                 [--repeat 3]
+                                 [--repeat 6]
 
 Each writer writes the same messages into a file of its own under a temporary directory
-(no fsync: what is measured is the cost of getting the bytes to the OS); the report gives
-MB/s and messages/s, each as a ratio to the raw write. PYTHONPATH=<an older checkout>
+(no fsync: what is measured is the cost of getting the bytes to the OS), each writer first in
+turn from one repeat to the next; the report gives the median MB/s and messages/s, each as a
+ratio to the raw write. PYTHONPATH=<an older checkout>
 measures that checkout's McapFile instead (what a change bought).
 """
 
@@ -21,7 +22,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-if not any(os.path.isdir(os.path.join(p, "data_manager_ros")) for p in sys.path if p):
+if not os.environ.get("PYTHONPATH"):  # this tree's, not the installed package's
     sys.path.insert(0, os.path.join(HERE, ".."))
 
 from data_manager_ros.bag.mcap_file import McapFile, Topic  # noqa: E402
@@ -71,7 +72,7 @@ def main() -> int:
     parser.add_argument("--large-mib", type=float, default=4.9)
     parser.add_argument("--large-count", type=int, default=200)
     parser.add_argument("--small-count", type=int, default=300_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=6)
     args = parser.parse_args()
     try:
         import rosbag2_py  # noqa: F401
@@ -85,8 +86,11 @@ def main() -> int:
     small = [os.urandom(100) for _ in range(1000)] * (args.small_count // 1000)
     for name, messages in (("large", large), ("small", small)):
         seconds: dict[str, list[float]] = {w: [] for w in writers}
-        for _ in range(args.repeat):
-            for writer_name, writer in writers.items():  # alternating: the machine is noisy
+        order = list(writers.items())
+        for repeat in range(args.repeat):
+            # alternating, each writer first in turn: the first after a deleted file finds its
+            # pages free, and the machine is noisy
+            for writer_name, writer in order[repeat % len(order):] + order[:repeat % len(order)]:
                 with tempfile.TemporaryDirectory(prefix="dm-writer-bench-") as work:
                     seconds[writer_name].append(
                         timed(writer, os.path.join(work, "out"), messages))
