@@ -7,6 +7,7 @@ half-written file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -101,8 +102,20 @@ class McapFile:
         self._writer.flush()
 
     def sync(self) -> None:
-        """fsync what ``flush`` handed over; may run on another thread than the writes."""
-        os.fsync(self._stream.fileno())
+        """fsync what ``flush`` handed over, then drop it from the page cache; may run on
+        another thread than the writes.
+
+        A bag is written once and read again only by the uploader, later. Left in the page
+        cache, 441 MB/s of point clouds took a new page of memory for every 4 KiB: the
+        kernel's copy into fresh pages ran at 550-660 MB per CPU-second (a VM backs each page
+        on first touch; a full page cache has to reclaim), and three cameras' writer thread
+        fell behind. Dropped once durable, the same few pages are reused: 3,000 MB per
+        CPU-second, and the robot's other processes keep their memory."""
+        fd = self._stream.fileno()
+        durable = os.lseek(fd, 0, os.SEEK_END)
+        os.fsync(fd)
+        with contextlib.suppress(OSError):  # advice: a file system may not take it
+            os.posix_fadvise(fd, 0, durable, os.POSIX_FADV_DONTNEED)
 
     def entry(self) -> FileEntry:
         return FileEntry(os.path.basename(self.final_path), self.start_ns,
