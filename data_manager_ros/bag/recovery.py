@@ -17,12 +17,9 @@ import fcntl
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import yaml
-from mcap.reader import make_reader
-from mcap.records import Channel, Message, Schema
-from mcap.stream_reader import StreamReader
 
 from data_manager_ros.bag.mcap_file import McapFile, Topic
 from data_manager_ros.bag.message_definitions import MessageDefinition
@@ -34,6 +31,9 @@ from data_manager_ros.layout import (
     is_split_file,
     recording_marker,
 )
+
+if TYPE_CHECKING:  # the mcap library is imported where a bag is read: a node that has
+    from mcap.records import Channel, Schema  # nothing to recover never loads it (3.5 MiB)
 
 
 @dataclass
@@ -96,6 +96,8 @@ def _topic(schema: Schema, channel: Channel) -> Topic:
 def _intact_records(handle: BinaryIO) -> Iterator[object]:
     """The records of a torn file up to the first that does not parse (the torn tail).
     Only reading stops quietly here; an error while writing the copy is the caller's."""
+    from mcap.stream_reader import StreamReader
+
     records = StreamReader(handle, validate_crcs=True).records
     while True:
         try:
@@ -109,6 +111,8 @@ def _intact_records(handle: BinaryIO) -> Iterator[object]:
 
 def _salvage(active_path: str, chunk_size: int, meta: BagMetadata) -> tuple[McapFile, list[Topic]]:
     """Copy every intact record of a torn file into a ``.recovering`` file, not yet final."""
+    from mcap.records import Channel, Message, Schema
+
     final_path = active_path[: -len(ACTIVE_SUFFIX)]
     opening = meta.opening(os.path.basename(final_path)).serialize()
     out = McapFile(final_path, chunk_size, opening, temp_suffix=RECOVERING_SUFFIX)
@@ -136,6 +140,8 @@ def _remember(meta: BagMetadata, topics: list[Topic]) -> None:
 
 def _verify(path: str, messages: int) -> None:
     """Read back what was written: a salvaged copy replaces nothing unless it is whole."""
+    from mcap.reader import make_reader
+
     with open(path, "rb") as handle:
         summary = make_reader(handle).get_summary()
     found = summary.statistics.message_count if summary and summary.statistics else None
@@ -168,6 +174,8 @@ def _replace_with_salvaged(bag_dir: str, name: str, chunk_size: int,
 
 
 def _closed_file_topics(path: str) -> tuple[list[Topic], dict[str, int], int, int, int]:
+    from mcap.reader import make_reader
+
     with open(path, "rb") as handle:
         summary = make_reader(handle).get_summary()
     if summary is None or summary.statistics is None:

@@ -6,7 +6,6 @@ reports it as an ERROR naming the setting), so a bad key is one clear error, not
 from __future__ import annotations
 
 import os
-import ssl
 
 from data_manager_ros.config.settings import ConfigError, DataManagerConfig
 
@@ -37,6 +36,8 @@ def check_ca_bundle(config: DataManagerConfig) -> None:
     """A ca_bundle that holds no usable certificate is refused now, not at the first upload."""
     if not config.ca_bundle:
         return
+    import ssl  # only here: the node has no other use for its 5 MiB
+
     try:
         ssl.create_default_context(cafile=os.path.expanduser(config.ca_bundle))
     except (OSError, ssl.SSLError) as error:

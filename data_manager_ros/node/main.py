@@ -9,6 +9,7 @@ handlers run between slices and only set a flag.
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 import sys
 import threading
@@ -19,14 +20,8 @@ from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
 
 from data_manager_ros.config.settings import ConfigError
-
-try:
-    from data_manager_ros.node.data_manager_node import DataManagerNode
-except ModuleNotFoundError as missing:  # rosdep installs everything but the mcap library
-    if missing.name != "mcap":
-        raise
-    sys.exit("data_manager: the Python library 'mcap' is not installed (it has no rosdep "
-             "key); install it with: pip install 'mcap>=1.6'")
+from data_manager_ros.node.data_manager_node import DataManagerNode
+from data_manager_ros.node.heap import keep_large_blocks
 
 SLICE_S = 0.5  # how soon SIGINT/SIGTERM is noticed
 
@@ -43,6 +38,11 @@ def fastest_executor() -> tuple[Executor, str]:
 
 
 def main(args: list[str] | None = None) -> int:
+    if importlib.util.find_spec("mcap") is None:  # rosdep installs everything but this one,
+        # which the node loads only to recover a bag: say so now, not after a crash
+        sys.exit("data_manager: the Python library 'mcap' is not installed (it has no rosdep "
+                 "key); install it with: pip install 'mcap>=1.6'")
+    heap_set = keep_large_blocks()  # before the first message is allocated
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -56,6 +56,9 @@ def main(args: list[str] | None = None) -> int:
     executor, warning = fastest_executor()
     if warning:
         node.get_logger().warning(warning)
+    if not heap_set:
+        node.get_logger().info("the C library has no glibc mallopt: large messages are "
+                               "allocated with its defaults")
     executor.add_node(node)
     never: Future = Future()
     while not stop.is_set():
