@@ -64,6 +64,8 @@ class SyncProcess(Lifecycle):
         self._backoff = Backoff()
         self._config = config
         self._lock = threading.Lock()  # guards _child and writes to its stdin
+        self._start_lock = threading.Lock()
+        self._pending_sweep: bool | None = None  # asked before the child could hear it
         self._child: subprocess.Popen[str] | None = None
         self._closing = threading.Event()
         self.snapshot = SyncSnapshot()
@@ -75,10 +77,17 @@ class SyncProcess(Lifecycle):
                                             daemon=True)
 
     def start(self) -> SyncProcess:
-        """Start the upload process and the thread that owns it for its whole life."""
-        self._supervisor.start()
+        """Start the upload process and the thread that owns it for its whole life, unless sync
+        is disabled: then they start with the first sweep asked for (``~/sync``) or the config
+        that enables sync. A node that only records runs no second process (33 MiB)."""
+        if not self._config.sync_disabled:
+            self._run()
         return self
 
+    def _run(self) -> None:
+        with self._start_lock:
+            if self._supervisor.ident is None and not self._closing.is_set():
+                self._supervisor.start()
 
     def problem(self, silent_after_s: float = SILENT_AFTER_S) -> str:
         """Why the upload process is not working, or ""."""
@@ -95,11 +104,16 @@ class SyncProcess(Lifecycle):
         with self._lock:
             self._config = config
             self._write(Configure(config_to_params(config)))
+        if not config.sync_disabled:
+            self._run()
 
     def request_sweep(self, forced: bool = False) -> None:
         """``forced`` (~/sync): what this sweep finds goes past a closed gate, once."""
         with self._lock:
+            if self._child is None:  # the next child hears it after its config
+                self._pending_sweep = forced or bool(self._pending_sweep)
             self._write(Sweep(forced))
+        self._run()
 
     def set_condition(self, value: bool) -> None:
         """The last value of sync_condition_topic; a restarted child is told it at start."""
@@ -132,6 +146,9 @@ class SyncProcess(Lifecycle):
                     self._write(Configure(config_to_params(self._config)))
                     if self._condition is not None:
                         self._write(Condition(self._condition))
+                    if self._pending_sweep is not None:
+                        self._write(Sweep(self._pending_sweep))
+                        self._pending_sweep = None
             for line in _pipe(child.stdout):
                 self._supervision.step(SYNC_SUPERVISOR, functools.partial(self._on_line, line),
                                        "that line is dropped; the next is read")
@@ -169,8 +186,9 @@ class SyncProcess(Lifecycle):
     def close(self, timeout_s: float = 30.0) -> None:
         """Let the child stop its uploads at the next block (they resume next run), then reap it."""
         self._closing.set()
-        if self._supervisor.ident is None:  # never started
-            return
+        with self._start_lock:
+            if self._supervisor.ident is None:  # never started (sync disabled)
+                return
         with self._lock, contextlib.suppress(BrokenPipeError):  # a child that died already
             if self._child is not None:
                 _pipe(self._child.stdin).close()

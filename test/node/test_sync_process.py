@@ -3,6 +3,7 @@ only uploader of its capture_dir."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -19,16 +20,14 @@ from helpers.sync_setup import ListLogger, assert_arrived_once, make_bag
 WORKER = "data_manager_ros.sync.sync_worker"
 
 
+def upload_processes(pid: int) -> list[psutil.Process]:
+    return [child for child in psutil.Process(pid).children()
+            if WORKER in " ".join(child.cmdline())]
+
+
 def upload_process(node: NodeProcess) -> psutil.Process:
-    found: list[psutil.Process] = []
-
-    def started() -> bool:
-        found[:] = [child for child in psutil.Process(node.process.pid).children()
-                    if WORKER in " ".join(child.cmdline())]
-        return bool(found)
-
-    wait_for(started, 30, "the node's upload process")
-    return found[0]
+    wait_for(lambda: upload_processes(node.process.pid), 30, "the node's upload process")
+    return upload_processes(node.process.pid)[0]
 
 
 def node_config(tmp_path, url: str, limit: int = 0) -> str:
@@ -45,11 +44,12 @@ def test_sweeps_on_request_when_disabled_and_reports_through_snapshots_and_log(t
     sync = SyncProcess(make_config({"capture_dir": capture, "sync_url": tus_server.url,
                                     "sync_disabled": True}, []), log).start()
     try:
-        # the upload process runs (its first report came), and for 3 s uploads nothing
-        wait_for(lambda: sync.snapshot.stats.last_progress > 0, 30, "a first report")
-        time.sleep(3.0)
-        assert tus_server.completed() == [], "sync_disabled, yet it uploaded before asked"
-        sync.request_sweep()
+        # sync disabled: no upload process, so nothing goes up, until a sweep is asked for
+        time.sleep(2.0)
+        assert upload_processes(os.getpid()) == [], "sync_disabled, yet an upload process ran"
+        assert tus_server.completed() == [] and sync.problem() == ""
+        sync.request_sweep()  # the one sweep reaches the process it starts
+        wait_for(lambda: upload_processes(os.getpid()), 10, "the upload process the sweep starts")
         wait_for(lambda: sync.snapshot.stats.uploaded_files == len(files), 60,
                  "the snapshot's count")
     finally:

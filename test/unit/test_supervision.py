@@ -129,7 +129,7 @@ def test_the_status_reporter_reports_the_bug_and_goes_on_reporting(tmp_path, mon
 def test_an_upload_process_that_stops_reporting_is_an_error_until_it_reports_again(tmp_path):
     """A real hang: the child is stopped (SIGSTOP), so the last snapshot would still say ok."""
     config = make_config({"capture_dir": str(tmp_path / "capture"),
-                          "sync_url": f"file://{tmp_path / 'cloud'}", "sync_disabled": True}, [])
+                          "sync_url": f"file://{tmp_path / 'cloud'}"}, [])  # nothing to send
     sync = SyncProcess(config, ListLogger()).start()
     try:
         wait_for(lambda: sync.snapshot.stats.last_progress > 0, 30, "a first report")
