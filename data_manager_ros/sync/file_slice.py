@@ -15,14 +15,15 @@ class FileSlice:
 
     An iterable rather than a file-like object on purpose: http.client reads
     file-like bodies 8-16 KiB at a time, an iterable in the blocks it yields
-    (4 MiB), which is what lets one PATCH keep up with curl. ``on_read`` sees
+    (1 MiB), which is what lets one PATCH keep up with curl: 4 MiB blocks sent
+    no faster and cost the upload process 11 MiB more (docs/performance.md). ``on_read`` sees
     every block as it goes out, for progress and byte counts; ``limit`` (shared
     by every upload) paces the blocks so uploads leave bandwidth to the robot.
     """
 
     def __init__(self, handle: BinaryIO, offset: int, length: int,
                  on_read: Callable[[int], None] = lambda n: None,
-                 limit: BandwidthLimit = _UNLIMITED, block_size: int = 4 << 20) -> None:
+                 limit: BandwidthLimit = _UNLIMITED, block_size: int = 1 << 20) -> None:
         self._handle = handle
         self._offset = offset
         self._length = length
