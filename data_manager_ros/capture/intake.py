@@ -88,13 +88,15 @@ class Intake:
 
         def on_message(data: bytes, info: dict) -> None:
             stats.received += 1
+            size = len(data)
+            if size > stats.largest:
+                stats.largest = size
             received_ns = clock()
             if tap is not None:
                 tap(received_ns, data)
             if gate is not None and not gate.admit(received_ns):
                 stats.throttled += 1
                 return
-            size = len(data)
             pending = backlog.queued - backlog.written + size
             if pending > backlog.limit:
                 stats.refused += 1

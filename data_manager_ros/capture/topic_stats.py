@@ -5,12 +5,13 @@ from __future__ import annotations
 
 class TopicStats:
     """Totals since capture started. Each counter has one writing thread, so no lock is
-    needed: the executor's callbacks write the first three, the writer thread the others."""
+    needed: the executor's callbacks write the first four, the writer thread the others."""
 
-    __slots__ = ("received", "throttled", "refused", "written", "lost")
+    __slots__ = ("received", "largest", "throttled", "refused", "written", "lost")
 
     def __init__(self) -> None:
         self.received = 0
+        self.largest = 0  # bytes of the largest message received: the reader's depth budget
         self.throttled = 0  # skipped by the method's capture frequency, on purpose
         self.refused = 0  # the writer's backlog was full
         self.written = 0

@@ -196,7 +196,7 @@ class DataManagerConfig:
                                "0700).", feeds={"writer": "capture_dir"})
     capture_disabled: bool = setting(False, "Stop capture and close the current bag cleanly.")
     sync_disabled: bool = setting(False, "Stop scheduled sync (the ~/sync service still "
-                                  "works).")
+                                  "works); no upload process runs until sync is asked for.")
     sync_interval_mins: float = setting(0.1, "Minutes between sync sweeps.",
                                         limits=(0.001, 10080.0))
     additional_sync_paths: tuple[str, ...] = setting(
@@ -229,9 +229,12 @@ class DataManagerConfig:
                                          limits=(4096, 64 * MIB), feeds={"writer": "chunk_size"})
     compression: str = setting(Compression.NONE, "MCAP chunk compression.",
                                choices=Compression, feeds={"writer": "compression"})
-    qos_depth: int = setting(1000, "Subscription queue depth.", limits=(1, 100_000))
+    qos_depth: int = setting(1000, "Subscription queue depth; lower (not below 10) for a "
+                             "topic whose largest messages would fill more than "
+                             "max_backlog_bytes.", limits=(1, 100_000))
     max_backlog_bytes: int = setting(
-        256 * MIB, "Bytes queued for the writer before messages are dropped (and counted).",
+        256 * MIB, "Bytes queued for the writer before messages are dropped (and counted); "
+        "also what a topic's subscription queue may hold.",
         limits=(MIB, 1 << 40), feeds={"writer": "max_backlog_bytes"})
     upload_bandwidth_limit_bytes_per_s: int = setting(
         0, "Upload bandwidth cap for all uploads together, 0 = none.", limits=(0, 1 << 40))

@@ -12,11 +12,14 @@ each and never stop the other topics.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile
 from rclpy.subscription import Subscription
 
 from data_manager_ros.bag.mcap_file import Topic
@@ -34,8 +37,11 @@ from data_manager_ros.bag.qos import (
 )
 from data_manager_ros.capture.clips import ClipRecorder
 from data_manager_ros.capture.engine import CaptureEngine
+from data_manager_ros.capture.handover import budget_depth
+from data_manager_ros.capture.intake import MessageCallback
 from data_manager_ros.capture.topic_selection import TopicSelection, methods_for_graph
 from data_manager_ros.config.settings import MethodConfig
+from data_manager_ros.node.reader_move import ReaderMove
 
 
 def message_class(type_name: str) -> type:
@@ -63,6 +69,10 @@ def _advertised_hash(publishers: list, msg_type: str) -> str:
 class _Capture:
     method: MethodConfig
     subscription: Subscription | None = None
+    callback: MessageCallback | None = None  # the subscription's own (intake) callback
+    tap: Callable[[int, bytes], None] | None = None  # an incident clip's
+    profile: QoSProfile | None = None
+    move: ReaderMove | None = None  # from an old reader of another depth
     waiting_since: float = field(default_factory=time.monotonic)
     type: str = ""
     reported: set[str] = field(default_factory=set)
@@ -162,6 +172,7 @@ class TopicRecorder:
     def _poll_one(self, capture: _Capture, graph_types: list[str]) -> None:
         method = capture.method
         if capture.subscription is not None:
+            self._fit_depth(capture)
             others = [t for t in graph_types if t != capture.type]
             if others:
                 self._report(capture, f"topic {method.topic!r} now also carries {others[0]}; "
@@ -189,10 +200,11 @@ class TopicRecorder:
         msg_class = message_class(msg_type)
         publishers = self._node.get_publishers_info_by_topic(method.topic)
         offered = [info.qos_profile for info in publishers]
+        depth = self._budget_depth(method.topic)
         if offered:
-            profile = adapted_profile(offered, self.qos_depth)
+            profile = adapted_profile(offered, depth)
         elif self._selection.include_unpublished_topics:
-            profile = unpublished_profile(self.qos_depth)
+            profile = unpublished_profile(depth)
         else:
             return
         profile = overridden(profile, self._overrides.get(method.topic, {}))
@@ -201,15 +213,49 @@ class TopicRecorder:
         self._engine.add_topic(topic)
         tap = self._clips.tap(topic) if method.clip and self._clips is not None else None
         callback = self._engine.intake.callback(method.topic, method.rate_limit_hz, tap)
+        capture.tap = tap
         capture.subscription = self._node.create_subscription(
             msg_class, method.topic, callback, profile, raw=True)
-        capture.type = msg_type
+        capture.callback, capture.profile, capture.type = callback, profile, msg_type
         capture.had_publishers = bool(offered)
         self._log.info(f"capturing {method.topic} ({msg_type}) for {method.key} at "
                        f"{method.rate_limit_hz or 'every message'}"
                        f"{' Hz' if method.rate_limit_hz else ''}"
                        f"{', full rate for clips' if tap else ''} "
                        f"({profile.reliability.name.lower()}, depth {profile.depth})")
+
+    def _budget_depth(self, topic: str) -> int:
+        """The configured depth, or less where it would let DDS hold more than the writer's
+        byte budget (``max_backlog_bytes``) of the largest message seen on the topic."""
+        stats = self._engine.intake.stats.get(topic)
+        return budget_depth(stats.largest if stats else 0, self._engine.intake.backlog.limit,
+                            self.qos_depth)
+
+    def _fit_depth(self, capture: _Capture) -> None:
+        """Move a topic whose messages turned out large to a reader of the depth the budget
+        allows (node/reader_move.py), or take the next step of a move under way."""
+        if capture.move is not None:
+            if capture.move.step():
+                capture.move = None
+            return
+        old, profile, callback = capture.subscription, capture.profile, capture.callback
+        topic = capture.method.topic
+        if old is None or profile is None or callback is None:
+            return
+        depth = self._budget_depth(topic)
+        if (depth * 2 > profile.depth  # near enough: not worth a second reader
+                or "depth" in self._overrides.get(topic, {})  # the user's
+                # a new transient-local reader would get the publishers' history again
+                or profile.durability == DurabilityPolicy.TRANSIENT_LOCAL):
+            return
+        profile = copy.copy(profile)
+        profile.depth = depth
+        own = self._engine.intake.callback(topic, capture.method.rate_limit_hz, capture.tap)
+        capture.move = ReaderMove(self._node, old, callback, topic, profile, own)
+        capture.subscription, capture.callback, capture.profile = capture.move.reader, own, profile
+        self._log.info(f"capturing {topic} with depth {depth} (its messages reach "
+                       f"{self._engine.intake.stats[topic].largest} bytes; max_backlog_bytes "
+                       f"{self._engine.intake.backlog.limit})")
 
     def _report(self, capture: _Capture, message: str, error: bool = False) -> None:
         if message in capture.reported:
@@ -223,6 +269,8 @@ class TopicRecorder:
 
     def _drop(self, topic: str) -> None:
         capture = self._captures.pop(topic)
+        if capture.move is not None:
+            capture.move.cancel()
         if capture.subscription is not None:
             self._node.destroy_subscription(capture.subscription)
         if self._clips is not None:

@@ -18,6 +18,7 @@ from helpers.bags import (
     bag_dirs,
     read_bag,
     read_mcap,
+    read_rosbag2,
 )
 from helpers.processes import (
     NodeProcess,
@@ -230,3 +231,23 @@ def test_no_bag_is_made_until_a_topic_is_there_to_record(tmp_path):
         fixes, _ = run_sensors(100, 0, 1.0)
     [bag] = bag_dirs(str(tmp_path / "capture"))
     assert len(read_bag(bag)["/gps1/position"]) == fixes
+
+
+def test_large_messages_move_to_a_reader_of_the_budgets_depth_with_none_lost_or_doubled(
+        tmp_path):
+    """1 MiB clouds under a 16 MiB backlog budget: at the configured depth 1000, DDS could
+    hold 1 GiB of them for the node. While it records, the node moves the topic to a reader
+    of depth 15 (16 MiB over 1,048,713 bytes; capture/handover.py); the bag holds every cloud
+    published, each once."""
+    path = config(tmp_path, {"camera1": [{"method": "PointCloud"}]}, max_backlog_bytes=16 << 20)
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    with stopped_after(node), ros_client() as client:
+        sensors = start_sensors(0, 20, 8.0, "--cloud-size", "256x256", "--wait-subscribers", "1")
+        node.wait_log("capturing /camera1/point_cloud with depth 15 (its messages reach 1048713")
+        clouds = published(sensors.communicate(timeout=60)[0])[1]
+        wait_received({CLOUD_TOPIC: clouds})
+        readers = client.node.count_subscribers(CLOUD_TOPIC)  # seconds after the move
+    assert readers == 1, f"{readers} readers of {CLOUD_TOPIC}: the old one was not closed"
+    [bag] = bag_dirs(str(tmp_path / "capture"))
+    stamps = [raw[4:12] for _, raw in read_rosbag2(bag)[CLOUD_TOPIC][1]]  # header.stamp
+    assert clouds >= 140 and len(stamps) == clouds and len(set(stamps)) == clouds
