@@ -1,7 +1,7 @@
 """The node against the C++ recorder its users would otherwise run (`ros2 bag record` from the
 rosbag2 wheel), on the same stream, in the same run.
 
-    python bench/vs_rosbag2.py [--duration 15] [--runs 1] [--workloads gps cloud ...]
+    python bench/vs_rosbag2.py [--duration 15] [--runs 1] [--workloads gps cloud ...] [--threads]
 
 Workloads (publishers are processes of their own, one per sensor, as on a robot):
   gps        15 kHz NavSatFix
@@ -13,7 +13,9 @@ For each workload and run, each recorder in turn records the same publishers (th
 once the recorder subscribed): kept / sent from the bag (rosbag2: metadata.yaml; the node:
 its written counts, since uploaded files leave the disk), the CPU of the recorder's process
 tree while the publishers ran, and its peak RSS with its split (anonymous = private memory,
-shmem = Fast DDS shared-memory segments, file = mapped files). rosbag2 runs with its
+shmem = Fast DDS shared-memory segments, file = mapped files) and the tree's peak PSS (shared
+pages divided among the processes that map them, so the node's upload process does not
+count libpython twice). rosbag2 runs with its
 defaults and MCAP storage; the node with its defaults. Each recorder's writeback is synced
 to disk before the next starts (3 cameras write 441 MB/s: more than this disk takes, so
 the second recorder would otherwise be throttled for the first one's dirty pages). The
@@ -95,31 +97,59 @@ def cpu_s(pid: int) -> float:
     return sum(sum(p.cpu_times()[:2]) for p in tree(pid))
 
 
+def proportional(pid: int) -> int:
+    """PSS: a page shared by n processes counts 1/n in each (libpython in the node and its
+    upload process, Fast DDS's libraries in the recorder and the publishers)."""
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        return next(int(line.split()[1]) * 1024 for line in rollup if line.startswith("Pss:"))
+
+
 def tree_memory(pid: int) -> dict[str, int]:
     total: dict[str, int] = {}
     for process in tree(pid):
         try:
-            for key, value in memory(process.pid).items():
+            for key, value in {**memory(process.pid), "Pss": proportional(process.pid)}.items():
                 total[key] = total.get(key, 0) + value
         except FileNotFoundError:
             pass
     return total
 
 
+def thread_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds of each thread of one process, by "name/tid" (Python threads are all
+    named after the interpreter; the tids tell them apart, the main one has the pid)."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+                name, fields = stat.read().split(" (", 1)[1].rsplit(") ", 1)
+        except FileNotFoundError:
+            continue
+        values = fields.split()
+        out[f"{name}/{tid}"] = (int(values[11]) + int(values[12])) / tick
+    return out
+
+
 def record(recorder: list[str], env: dict[str, str], gps_hz: float, clouds: tuple[float, ...],
-           duration: float) -> tuple[dict[str, int], float, dict[str, int], str]:
-    """(sent per topic, CPU % of one core, peak memory of the tree, recorder's output)."""
+           duration: float) -> tuple[dict[str, int], float, dict[str, int], str, dict[str, float]]:
+    """(sent per topic, CPU % of one core, peak memory of the tree, recorder's output, CPU
+    seconds of each thread of the recorder's process while the publishers ran)."""
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
     process = subprocess.Popen(recorder, stdout=log, stderr=subprocess.STDOUT, env=env)
     time.sleep(2.0)  # up and discovering before the publishers look for it
     pubs = publishers(gps_hz, clouds, duration)
     start_cpu, start = cpu_s(process.pid), time.monotonic()
+    threads_start = threads = thread_cpu_s(process.pid)
     peak: dict[str, int] = {}
     used = 0.0
     while any(p.poll() is None for p in pubs):
+        threads = thread_cpu_s(process.pid)
         sample = tree_memory(process.pid)
         if sample.get("VmRSS", 0) > peak.get("VmRSS", 0):
-            peak = sample
+            peak = {**sample, "Pss": max(sample.get("Pss", 0), peak.get("Pss", 0))}
+        elif sample.get("Pss", 0) > peak.get("Pss", 0):
+            peak["Pss"] = sample["Pss"]
         used = cpu_s(process.pid) - start_cpu
         time.sleep(0.1)
     cpu = 100 * used / (time.monotonic() - start)
@@ -129,7 +159,13 @@ def record(recorder: list[str], env: dict[str, str], gps_hz: float, clouds: tupl
     process.wait(120)
     os.sync()  # the next recorder does not pay for this one's writeback
     log.seek(0)
-    return counts, cpu, peak, log.read()
+    return counts, cpu, peak, log.read(), {
+        name: seconds - threads_start.get(name, 0.0) for name, seconds in threads.items()}
+
+
+def busiest(threads: dict[str, float], count: int = 5) -> str:
+    top = sorted(threads.items(), key=lambda item: -item[1])[:count]
+    return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in top)
 
 
 def rosbag2_kept(bag: str) -> dict[str, int]:
@@ -148,6 +184,11 @@ def node_dropped(log: str) -> int:
     """What the node received but its writer had to drop (the backlog full)."""
     return sum(int(m.group(1)) for m in re.finditer(r"capture stats \S+: .* dropped (\d+)",
                                                         log))
+
+
+def node_env() -> dict[str, str]:
+    """This tree's node, or PYTHONPATH's (an older checkout: what a change bought)."""
+    return {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or os.path.join(HERE, "..")}
 
 
 def node_config(work: str, gps_hz: float, clouds: tuple[float, ...], url: str) -> str:
@@ -174,7 +215,7 @@ def ratio(counts: dict[str, int], kept: dict[str, int]) -> str:
 def mib(peak: dict[str, int]) -> str:
     return (f"{peak.get('VmRSS', 0) / 2**20:.0f} (anon {peak.get('RssAnon', 0) / 2**20:.0f}, "
             f"shmem {peak.get('RssShmem', 0) / 2**20:.0f}, file "
-            f"{peak.get('RssFile', 0) / 2**20:.0f})")
+            f"{peak.get('RssFile', 0) / 2**20:.0f}; PSS {peak.get('Pss', 0) / 2**20:.0f})")
 
 
 def main() -> int:
@@ -182,6 +223,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
+    parser.add_argument("--threads", action="store_true",
+                        help="also the CPU seconds of each recorder's busiest threads")
     args = parser.parse_args()
     if shutil.which("ros2") is None or subprocess.run(
             ["ros2", "bag", "--help"], capture_output=True).returncode != 0:
@@ -204,7 +247,7 @@ def main() -> int:
                     config = node_config(work, gps_hz, clouds, server.url if server else "")
                     ours = record([sys.executable, "-m", "data_manager_ros.node.main",
                                    "--ros-args", "-p", f"config_file:={config}"],
-                                  dict(os.environ), gps_hz, clouds, args.duration)
+                                  node_env(), gps_hz, clouds, args.duration)
                 finally:
                     if server:
                         server.kill()
@@ -212,8 +255,12 @@ def main() -> int:
             print(f"{name:10} {run + 1:3}  {ratio(theirs[0], kept_theirs)} / "
                   f"{ratio(ours[0], kept_ours)}    {theirs[1]:.0f} / {ours[1]:.0f} "
                   f"(x{ours[1] / max(theirs[1], 1e-9):.2f})    {mib(theirs[2])} / {mib(ours[2])} "
-                  f"(x{ours[2].get('VmRSS', 0) / max(theirs[2].get('VmRSS', 1), 1):.2f})"
+                  f"(x{ours[2].get('VmRSS', 0) / max(theirs[2].get('VmRSS', 1), 1):.2f}, PSS "
+                  f"x{ours[2].get('Pss', 0) / max(theirs[2].get('Pss', 1), 1):.2f})"
                   f"    node writer dropped {node_dropped(ours[3])}", flush=True)
+            if args.threads:
+                print(f"    threads, CPU s: rosbag2 {busiest(theirs[4])}\n"
+                      f"                    node {busiest(ours[4])}", flush=True)
     return 0
 
 
