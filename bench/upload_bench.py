@@ -37,8 +37,6 @@ import tempfile
 import time
 from urllib.parse import urljoin
 
-import requests
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 # this tree's package, not an installed copy, and the test helpers
 sys.path[:0] = [os.path.join(HERE, ".."), os.path.join(HERE, "..", "test")]
@@ -49,8 +47,13 @@ from helpers.tus_server import TusServer  # noqa: E402
 
 def curl_upload(url: str, path: str) -> float:
     size = os.path.getsize(path)
-    location = requests.post(url, headers={"Tus-Resumable": "1.0.0",
-                                           "Upload-Length": str(size)}).headers["Location"]
+    # curl creates the upload too: the child process, the same script, must not import
+    # an HTTP library the uploader does not use (its peak RSS is measured)
+    answer = subprocess.run(["curl", "-sS", "-f", "-D", "-", "-o", "/dev/null", "-X", "POST",
+                             "-H", "Tus-Resumable: 1.0.0", "-H", f"Upload-Length: {size}", url],
+                            check=True, capture_output=True, text=True).stdout
+    location = next(line.split(":", 1)[1].strip() for line in answer.splitlines()
+                    if line.lower().startswith("location:"))
     start = time.perf_counter()
     subprocess.run(["curl", "-sS", "-f", "-X", "PATCH", "-T", path, "-o", "/dev/null",
                     "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: 0",

@@ -11,11 +11,11 @@ _UNLIMITED = BandwidthLimit(0)
 
 
 class FileSlice:
-    """Iterable body with a known length, so requests sends Content-Length, not chunks.
+    """Iterable body with a known length (the PATCH's Content-Length, not chunks).
 
-    An iterable rather than a file-like object on purpose: http.client reads
-    file-like bodies 8-16 KiB at a time, an iterable in the blocks it yields
-    (1 MiB), which is what lets one PATCH keep up with curl: 4 MiB blocks sent
+    Blocks of 1 MiB, each handed to the socket whole: http.client's own reading of a
+    file-like body goes 8-16 KiB at a time, and 1 MiB blocks are what lets one PATCH
+    keep up with curl: 4 MiB blocks sent
     no faster and cost the upload process 11 MiB more (docs/performance.md). ``on_read`` sees
     every block as it goes out, for progress and byte counts; ``limit`` (shared
     by every upload) paces the blocks so uploads leave bandwidth to the robot.

@@ -1,4 +1,4 @@
-"""tus 1.0 client (core, creation, checksum) over one keep-alive requests Session.
+"""tus 1.0 client (core, creation, checksum) over one keep-alive connection.
 
 The rest of a file goes in a single streamed PATCH: the reference server keeps
 every byte of a PATCH that was cut, so after a drop a HEAD gives the exact
@@ -19,11 +19,10 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
+from email.message import Message
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
-
-import requests
 
 from data_manager_ros.sync.bandwidth import BandwidthLimit
 from data_manager_ros.sync.errors import (
@@ -34,6 +33,7 @@ from data_manager_ros.sync.errors import (
     UploadGone,
 )
 from data_manager_ros.sync.file_slice import FileSlice
+from data_manager_ros.sync.http_session import HttpSession, Response, TransportError
 
 TUS_VERSION = "1.0.0"
 CHECKSUM_MISMATCH = 460  # tus checksum extension's status; our server-side hook sends it
@@ -54,7 +54,7 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
 
 
-def _retry_after(response: requests.Response) -> float:
+def _retry_after(response: Response) -> float:
     """Seconds in a ``Retry-After`` header (a number or an HTTP date), 0 if none or bad."""
     value = response.headers.get("Retry-After", "").strip()
     if not value:
@@ -71,7 +71,7 @@ def _retry_after(response: requests.Response) -> float:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _offset(response: requests.Response, action: str) -> int:
+def _offset(response: Response, action: str) -> int:
     value = response.headers.get("Upload-Offset", "")
     if not value.isdigit():
         raise ProtocolError(f"{action}: HTTP {response.status_code} without a valid "
@@ -93,7 +93,7 @@ def _digest(handle: BinaryIO, start: int, end: int, algorithm: str) -> str:
     return base64.b64encode(digest.digest()).decode()
 
 
-def _check(response: requests.Response, action: str, ok: tuple[int, ...]) -> None:
+def _check(response: Response, action: str, ok: tuple[int, ...]) -> None:
     if response.status_code in ok:
         return
     reason = f"{action}: HTTP {response.status_code} {response.text[:200].strip()}"
@@ -102,6 +102,9 @@ def _check(response: requests.Response, action: str, ok: tuple[int, ...]) -> Non
     if response.status_code in (401, 403):
         raise RetryableError(f"{action}: HTTP {response.status_code}: the server refused the "
                              "API key; check api_key_env / api_key_file")
+    if response.status_code == 407:  # the environment's proxy, not the server: files stay
+        raise RetryableError(f"{action}: HTTP 407: the proxy refused its login; check the "
+                             "user:password in HTTP_PROXY / HTTPS_PROXY")
     if response.status_code in _RETRYABLE_STATUS or response.status_code >= 500:
         raise RetryableError(reason, _retry_after(response))
     raise TerminalError(reason)
@@ -112,34 +115,33 @@ class TusClient:
                  verify_tls: bool | str = True, timeout_s: float = 30.0) -> None:
         """``verify_tls``: True (the system's CAs, or ``REQUESTS_CA_BUNDLE``) or a PEM file."""
         self.endpoint = endpoint
-        self._session = requests.Session()
-        self._session.headers.update({"Tus-Resumable": TUS_VERSION, **(headers or {})})
-        # per request: requests lets REQUESTS_CA_BUNDLE override a Session's verify
-        self._verify = verify_tls
-        self._timeout = timeout_s
-        self._options: requests.structures.CaseInsensitiveDict | None = None  # asked once
+        self._session = HttpSession(endpoint, {"Tus-Resumable": TUS_VERSION, **(headers or {})},
+                                    verify_tls, timeout_s)
+        self._options: Message | None = None  # asked once
 
-    def _request(self, method: str, url: str, action: str, **kwargs) -> requests.Response:
+    def _request(self, method: str, url: str, action: str, headers: dict[str, str] | None = None,
+                 body: FileSlice | None = None) -> Response:
         # A server closes idle keep-alive connections; the first request on such a
         # socket fails at once. POST and HEAD carry no body, so they go again on a
-        # fresh connection; a PATCH is resumed from the server's offset instead.
-        def once() -> requests.Response:
-            return self._session.request(method, url, timeout=self._timeout,
-                                         verify=self._verify, **kwargs)
+        # fresh connection (not after a timeout: that server is slow, not gone); a PATCH is
+        # resumed from the server's offset instead.
+        def once() -> Response:
+            return self._session.request(method, url, headers, body,
+                                         len(body) if body is not None else 0)
 
         try:
             try:
                 return once()
-            except requests.ConnectionError:
-                if method not in ("POST", "HEAD"):
+            except TransportError as error:
+                if method not in ("POST", "HEAD") or isinstance(error, TimeoutError):
                     raise
                 return once()
-        except requests.RequestException as error:
+        except TransportError as error:
             raise ConnectionFailed(f"{action}: {type(error).__name__}: {error}") from None
 
     def create(self, size: int, metadata: dict[str, str]) -> str:
         """Start an upload; returns its absolute URL."""
-        response = self._request("POST", self.endpoint, "create upload", headers={
+        response = self._request("POST", self.endpoint, "create upload", {
             "Upload-Length": str(size), "Upload-Metadata": encode_metadata(metadata)})
         _check(response, "create upload", (201,))
         location = response.headers.get("Location")
@@ -164,7 +166,7 @@ class TusClient:
             return False
         return True
 
-    def _server_options(self) -> requests.structures.CaseInsensitiveDict:
+    def _server_options(self) -> Message:
         """The server's OPTIONS headers, asked once per destination."""
         if self._options is None:
             response = self._request("OPTIONS", self.endpoint, "ask extensions")
@@ -195,7 +197,7 @@ class TusClient:
         return True
 
     def offset(self, url: str) -> int:
-        response = self._request("HEAD", url, "ask offset", headers={"Cache-Control": "no-store"})
+        response = self._request("HEAD", url, "ask offset", {"Cache-Control": "no-store"})
         _check(response, "ask offset", (200, 204))
         return _offset(response, "ask offset")
 
@@ -210,7 +212,7 @@ class TusClient:
         if algorithm:
             headers["Upload-Checksum"] = f"{algorithm} {_digest(handle, offset, end, algorithm)}"
         body = FileSlice(handle, offset, end - offset, on_read, limit)
-        response = self._request("PATCH", url, "send bytes", data=body, headers=headers)
+        response = self._request("PATCH", url, "send bytes", headers, body)
         if response.status_code == 409:
             raise RetryableError("send bytes: offset conflict (HTTP 409); asking again")
         if algorithm and response.status_code == CHECKSUM_MISMATCH \
