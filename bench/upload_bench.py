@@ -10,8 +10,9 @@ For each size, alternately: curl sends the file in one PATCH to a fresh
 upload; our uploader (Uploader + TusDestination, in a child process of its
 own) uploads the same bytes as a closed bag file, including the sha256 it
 computes first for the server to verify. Reports MB/s of both and their
-ratio, our time split into hashing and transfer, and the child's peak RSS,
-which must not grow with the file size.
+ratio, our time split into hashing and transfer, the child's peak RSS,
+which must not grow with the file size, and the CPU seconds per GB of each (median; curl's
+processes against our child from enqueue to confirmed, its hashing included).
 --cut-mb LOW HIGH also uploads each file through a proxy that cuts every connection at a
 random point LOW-HIGH MB into it, and reports that time against the uncut one of the
 same run (with backoff that never started again, this took 1,355 s for 300 MiB).
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from statistics import median
 from urllib.parse import urljoin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,8 +47,15 @@ from helpers.proxy import FaultProxy  # noqa: E402
 from helpers.tus_server import TusServer  # noqa: E402
 
 
-def curl_upload(url: str, path: str) -> float:
+def cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def curl_upload(url: str, path: str) -> tuple[float, float]:
+    """Seconds of the PATCH, and the CPU seconds of curl's processes."""
     size = os.path.getsize(path)
+    cpu_before = cpu_seconds(resource.RUSAGE_CHILDREN)
     # curl creates the upload too: the child process, the same script, must not import
     # an HTTP library the uploader does not use (its peak RSS is measured)
     answer = subprocess.run(["curl", "-sS", "-f", "-D", "-", "-o", "/dev/null", "-X", "POST",
@@ -59,7 +68,7 @@ def curl_upload(url: str, path: str) -> float:
                     "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: 0",
                     "-H", "Content-Type: application/offset+octet-stream",
                     urljoin(url, location)], check=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before
 
 
 def child(url: str, path: str, work: str) -> None:
@@ -76,12 +85,12 @@ def child(url: str, path: str, work: str) -> None:
     uploader = Uploader(TusDestination(url, {}), Journal(os.path.join(work, "j.sqlite3")),
                         logging_sink(), policy=UploadPolicy(robot_id="bench"))
     uploader.enqueue(bag_files(os.path.join(work, "capture"), print))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_seconds(resource.RUSAGE_SELF)
     while uploader.pending():  # one attempt, or as many as cuts make it take
         if not uploader.run_due():
             time.sleep(max(0.0, (uploader.next_due() or 0.0) - time.monotonic()))
     elapsed = time.perf_counter() - start
-    print(json.dumps({"seconds": elapsed,
+    print(json.dumps({"seconds": elapsed, "cpu": cpu_seconds(resource.RUSAGE_SELF) - cpu_start,
                       "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 
 
@@ -209,24 +218,30 @@ def main() -> int:
                       f"{rate / 1e6:.2f} MB/s together, ratio {rate / limit:.3f}")
                 return 0
             print("size_MiB  curl_MB/s  ours_MB/s  ratio  ours_hash_s  transfer_ratio"
-                  "  ours_peak_RSS_MiB")
+                  "  ours_peak_RSS_MiB  CPU_s/GB:curl  ours  ratio")
             for size_mib in args.sizes_mib:
                 source = os.path.join(tmp, f"src_{size_mib}")
                 with open(source, "wb") as handle:
                     for _ in range(size_mib):
                         handle.write(os.urandom(1 << 20))
-                curl_s, ours_s, peaks = [], [], []
+                curl_s, ours_s, peaks, curl_cpu, ours_cpu = [], [], [], [], []
                 for run in range(args.repeat):
-                    curl_s.append(curl_upload(server.url, source))
+                    seconds, cpu = curl_upload(server.url, source)
+                    curl_s.append(seconds)
+                    curl_cpu.append(cpu)
                     result = ours(server.url, source, os.path.join(tmp, f"w{size_mib}_{run}"))
                     ours_s.append(result["seconds"])
+                    ours_cpu.append(result["cpu"])
                     peaks.append(result["peak_rss"])
                 megabytes = size_mib * 1.048576
+                gigabytes = megabytes / 1000
                 best_curl, best_ours = min(curl_s), min(ours_s)
                 hashing = hash_seconds(source)
                 print(f"{size_mib:8d}  {megabytes / best_curl:9.0f}  {megabytes / best_ours:9.0f}"
                       f"  {best_curl / best_ours:5.2f}  {hashing:11.2f}"
-                      f"  {best_curl / (best_ours - hashing):14.2f}  {max(peaks) / 2**20:17.0f}")
+                      f"  {best_curl / (best_ours - hashing):14.2f}  {max(peaks) / 2**20:17.0f}"
+                      f"  {median(curl_cpu) / gigabytes:13.2f}  {median(ours_cpu) / gigabytes:4.2f}"
+                      f"  {median(ours_cpu) / median(curl_cpu):5.2f}")
                 if args.cut_mb:
                     low, high = (int(mb * 1e6) for mb in args.cut_mb)
                     proxy = FaultProxy(server.port, cut_after=(low, high), cuts=10**6)

@@ -94,7 +94,19 @@ def tree(pid: int) -> list[psutil.Process]:
 
 
 def cpu_s(pid: int) -> float:
-    return sum(sum(p.cpu_times()[:2]) for p in tree(pid))
+    return sum(process_cpu_s(pid).values())
+
+
+def process_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds of each process of the tree, by "process name/pid" (the node and its upload
+    process apart)."""
+    out = {}
+    for process in tree(pid):
+        try:
+            out[f"process {process.name()}/{process.pid}"] = sum(process.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    return out
 
 
 def proportional(pid: int) -> int:
@@ -134,17 +146,18 @@ def thread_cpu_s(pid: int) -> dict[str, float]:
 def record(recorder: list[str], env: dict[str, str], gps_hz: float, clouds: tuple[float, ...],
            duration: float) -> tuple[dict[str, int], float, dict[str, int], str, dict[str, float]]:
     """(sent per topic, CPU % of one core, peak memory of the tree, recorder's output, CPU
-    seconds of each thread of the recorder's process while the publishers ran)."""
+    seconds of each thread of the recorder's process and of each process of its tree while
+    the publishers ran)."""
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
     process = subprocess.Popen(recorder, stdout=log, stderr=subprocess.STDOUT, env=env)
     time.sleep(2.0)  # up and discovering before the publishers look for it
     pubs = publishers(gps_hz, clouds, duration)
     start_cpu, start = cpu_s(process.pid), time.monotonic()
-    threads_start = threads = thread_cpu_s(process.pid)
+    threads_start = threads = {**thread_cpu_s(process.pid), **process_cpu_s(process.pid)}
     peak: dict[str, int] = {}
     used = 0.0
     while any(p.poll() is None for p in pubs):
-        threads = thread_cpu_s(process.pid)
+        threads = {**thread_cpu_s(process.pid), **process_cpu_s(process.pid)}
         sample = tree_memory(process.pid)
         if sample.get("VmRSS", 0) > peak.get("VmRSS", 0):
             peak = {**sample, "Pss": max(sample.get("Pss", 0), peak.get("Pss", 0))}
@@ -163,7 +176,7 @@ def record(recorder: list[str], env: dict[str, str], gps_hz: float, clouds: tupl
         name: seconds - threads_start.get(name, 0.0) for name, seconds in threads.items()}
 
 
-def busiest(threads: dict[str, float], count: int = 5) -> str:
+def busiest(threads: dict[str, float], count: int = 7) -> str:
     top = sorted(threads.items(), key=lambda item: -item[1])[:count]
     return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in top)
 
@@ -224,7 +237,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
     parser.add_argument("--threads", action="store_true",
-                        help="also the CPU seconds of each recorder's busiest threads")
+                        help="also the CPU seconds of each recorder's busiest threads and "
+                        "processes")
     args = parser.parse_args()
     if shutil.which("ros2") is None or subprocess.run(
             ["ros2", "bag", "--help"], capture_output=True).returncode != 0:
