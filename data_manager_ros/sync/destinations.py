@@ -25,9 +25,10 @@ _BLOCK = 1 << 20
 
 def sha256_of(path: str) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(_BLOCK):
-            digest.update(block)
+    block = memoryview(bytearray(_BLOCK))  # one buffer for the whole file
+    with open(path, "rb", buffering=0) as handle:
+        while count := handle.readinto(block):
+            digest.update(block[:count])
     return digest.hexdigest()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from io import BufferedReader
 
 from data_manager_ros.sync.bandwidth import BandwidthLimit
 
@@ -21,7 +21,7 @@ class FileSlice:
     by every upload) paces the blocks so uploads leave bandwidth to the robot.
     """
 
-    def __init__(self, handle: BinaryIO, offset: int, length: int,
+    def __init__(self, handle: BufferedReader, offset: int, length: int,
                  on_read: Callable[[int], None] = lambda n: None,
                  limit: BandwidthLimit = _UNLIMITED, block_size: int = 1 << 20) -> None:
         self._handle = handle
@@ -34,14 +34,17 @@ class FileSlice:
     def __len__(self) -> int:
         return self._length
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[memoryview]:
+        """Each block is read into the same buffer, valid until the next is asked for: the
+        socket has taken it by then, and no heap keeps freed 1 MiB blocks around."""
         self._handle.seek(self._offset)
+        buffer = memoryview(bytearray(min(self._block, self._length)))
         left = self._length
         while left > 0:
-            data = self._handle.read(min(self._block, left))
-            if not data:
+            count = self._handle.readinto(buffer[:min(len(buffer), left)])
+            if not count:
                 raise OSError(f"{self._handle.name} ended {left} bytes early")
-            left -= len(data)
-            self._limit.pace(len(data))
-            self._on_read(len(data))
-            yield data
+            left -= count
+            self._limit.pace(count)
+            self._on_read(count)
+            yield buffer[:count]

@@ -110,7 +110,7 @@ class HttpSession:
         return connection, route
 
     def request(self, method: str, url: str, headers: dict[str, str] | None = None,
-                body: Iterable[bytes] | None = None, length: int = 0) -> Response:
+                body: Iterable[bytes | memoryview] | None = None, length: int = 0) -> Response:
         """Send ``length`` bytes of ``body`` (its blocks as they come) and read the whole
         answer. A transport failure (one of ``TransportError``) closes that connection and is
         raised as it came."""

@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Callable
 from email.message import Message
 from email.utils import parsedate_to_datetime
-from typing import BinaryIO
+from io import BufferedReader
 from urllib.parse import urljoin, urlsplit
 
 from data_manager_ros.sync.bandwidth import BandwidthLimit
@@ -79,7 +79,7 @@ def _offset(response: Response, action: str) -> int:
     return int(value)
 
 
-def _digest(handle: BinaryIO, start: int, end: int, algorithm: str) -> str:
+def _digest(handle: BufferedReader, start: int, end: int, algorithm: str) -> str:
     """Base64 hash of bytes ``start..end`` of the file, as Upload-Checksum carries it."""
     digest = hashlib.new(algorithm)
     handle.seek(start)
@@ -201,7 +201,7 @@ class TusClient:
         _check(response, "ask offset", (200, 204))
         return _offset(response, "ask offset")
 
-    def send(self, url: str, handle: BinaryIO, offset: int, size: int,
+    def send(self, url: str, handle: BufferedReader, offset: int, size: int,
              on_read: Callable[[int], None], limit: BandwidthLimit) -> int:
         """PATCH bytes from ``offset``: to ``size``, or one checksummed chunk; returns the
         offset the server confirmed."""
