@@ -521,16 +521,23 @@ def test_an_uploaded_file_that_cannot_be_deleted_is_kept_reported_once_and_never
 
 
 
+@pytest.fixture
+def proxy_env(monkeypatch):
+    """Only the proxy variables a test sets (none of the machine's); set them on it."""
+    for name in ("http_proxy", "https_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
 @pytest.mark.parametrize("scheme", ["http", "https"])
-def test_uploads_go_through_the_proxy_the_environment_names(scheme, tmp_path, monkeypatch):
+def test_uploads_go_through_the_proxy_the_environment_names(scheme, tmp_path, proxy_env):
     """A robot behind a site proxy: HTTP_PROXY / HTTPS_PROXY (as curl and requests read them)
     carry every request to a real forward proxy that demands a login (given in the proxy URL),
     https tunnelled through it (CONNECT) with the server's certificate still checked."""
     server = TusServer(str(tmp_path / "server"), tls=scheme == "https").start()
     proxy = ForwardProxy(str(tmp_path / "proxy"), credentials="robot7:s3cret").start()
-    for name in ("http_proxy", "https_proxy", "no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(f"{scheme.upper()}_PROXY", proxy.url())
+    proxy_env.setenv(f"{scheme.upper()}_PROXY", proxy.url())
     try:
         _, files = make_bag(str(tmp_path / "capture"), "bag_p", 1)
         sync, _ = manager(tmp_path, server.url, maximum_num_sync_threads=1,
@@ -552,12 +559,10 @@ def test_uploads_go_through_the_proxy_the_environment_names(scheme, tmp_path, mo
         server.kill()
 
 
-def test_no_proxy_names_the_servers_reached_directly(tmp_path, tus_server, monkeypatch):
+def test_no_proxy_names_the_servers_reached_directly(tmp_path, tus_server, proxy_env):
     """NO_PROXY lists the server: the proxy (here nothing listens) is not used for it."""
-    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
-    monkeypatch.delenv("http_proxy", raising=False)
-    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
-    monkeypatch.delenv("no_proxy", raising=False)
+    proxy_env.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    proxy_env.setenv("NO_PROXY", "localhost,127.0.0.1")
     _, files = make_bag(str(tmp_path / "capture"), "bag_n", 1)
     sync, _ = manager(tmp_path, tus_server.url, maximum_num_sync_threads=1)
     try:
@@ -569,13 +574,11 @@ def test_no_proxy_names_the_servers_reached_directly(tmp_path, tus_server, monke
 
 
 def test_a_proxy_that_refuses_the_login_keeps_the_files_and_says_so(tmp_path, tus_server,
-                                                                     monkeypatch):
+                                                                     proxy_env):
     """HTTP 407 comes from the robot's proxy, not the server: the files stay queued with the
     reason shown (not moved to failed/), and go up once the environment has the right login."""
     proxy = ForwardProxy(str(tmp_path / "proxy"), credentials="robot7:s3cret").start()
-    for name in ("http_proxy", "no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", proxy.url().replace("s3cret", "wrong"))
+    proxy_env.setenv("HTTP_PROXY", proxy.url().replace("s3cret", "wrong"))
     try:
         _, files = make_bag(str(tmp_path / "capture"), "bag_l", 1)
         sync, log = manager(tmp_path, tus_server.url, maximum_num_sync_threads=1)
@@ -585,7 +588,7 @@ def test_a_proxy_that_refuses_the_login_keeps_the_files_and_says_so(tmp_path, tu
                      "the refusal named")
             assert snapshot_of(sync.uploader).stats.failed_files == 0  # none moved to failed/
             assert not tus_server.completed()
-            monkeypatch.setenv("HTTP_PROXY", proxy.url())
+            proxy_env.setenv("HTTP_PROXY", proxy.url())
             wait_for(lambda: sync.sweep() >= 0 and len(tus_server.completed()) == len(files),
                      30, "the uploads with the right login")
         finally:
