@@ -24,6 +24,11 @@ from urllib.parse import unquote, urlsplit
 TransportError = (OSError, http.client.HTTPException)
 
 
+class ProxyFailed(OSError):
+    """A request through the environment's proxy failed before an answer: said so, since
+    "connection refused" alone reads as the server being down."""
+
+
 @dataclass
 class Response:
     """A whole answer: tus answers are headers and at most a short text."""
@@ -48,6 +53,10 @@ class Route:
     proxy_authorization: str = ""
     absolute_target: bool = False  # plain http through a proxy: the request names the URL
     tunnel: tuple[str, int] | None = None
+
+    @property
+    def proxied(self) -> bool:
+        return self.absolute_target or self.tunnel is not None
 
 
 def proxy_route(scheme: str, host: str, port: int) -> Route:
@@ -132,8 +141,12 @@ class HttpSession:
                 connection.send(block)
             answer = connection.getresponse()
             text = answer.read().decode("utf-8", "replace")
-        except BaseException:  # a failure, or the upload stopping mid-body: never reused
+        except BaseException as error:  # a failure, or the upload stopping mid-body: never reused
             connection.close()
+            if route.proxied and isinstance(error, TransportError):
+                raise ProxyFailed(f"through the proxy {route.host}:{route.port} (from "
+                                  f"{self._scheme}_proxy): {type(error).__name__}: "
+                                  f"{error}") from error
             raise
         with self._lock:  # after an error answer, start again: the route may have changed
             keep = answer.status < 400 and not (answer.will_close or self._closed)

@@ -560,14 +560,19 @@ def test_uploads_go_through_the_proxy_the_environment_names(scheme, tmp_path, pr
 
 
 def test_no_proxy_names_the_servers_reached_directly(tmp_path, tus_server, proxy_env):
-    """NO_PROXY lists the server: the proxy (here nothing listens) is not used for it."""
+    """A proxy that is down (nothing listens) is named as the reason the files wait, not
+    the server; once NO_PROXY lists the server, they go to it directly."""
     proxy_env.setenv("HTTP_PROXY", "http://127.0.0.1:9")
-    proxy_env.setenv("NO_PROXY", "localhost,127.0.0.1")
     _, files = make_bag(str(tmp_path / "capture"), "bag_n", 1)
-    sync, _ = manager(tmp_path, tus_server.url, maximum_num_sync_threads=1)
+    sync, log = manager(tmp_path, tus_server.url, maximum_num_sync_threads=1)
     try:
         sync.sweep()
-        wait_for(lambda: len(tus_server.completed()) == len(files), 30, "the uploads")
+        wait_for(lambda: "through the proxy 127.0.0.1:9 (from http_proxy): "
+                 "ConnectionRefusedError" in log.text(), 30, "the proxy named")
+        assert not tus_server.completed()
+        proxy_env.setenv("NO_PROXY", "localhost,127.0.0.1")
+        wait_for(lambda: sync.sweep() >= 0 and len(tus_server.completed()) == len(files),
+                 30, "the uploads")
     finally:
         sync.close()
     assert_arrived_once(tus_server, files)
