@@ -26,6 +26,7 @@ def test_the_upload_process_loads_no_ros_node_or_capture_code():
     loaded = loaded_by(f"{PACKAGE}.sync.sync_worker")
     assert f"{PACKAGE}.sync.uploader" in loaded  # the check sees our modules at all
     assert under(loaded, "rclpy", f"{PACKAGE}.node", f"{PACKAGE}.capture") == set()
+    assert under(loaded, "requests", "urllib3") == set()  # 16.6 MiB; http.client serves
 
 
 def test_the_node_loads_no_upload_code():
