@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -27,7 +28,8 @@ class ForwardProxy:
              "--port-file", self._port_file, "--log-file", self._log_file,
              "--num-acceptors", "1", "--threaded",
              *(["--basic-auth", self.credentials] if self.credentials else [])],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            start_new_session=True)  # its acceptors are forked processes: killed as a group
         wait_for(lambda: bool(self._port()), 30, "proxy.py to listen")
         return self
 
@@ -49,5 +51,5 @@ class ForwardProxy:
 
     def kill(self) -> None:
         if self.process is not None:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
