@@ -100,12 +100,12 @@ def _inject(site: str, code: int, source: str, sync: Any, monkeypatch: Any) -> N
 
         def opened(path: Any, *args: Any, **kwargs: Any) -> Any:
             handle = open(path, *args, **kwargs)
-            real = handle.read
+            real = handle.readinto  # how the hash and the body read the file
 
-            def read(size: int = -1) -> bytes:
+            def readinto(buffer: Any) -> int:
                 reads.check(str(path))
-                return real(size)
-            handle.read = read
+                return real(buffer)
+            handle.readinto = readinto
             return handle
         monkeypatch.setattr(destinations, "open", opened, raising=False)
     elif site == "journal":
