@@ -1,12 +1,12 @@
-"""One keep-alive HTTP/1.1 connection to the sync server, on the standard library alone.
+"""Keep-alive HTTP/1.1 connections to the sync server, on the standard library alone.
 
 tus needs six methods on one origin, small answers and one streamed body. ``requests`` did
 that for 16.6 MiB of imports (urllib3, charset detection, idna, ssl) in an upload process of
 40; ``http.client`` with ``urllib.request``'s proxy lookup takes 8.4 (ssl included). What
 requests gave beyond that and a robot needs is kept here:
 the proxy its environment names (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``, read as curl
-and requests read them), TLS checked against the system's CAs, ``REQUESTS_CA_BUNDLE`` or a
-given PEM file, and a connection the server closed while idle replaced without a word.
+and requests read them), and TLS checked against the system's CAs, ``REQUESTS_CA_BUNDLE`` or a
+given PEM file.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class HttpSession:
                 body: Iterable[bytes | memoryview] | None = None, length: int = 0) -> Response:
         """Send ``length`` bytes of ``body`` (its blocks as they come) and read the whole
         answer. A transport failure (one of ``TransportError``) closes that connection and is
-        raised as it came."""
+        raised as it came, or as ``ProxyFailed`` naming the proxy it went through."""
         connection, route = self._connect()
         parts = urlsplit(url)
         target = url if route.absolute_target else (parts.path or "/") + (
