@@ -18,7 +18,7 @@ setup(
         # scripts there (setup.cfg), a pip install needs these launchers.
         (f"lib/{PACKAGE}", glob(f"resource/lib/{PACKAGE}/*")),
     ],
-    install_requires=["mcap>=1.6", "PyYAML", "requests", "zstandard", "lz4", "isal"],
+    install_requires=["mcap>=1.6", "PyYAML", "requests", "zstandard", "lz4", "isal", "blake3"],
     # colcon runs pytest (not unittest) because "test" names it; rosbags is a reader for
     # the tests only (nothing at run time imports it)
     extras_require={"test": ["pytest>=8,<9", "rosbags>=0.10", "psutil", "moto[server]>=5",

@@ -8,7 +8,7 @@
 
 For each size, alternately: curl sends the file in one PATCH to a fresh
 upload; our uploader (Uploader + TusDestination, in a child process of its
-own) uploads the same bytes as a closed bag file, including the sha256 it
+own) uploads the same bytes as a closed bag file, including the digest (BLAKE3) it
 computes first for the server to verify. Reports MB/s of both and their
 ratio, our time split into hashing and transfer, the child's peak RSS,
 which must not grow with the file size, and the CPU seconds per GB of each (median; curl's
@@ -184,9 +184,9 @@ def ours(url: str, path: str, work: str) -> dict:
 
 
 def hash_seconds(path: str) -> float:
-    from data_manager_ros.sync.destinations import sha256_of
+    from data_manager_ros import digest
     start = time.perf_counter()
-    sha256_of(path)
+    digest.of_file(path)
     return time.perf_counter() - start
 
 

@@ -15,10 +15,10 @@
 // What a deployment adds around the tus server:
 // - object keys a person can read: <robot_id>/<relative path of the file> (a bag file is
 //   <robot_id>/<bag>/<bag>_N.mcap), each path segment escaped losslessly (see objectKey);
-// - at finish, the sha256 of the object is checked against the client's Upload-Metadata; a
+// - at finish, the digest of the object is checked against the client's Upload-Metadata; a
 //   mismatch deletes the object and answers 460, as the test server does;
 // - each finished object gets a sidecar .meta/<key>.json with its upload metadata (robot_id,
-//   tags, topics, time range, message count, clip reasons, sha256, size): what
+//   tags, topics, time range, message count, clip reasons, digest, size): what
 //   data_manager_fleet lists and filters on (S3 object metadata holds 2 KB, a topic list
 //   can be longer).
 // Prints "listening <port>" once ready.
@@ -27,6 +27,7 @@ import http from 'node:http';
 
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand,
   HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { S3Store } from '@tus/s3-store';
 import { Server } from '@tus/server';
 
@@ -71,29 +72,33 @@ function objectKey(metadata) {
   return [segment(Buffer.from(robot)), ...parts].join('/');
 }
 
-async function sha256Of(key) {
+// The digests a robot may claim in Upload-Metadata (data_manager_ros.digest): BLAKE3, and
+// SHA-256 from robots and uploads before it. Unclaimed, an object gets a BLAKE3 one.
+const HASHERS = { blake3: () => new Blake3Hasher(), sha256: () => crypto.createHash('sha256') };
+
+async function digestOf(key, algorithm) {
   const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const hash = crypto.createHash('sha256');
+  const hash = HASHERS[algorithm]();
   for await (const chunk of Body) hash.update(chunk);
-  return hash.digest('hex');
+  return `${algorithm}:${hash.digest('hex')}`;
 }
 
 const store = new S3Store({ partSize: 8 * 1024 * 1024, s3ClientConfig: { bucket, ...clientConfig } });
 
-// An upload whose bytes are all in: its object's sha256 against the client's, then the
+// An upload whose bytes are all in: its object's digest against the client's, then the
 // sidecar. A mismatch removes the object and the upload's state (and S3Store's cached copy
 // of it), so a HEAD answers 404 and the client starts over, never taking offset == size for
 // a confirmation.
 async function finish(upload) {
-  const actual = await sha256Of(upload.id);
-  const expected = upload.metadata?.sha256;
-  if (expected && expected !== actual) {
+  const algorithm = Object.keys(HASHERS).find((name) => upload.metadata?.[name]) ?? 'blake3';
+  const actual = await digestOf(upload.id, algorithm);
+  if (upload.metadata?.[algorithm] && `${algorithm}:${upload.metadata[algorithm]}` !== actual) {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: upload.id }));
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${upload.id}.info` }));
     await store.clearCache(upload.id);
-    throw { status_code: 460, body: `sha256 mismatch: got ${actual}\n` };
+    throw { status_code: 460, body: `${algorithm} mismatch: got ${actual}\n` };
   }
-  const record = { key: upload.id, size: upload.size, sha256: actual,
+  const record = { key: upload.id, size: upload.size, digest: actual,
     finished: new Date().toISOString(), metadata: upload.metadata };
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${META_PREFIX}${upload.id}.json`,
     Body: JSON.stringify(record), ContentType: 'application/json' }));

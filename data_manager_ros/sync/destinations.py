@@ -7,12 +7,12 @@ Both resume where the last attempt stopped, and both confirm every byte before
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import urlparse
 
+from data_manager_ros import digest
 from data_manager_ros.fsutil import fsync_dir
 from data_manager_ros.layout import PART_SUFFIX
 from data_manager_ros.sync.bandwidth import BandwidthLimit
@@ -21,15 +21,6 @@ from data_manager_ros.sync.journal import JournalEntry
 from data_manager_ros.sync.tus_client import TusClient, origin
 
 _BLOCK = 1 << 20
-
-
-def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    block = memoryview(bytearray(_BLOCK))  # one buffer for the whole file
-    with open(path, "rb", buffering=0) as handle:
-        while count := handle.readinto(block):
-            digest.update(block[:count])
-    return digest.hexdigest()
 
 
 class Destination(Protocol):
@@ -127,9 +118,9 @@ class DirectoryDestination:
                 on_read(len(block))
             out.flush()
             os.fsync(out.fileno())
-        if sha256_of(part) != entry.sha256:
+        if not digest.matches(part, entry.digest):
             os.unlink(part)
-            raise UploadGone(f"copy of {path} does not match its sha256")
+            raise UploadGone(f"copy of {path} does not match its digest ({entry.digest})")
         os.replace(part, target)
         fsync_dir(os.path.dirname(target))
 

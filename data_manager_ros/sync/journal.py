@@ -1,7 +1,7 @@
 """Durable upload state: survives SIGKILL so a restart resumes mid-file.
 
 One row per file in flight: where the server keeps its upload, and the size,
-mtime and sha256 the upload was started for (a file that changed since starts
+mtime and digest the upload was started for (a file that changed since starts
 over). sqlite in WAL mode with synchronous=FULL makes each update durable
 before the bytes it describes are sent.
 
@@ -19,6 +19,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 
+from data_manager_ros.digest import tagged
 from data_manager_ros.fsutil import printable
 
 
@@ -27,7 +28,7 @@ class JournalEntry:
     path: str
     size: int
     mtime_ns: int
-    sha256: str
+    digest: str  # data_manager_ros.digest's "<algorithm>:<hex>"
     upload_url: str = ""
     failures: int = 0
     last_error: str = ""
@@ -44,12 +45,16 @@ def _key(path: str) -> str | bytes:
 
 
 def _entry(row: tuple) -> JournalEntry:
-    path = row[0]
-    return JournalEntry(os.fsdecode(path) if isinstance(path, bytes) else path, *row[1:])
+    path, size, mtime_ns, digest, *rest = row
+    return JournalEntry(os.fsdecode(path) if isinstance(path, bytes) else path, size, mtime_ns,
+                        tagged(digest), *rest)
 
 
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS uploads (path TEXT PRIMARY KEY, size INTEGER, "
-           "mtime_ns INTEGER, sha256 TEXT, upload_url TEXT, failures INTEGER, last_error TEXT)")
+           "mtime_ns INTEGER, digest TEXT, upload_url TEXT, failures INTEGER, last_error TEXT)")
+# rows are read by position: a journal from before BLAKE3 names the digest column "sha256"
+# (and holds bare SHA-256 hex there) until an uploader opens it for writing
+_SELECT = "SELECT * FROM uploads"
 
 
 class Journal:
@@ -74,6 +79,8 @@ class Journal:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute(_SCHEMA)
+            if "sha256" in (row[1] for row in db.execute("PRAGMA table_info(uploads)")):
+                db.execute("ALTER TABLE uploads RENAME COLUMN sha256 TO digest")
         except sqlite3.Error:
             db.close()
             raise
@@ -91,7 +98,7 @@ class Journal:
             except sqlite3.Error:
                 return False
             try:
-                rows = self._db.execute("SELECT * FROM uploads").fetchall()
+                rows = self._db.execute(_SELECT).fetchall()
                 with db:
                     db.execute("BEGIN")
                     db.execute("DELETE FROM uploads")
@@ -108,7 +115,7 @@ class Journal:
         rows: list = []
         if old is not None:
             try:
-                rows = old.execute("SELECT * FROM uploads").fetchall()
+                rows = old.execute(_SELECT).fetchall()
             except sqlite3.Error:
                 pass  # nothing readable: uploads start at byte 0
             old.close()
@@ -130,14 +137,12 @@ class Journal:
 
     def get(self, path: str) -> JournalEntry | None:
         with self._lock:
-            row = self._db.execute(
-                "SELECT path, size, mtime_ns, sha256, upload_url, failures, last_error "
-                "FROM uploads WHERE path = ?", (_key(path),)).fetchone()
+            row = self._db.execute(f"{_SELECT} WHERE path = ?", (_key(path),)).fetchone()
         return _entry(row) if row else None
 
     def put(self, entry: JournalEntry) -> None:
         self._write("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (_key(entry.path), entry.size, entry.mtime_ns, entry.sha256,
+                    (_key(entry.path), entry.size, entry.mtime_ns, entry.digest,
                      entry.upload_url, entry.failures, printable(entry.last_error)))
 
     def remove(self, path: str) -> None:
@@ -145,9 +150,7 @@ class Journal:
 
     def entries(self) -> list[JournalEntry]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT path, size, mtime_ns, sha256, upload_url, failures, last_error "
-                "FROM uploads ORDER BY path").fetchall()
+            rows = self._db.execute(f"{_SELECT} ORDER BY path").fetchall()
         return [_entry(row) for row in rows]
 
     def close(self) -> None:

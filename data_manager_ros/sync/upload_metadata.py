@@ -20,6 +20,7 @@ from data_manager_ros.config.settings import (
     UploadClass,
     UploadOrder,
 )
+from data_manager_ros.digest import parse
 from data_manager_ros.fsutil import printable
 from data_manager_ros.layout import is_clip_bag, is_split_file
 from data_manager_ros.sync.journal import JournalEntry
@@ -84,12 +85,14 @@ def _bag_facts(path: str) -> dict[str, str]:
 def upload_metadata(file: SyncFile, entry: JournalEntry, policy: UploadPolicy,
                     superseded: list[str]) -> dict[str, str]:
     """``superseded``: upload URLs this one replaces that the far side could not delete."""
+    algorithm, value = parse(entry.digest)
     metadata = {
         "filename": printable(os.path.basename(file.path)),
         "relative_path": printable(file.remote_path),
         "robot_id": policy.robot_id,
         "size": str(entry.size),
-        "sha256": entry.sha256,
+        # the server hashes what it stored with this algorithm and refuses a mismatch
+        algorithm: value,
         "kind": upload_class(file).kind,
     }
     if metadata["relative_path"] != file.remote_path:  # a name that is not UTF-8

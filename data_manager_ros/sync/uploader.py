@@ -1,5 +1,5 @@
 """Uploads what the queue holds: a file is deleted only after its destination confirmed
-every byte (and the sha256); terminal refusals move it to ``failed/`` with a reason file;
+every byte (and its digest); terminal refusals move it to ``failed/`` with a reason file;
 nothing is ever dropped silently, and no error of one file stops a worker.
 """
 
@@ -11,11 +11,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from data_manager_ros import digest
 from data_manager_ros.backoff import Backoff
 from data_manager_ros.fsutil import printable
 from data_manager_ros.lifecycle import Lifecycle
 from data_manager_ros.supervision import Supervisor
-from data_manager_ros.sync.destinations import Destination, sha256_of
+from data_manager_ros.sync.destinations import Destination
 from data_manager_ros.sync.errors import (
     RetryableError,
     TerminalError,
@@ -136,7 +137,7 @@ class Uploader(Lifecycle):
     def _entry_for(self, file: SyncFile, size: int, mtime_ns: int) -> JournalEntry:
         entry = self.journal.get(file.path)
         if entry is None or entry.size != size or entry.mtime_ns != mtime_ns:
-            entry = JournalEntry(file.path, size, mtime_ns, sha256_of(file.path),
+            entry = JournalEntry(file.path, size, mtime_ns, digest.of_file(file.path),
                                  failures=entry.failures if entry else 0)
             self.journal.put(entry)
         return entry

@@ -3,7 +3,7 @@ and kind, and one bag downloaded into a directory that ``ros2 bag play`` plays.
 
 The ingest (``ingest/server.mjs``) writes each finished file at ``<robot>/<path>`` and a
 sidecar ``.meta/<robot>/<path>.json`` with its upload metadata; this tool reads the
-sidecars, so it lists only files whose every byte and sha256 the ingest confirmed. It takes
+sidecars, so it lists only files whose every byte and digest the ingest confirmed. It takes
 the ingest's environment: INGEST_S3_BUCKET, INGEST_S3_ENDPOINT (empty for AWS S3),
 INGEST_S3_REGION, and the AWS_* credentials.
 
@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
+from data_manager_ros.digest import parse, tagged
 from data_manager_ros.tools.s3 import Bucket, S3Error
 
 META_PREFIX = ".meta/"
@@ -48,7 +49,7 @@ class Stored:
 
     key: str
     size: int
-    sha256: str
+    digest: str  # data_manager_ros.digest's "<algorithm>:<hex>"
     metadata: dict[str, str]
 
     @property
@@ -89,7 +90,9 @@ def _iso(ns: int) -> str:
 def stored(bucket: Bucket, prefix: str = "") -> Iterator[Stored]:
     for key in bucket.keys(META_PREFIX + prefix):
         record = json.loads(bucket.get(key))
-        yield Stored(record["key"], int(record["size"]), record["sha256"],
+        # sidecars from before BLAKE3 name a sha256 alone
+        yield Stored(record["key"], int(record["size"]),
+                     record.get("digest") or tagged(record["sha256"]),
                      dict(record.get("metadata") or {}))
 
 
@@ -105,7 +108,7 @@ def _when(text: str) -> int:
 
 
 def download(bucket: Bucket, bag: str, directory: str) -> str:
-    """Every file of ``ROBOT/BAG`` into ``directory/BAG``, each checked against its sha256;
+    """Every file of ``ROBOT/BAG`` into ``directory/BAG``, each checked against its digest;
     returns the bag directory."""
     robot, _, name = bag.partition("/")
     files = list(stored(bucket, f"{key_segment(robot)}/{key_segment(name)}/"))
@@ -117,9 +120,9 @@ def download(bucket: Bucket, bag: str, directory: str) -> str:
     for item in files:
         path = os.path.join(target, *key_path(item.key).split("/")[2:])
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        if bucket.download(item.key, path) != item.sha256:
-            raise S3Error(f"{item.key}: the download's sha256 differs from the ingest's "
-                          f"({item.sha256}); try again")
+        if bucket.download(item.key, path, parse(item.digest)[0]) != item.digest:
+            raise S3Error(f"{item.key}: the download's digest differs from the ingest's "
+                          f"({item.digest}); try again")
     if not os.path.exists(os.path.join(target, "metadata.yaml")):
         print(f"{target}: no metadata.yaml yet (the bag was still open when it was uploaded); "
               f"`ros2 bag reindex {target}` makes one", file=sys.stderr)

@@ -16,6 +16,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from data_manager_ros import digest
+
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
@@ -112,14 +114,15 @@ class Bucket:
     def get(self, key: str) -> bytes:
         return self._request("GET", key).content
 
-    def download(self, key: str, path: str) -> str:
-        """Stream an object into ``path``; returns its sha256."""
-        digest = hashlib.sha256()
+    def download(self, key: str, path: str, algorithm: str = digest.ALGORITHM) -> str:
+        """Stream an object into ``path``; returns its digest (data_manager_ros.digest's
+        form) in ``algorithm``."""
+        hasher = digest.hasher(algorithm)
         with self._request("GET", key, stream=True) as response, open(path, "wb") as handle:
             for block in response.iter_content(1 << 20):
-                digest.update(block)
+                hasher.update(block)
                 handle.write(block)
-        return digest.hexdigest()
+        return f"{algorithm}:{hasher.hexdigest()}"
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under ``prefix`` (ListObjectsV2, page by page)."""

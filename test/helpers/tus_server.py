@@ -97,7 +97,7 @@ class TusServer(KillableServer):
         return key
 
     def completed(self) -> list[dict]:
-        """Finished uploads whose sha256 the server verified, in order."""
+        """Finished uploads whose digest the server verified, in order."""
         ledger = os.path.join(self.directory, "completed.jsonl")
         if not os.path.exists(ledger):
             return []

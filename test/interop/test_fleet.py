@@ -4,6 +4,7 @@ found again by robot, time, topic and tag, and played back with `ros2 bag play`.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -61,7 +62,7 @@ def sidecars(s3: S3Server) -> dict[str, dict]:
 
 
 def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, monkeypatch):
-    """Through a proxy that flips one byte in flight: the ingest's sha256 check refuses that
+    """Through a proxy that flips one byte in flight: the ingest's BLAKE3 check refuses that
     upload (460), the uploader sends it again; keys are `<robot>/<path>`, escaped
     losslessly; each file has its sidecar; the API key is checked; termination is offered;
     `data_manager_fleet list` filters by robot, kind, topic, tag and time."""
@@ -87,7 +88,7 @@ def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, m
     finally:
         sync.close()
         proxy.close()
-    assert proxy.flipped and "sha256 mismatch" in log.text()
+    assert proxy.flipped and "blake3 mismatch" in log.text()
     stored = sidecars(s3)
     expected = {f"robot7/{path}" for path in files} | {"robot7/logs/notes%20%C3%BC%20%231%25.txt"}
     assert set(stored) == expected
@@ -97,7 +98,7 @@ def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, m
     bucket = s3.bucket()
     for key, record in stored.items():
         path = tmp_path / "check"
-        assert bucket.download(key, str(path)) == record["sha256"]
+        assert bucket.download(key, str(path)) == record["digest"]
     assert not [k for k in bucket.keys() if k.endswith(".part")]
     first = stored["robot7/bag_a/bag_a_0.mcap"]["metadata"]
     assert first["topics"] == "/cloud" and first["kind"] == "bag" and first["tags"] == "field-test"
@@ -114,6 +115,14 @@ def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, m
     assert "robot7/bag_a/bag_a_0.mcap" in listed("--since", str(start_s), "--until",
                                                   str(start_s + 1))
     assert listed("--since", str(start_s + 3600)) == set()
+    # a sidecar of an ingest from before BLAKE3 names a sha256 alone: still checked
+    legacy = dict(stored["robot7/bag_a/bag_a_0.mcap"])
+    del legacy["digest"]
+    legacy["sha256"] = hashlib.sha256(files["bag_a/bag_a_0.mcap"]).hexdigest()
+    bucket.put(".meta/robot7/bag_a/bag_a_0.mcap.json", json.dumps(legacy).encode())
+    fleet(s3, "download", "robot7/bag_a", str(tmp_path / "downloaded"))
+    assert (tmp_path / "downloaded" / "bag_a" / "bag_a_0.mcap").read_bytes() == files[
+        "bag_a/bag_a_0.mcap"]
 
 
 def test_an_upload_whose_sidecar_was_never_written_is_finished_by_the_next_head(tmp_path, s3,
@@ -144,8 +153,8 @@ def test_an_upload_whose_sidecar_was_never_written_is_finished_by_the_next_head(
                                        "Authorization": f"Bearer {API_KEY}"}, timeout=30)
     assert head.headers["Upload-Offset"] == head.headers["Upload-Length"]
     after = sidecars(s3)[key]
-    assert (after["sha256"], after["metadata"]) == (before["sha256"], before["metadata"])
-    assert bucket.download(key, str(tmp_path / "check")) == after["sha256"]
+    assert (after["digest"], after["metadata"]) == (before["digest"], before["metadata"])
+    assert bucket.download(key, str(tmp_path / "check")) == after["digest"]
 
 
 @pytest.mark.slow
@@ -154,7 +163,7 @@ def test_three_robots_through_a_cutting_proxy_and_a_killed_ingest_lose_nothing(t
     """Three nodes (robot1..3, each in its namespace with its own sensors) sync through one
     proxy that cuts connections to one ingest, which is SIGKILLed mid-upload and restarted.
     Afterwards every message each robot's sensors published is in the bucket, under
-    `<robot>/<bag>/<file>`, each object's sha256 the one its sidecar names; one robot's bag,
+    `<robot>/<bag>/<file>`, each object's digest the one its sidecar names; one robot's bag,
     downloaded with `data_manager_fleet`, plays back with `ros2 bag play` whole."""
     proxy = FaultProxy(ingest.port, cut_after=(1 << 20, 6 << 20), cuts=6)
     robots = ("robot1", "robot2", "robot3")
@@ -211,7 +220,7 @@ def test_three_robots_through_a_cutting_proxy_and_a_killed_ingest_lose_nothing(t
         assert (counts["/gps1/position"], counts["/camera1/point_cloud"]) == sent[robot], robot
         for key, record in mine.items():
             assert record["metadata"]["robot_id"] == robot
-            assert bucket.download(key, str(tmp_path / "check")) == record["sha256"], key
+            assert bucket.download(key, str(tmp_path / "check")) == record["digest"], key
     assert not [k for k in bucket.keys() if k.endswith(".part")]
     # resumed where the bucket stood: far less than twice the bytes went over the wire
     assert proxy.upstream_bytes < 1.5 * sum(r["size"] for r in stored.values())

@@ -2,7 +2,7 @@
 of one upload (stat, open and read of the file, the journal, the local delete), each of
 EACCES, EROFS, EIO, ENOSPC and ENOENT, for the first two calls, then the fault clears. In
 every cell: no worker dies, the status names the fault within 5 s, and once it clears every
-file reaches the real @tus/server exactly once with its sha256, and is deleted here.
+file reaches the real @tus/server exactly once with its digest, and is deleted here.
 
 The fault is injected at the call site (the module's own ``os``, ``open`` or journal), so the
 rest of the process (pytest, the server) never sees it; the real faults of the same columns

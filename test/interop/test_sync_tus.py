@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import time
@@ -341,7 +342,7 @@ def test_retry_after_is_honoured_up_to_the_backoff_cap(tmp_path):
 def test_an_upload_url_of_another_origin_is_dropped_and_the_file_sent_anew(tmp_path, tus_server):
     """A journal row from before sync_url changed, or a Location that pointed at a dead port:
     the key is not sent there, and a new upload is created at sync_url."""
-    from data_manager_ros.sync.destinations import sha256_of
+    from data_manager_ros import digest
     from data_manager_ros.sync.journal import JournalEntry
     from helpers.tus_server import free_port
 
@@ -349,13 +350,43 @@ def test_an_upload_url_of_another_origin_is_dropped_and_the_file_sent_anew(tmp_p
     path = str(tmp_path / "capture" / "bag_o" / "bag_o_0.mcap")
     stat = os.stat(path)
     journal = Journal(str(tmp_path / "capture" / JOURNAL_FILE))
-    journal.put(JournalEntry(path, stat.st_size, stat.st_mtime_ns, sha256_of(path),
+    journal.put(JournalEntry(path, stat.st_size, stat.st_mtime_ns, digest.of_file(path),
                              upload_url=f"http://127.0.0.1:{free_port()}/files/stale"))
     journal.close()
     sync, log = manager(tmp_path, tus_server.url)
     sweep_until_empty(sync, 60)
     assert_arrived_once(tus_server, files)
     assert "stale" not in log.text()
+
+
+def test_an_upload_started_with_a_sha256_resumes_and_is_checked_in_sha256(tmp_path, tus_server):
+    """An upload in flight when the robot moved to BLAKE3: its journal row and Upload-Metadata
+    name a SHA-256. The uploader resumes that very upload mid-file, and the server checks the
+    whole file in SHA-256; the bag's other files go with BLAKE3."""
+    from data_manager_ros.sync.bandwidth import BandwidthLimit
+    from data_manager_ros.sync.tus_client import TusClient
+
+    _, files = make_bag(str(tmp_path / "capture"), "bag_s", 6, split_mb=3)
+    relative = "bag_s/bag_s_0.mcap"
+    path = str(tmp_path / "capture" / relative)
+    legacy = hashlib.sha256(files[relative]).hexdigest()
+    client = TusClient(tus_server.url)
+    url = client.create(len(files[relative]), {"relative_path": relative, "sha256": legacy})
+    with open(path, "rb") as handle:
+        half = client.send(url, handle, 0, len(files[relative]) // 2, lambda n: None,
+                           BandwidthLimit(0))
+    client.close()
+    stat = os.stat(path)
+    journal = Journal(str(tmp_path / "capture" / JOURNAL_FILE))
+    journal.put(JournalEntry(path, stat.st_size, stat.st_mtime_ns, legacy, upload_url=url))
+    journal.close()
+    sync, log = manager(tmp_path, tus_server.url)
+    sweep_until_empty(sync, 60)
+    assert_arrived_once(tus_server, files)
+    arrived = {p: uploads[0] for p, uploads in by_path(tus_server).items()}
+    assert url.endswith(arrived[relative]["id"]) and half > 0
+    assert arrived[relative]["digest"] == f"sha256:{legacy}"
+    assert all(u["digest"].startswith("blake3:") for p, u in arrived.items() if p != relative)
 
 
 def test_small_files_are_not_starved_by_large_ones(tmp_path, tus_server):
@@ -384,16 +415,16 @@ def test_an_http_sync_url_with_a_key_is_warned_about(tmp_path, monkeypatch, tus_
     assert "is http: the API key and the data cross the network unencrypted" in log.text()
 
 
-def test_a_byte_flipped_in_flight_is_caught_by_the_servers_sha256_and_sent_again(tmp_path,
+def test_a_byte_flipped_in_flight_is_caught_by_the_servers_digest_and_sent_again(tmp_path,
                                                                                  tus_server):
-    """The reference server checks every finished upload against the sha256 the client puts
-    in Upload-Metadata and answers 460; the client starts that file again."""
+    """The reference server checks every finished upload against the digest (BLAKE3) the
+    client puts in Upload-Metadata and answers 460; the client starts that file again."""
     _, files = make_bag(str(tmp_path / "capture"), "bag_f", 3)
     proxy = FaultProxy(tus_server.port, flip_at=2 << 20)
     sync, log = manager(tmp_path, proxy.url(), maximum_num_sync_threads=1)
     sweep_until_empty(sync, 60)
     assert proxy.flipped
-    assert "HTTP 460" in log.text() and "sha256 mismatch" in log.text()
+    assert "HTTP 460" in log.text() and "blake3 mismatch" in log.text()
     assert_arrived_once(tus_server, files)
     assert tus_server.unfinished() == []  # the refused upload was terminated (DELETE)
 

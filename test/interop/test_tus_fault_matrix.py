@@ -8,8 +8,8 @@ connection cuts and a killed server through the proxy, a server answering 503 ev
 request, four malformed answers from a stub server, a PATCH that never gets an answer.
 
 In every cell: no worker dies and no unexpected error is counted, the status or log names
-the fault within 5 s, and both files reach the server exactly once (its sha256 ledger) and
-are deleted here.
+the fault within 5 s, and both files reach the server exactly once (its ledger of verified
+digests) and are deleted here.
 """
 
 from __future__ import annotations

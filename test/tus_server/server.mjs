@@ -1,6 +1,6 @@
 // Reference tus 1.0 server for the tests and benchmarks: the official
 // @tus/server + @tus/file-store, plus what a deployment adds around it:
-// an API key check, a sha256 check of every finished upload against the
+// an API key check, a check of every finished upload against the digest in the
 // client's Upload-Metadata (the server itself does not verify checksums),
 // and a ledger of finished uploads so tests can count "exactly once".
 //
@@ -20,6 +20,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { FileStore } from '@tus/file-store';
 import { Server } from '@tus/server';
 
@@ -41,11 +42,15 @@ const ledger = path.join(dir, 'completed.jsonl');
 const failEvery = Number(values['fail-every']);
 let requests = 0;
 
-function sha256(file) {
+// The digests a client may claim in Upload-Metadata (data_manager_ros.digest): BLAKE3, and
+// SHA-256 from uploads started before it.
+const HASHERS = { blake3: () => new Blake3Hasher(), sha256: () => crypto.createHash('sha256') };
+
+function digestOf(file, algorithm) {
   return new Promise((resolve, reject) => {
-    const hash = crypto.createHash('sha256');
-    fs.createReadStream(file).on('data', (d) => hash.update(d))
-      .on('end', () => resolve(hash.digest('hex'))).on('error', reject);
+    const hash = HASHERS[algorithm]();
+    fs.createReadStream(file, { highWaterMark: 1 << 20 }).on('data', (d) => hash.update(d))
+      .on('end', () => resolve(`${algorithm}:${hash.digest('hex')}`)).on('error', reject);
   });
 }
 
@@ -62,13 +67,13 @@ const tus = new Server({
     }
   },
   async onUploadFinish(req, upload) {
-    const expected = upload.metadata?.sha256;
-    const actual = await sha256(path.join(dir, upload.id));
-    if (expected && expected !== actual) {
-      throw { status_code: 460, body: `sha256 mismatch: got ${actual}\n` };
+    const algorithm = Object.keys(HASHERS).find((name) => upload.metadata?.[name]) ?? 'blake3';
+    const actual = await digestOf(path.join(dir, upload.id), algorithm);
+    if (upload.metadata?.[algorithm] && `${algorithm}:${upload.metadata[algorithm]}` !== actual) {
+      throw { status_code: 460, body: `${algorithm} mismatch: got ${actual}\n` };
     }
     fs.appendFileSync(ledger, JSON.stringify({
-      id: upload.id, size: upload.size, sha256: actual, metadata: upload.metadata,
+      id: upload.id, size: upload.size, digest: actual, metadata: upload.metadata,
     }) + '\n');
     return {};
   },
