@@ -11,11 +11,14 @@ Workloads (publishers are processes of their own, one per sensor, as on a robot)
              only: it has no upload); the upload process is counted with the node
 For each workload and run, each recorder in turn records the same publishers (they start
 once the recorder subscribed): kept / sent from the bag (rosbag2: metadata.yaml; the node:
-its written counts, since uploaded files leave the disk), the CPU of the recorder's process
-tree while the publishers ran, and its peak RSS with its split (anonymous = private memory,
-shmem = Fast DDS shared-memory segments, file = mapped files) and the tree's peak PSS (shared
-pages divided among the processes that map them, so the node's upload process does not
-count libpython twice). rosbag2 runs with its
+its written counts, since uploaded files leave the disk), the CPU seconds of the recorder's
+process tree while the publishers ran (also as % of one core over the publishing time,
+--duration: the window also holds the publishers' start and their wait for the recorder's
+subscription, 16-18 s for 15 s of publishing, which says nothing of the recorder; CPU % over
+that window made the ratios of earlier sessions), and its peak RSS with its split (anonymous
+= private memory, shmem = Fast DDS shared-memory segments, file = mapped files) and the
+tree's peak PSS (shared pages divided among the processes that map them, so the node's
+upload process does not count libpython twice). rosbag2 runs with its
 defaults and MCAP storage; the node with its defaults. Each recorder's writeback is synced
 to disk before the next starts (3 cameras write 441 MB/s: more than this disk takes, so
 the second recorder would otherwise be throttled for the first one's dirty pages). The
@@ -145,14 +148,14 @@ def thread_cpu_s(pid: int) -> dict[str, float]:
 
 def record(recorder: list[str], env: dict[str, str], gps_hz: float, clouds: tuple[float, ...],
            duration: float) -> tuple[dict[str, int], float, dict[str, int], str, dict[str, float]]:
-    """(sent per topic, CPU % of one core, peak memory of the tree, recorder's output, CPU
+    """(sent per topic, CPU seconds of the tree, peak memory of the tree, recorder's output, CPU
     seconds of each thread of the recorder's process and of each process of its tree while
     the publishers ran)."""
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
     process = subprocess.Popen(recorder, stdout=log, stderr=subprocess.STDOUT, env=env)
     time.sleep(2.0)  # up and discovering before the publishers look for it
     pubs = publishers(gps_hz, clouds, duration)
-    start_cpu, start = cpu_s(process.pid), time.monotonic()
+    start_cpu = cpu_s(process.pid)
     threads_start = threads = {**thread_cpu_s(process.pid), **process_cpu_s(process.pid)}
     peak: dict[str, int] = {}
     used = 0.0
@@ -165,14 +168,13 @@ def record(recorder: list[str], env: dict[str, str], gps_hz: float, clouds: tupl
             peak["Pss"] = sample["Pss"]
         used = cpu_s(process.pid) - start_cpu
         time.sleep(0.1)
-    cpu = 100 * used / (time.monotonic() - start)
     counts = sent(pubs, gps_hz)
     time.sleep(2.0)  # the last messages reach the recorder
     process.send_signal(signal.SIGINT)
     process.wait(120)
     os.sync()  # the next recorder does not pay for this one's writeback
     log.seek(0)
-    return counts, cpu, peak, log.read(), {
+    return counts, used, peak, log.read(), {
         name: seconds - threads_start.get(name, 0.0) for name, seconds in threads.items()}
 
 
@@ -225,6 +227,15 @@ def ratio(counts: dict[str, int], kept: dict[str, int]) -> str:
     return " ".join(f"{kept.get(topic, 0) / max(n, 1):.3f}" for topic, n in counts.items())
 
 
+def cpu(seconds: float, duration: float) -> str:
+    return f"{seconds:.1f} ({100 * seconds / duration:.0f}%)"
+
+
+def sent_line(counts: dict[str, int]) -> str:
+    """What the publishers sent for this recorder: the same stream for both, to the percent."""
+    return " ".join(str(n) for n in counts.values())
+
+
 def mib(peak: dict[str, int]) -> str:
     return (f"{peak.get('VmRSS', 0) / 2**20:.0f} (anon {peak.get('RssAnon', 0) / 2**20:.0f}, "
             f"shmem {peak.get('RssShmem', 0) / 2**20:.0f}, file "
@@ -245,8 +256,8 @@ def main() -> int:
         print("rosbag2 (`ros2 bag`) is not installed: nothing to compare against; install "
               "it from ../shared/wheels (bash .ci/setup does) or a ROS image")
         return 0
-    print("workload   run  kept: rosbag2 / node (per topic)        CPU %: rosbag2 / node "
-          "(ratio)   peak RSS MiB: rosbag2 / node (ratio)")
+    print("workload   run  kept: rosbag2 / node (per topic)        CPU s (% of --duration): "
+          "rosbag2 / node (ratio)   peak RSS MiB: rosbag2 / node (ratio)   sent")
     for name in args.workloads:
         gps_hz, clouds, upload = WORKLOADS[name]
         for run in range(args.runs):
@@ -267,10 +278,12 @@ def main() -> int:
                         server.kill()
                 kept_ours = node_kept(ours[3])
             print(f"{name:10} {run + 1:3}  {ratio(theirs[0], kept_theirs)} / "
-                  f"{ratio(ours[0], kept_ours)}    {theirs[1]:.0f} / {ours[1]:.0f} "
-                  f"(x{ours[1] / max(theirs[1], 1e-9):.2f})    {mib(theirs[2])} / {mib(ours[2])} "
+                  f"{ratio(ours[0], kept_ours)}    {cpu(theirs[1], args.duration)} / "
+                  f"{cpu(ours[1], args.duration)} (x{ours[1] / max(theirs[1], 1e-9):.2f})    "
+                  f"{mib(theirs[2])} / {mib(ours[2])} "
                   f"(x{ours[2].get('VmRSS', 0) / max(theirs[2].get('VmRSS', 1), 1):.2f}, PSS "
                   f"x{ours[2].get('Pss', 0) / max(theirs[2].get('Pss', 1), 1):.2f})"
+                  f"    {sent_line(theirs[0])} / {sent_line(ours[0])}"
                   f"    node writer dropped {node_dropped(ours[3])}", flush=True)
             if args.threads:
                 print(f"    threads, CPU s: rosbag2 {busiest(theirs[4])}\n"
