@@ -152,7 +152,10 @@ def record(recorder: list[str], env: dict[str, str], gps_hz: float, clouds: tupl
     seconds of each thread of the recorder's process and of each process of its tree while
     the publishers ran)."""
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-    process = subprocess.Popen(recorder, stdout=log, stderr=subprocess.STDOUT, env=env)
+    # not from this checkout: `python -m` puts the working directory before PYTHONPATH, and the
+    # node would be this tree's whatever PYTHONPATH says
+    process = subprocess.Popen(recorder, stdout=log, stderr=subprocess.STDOUT, env=env,
+                               cwd=tempfile.gettempdir())
     time.sleep(2.0)  # up and discovering before the publishers look for it
     pubs = publishers(gps_hz, clouds, duration)
     start_cpu = cpu_s(process.pid)
