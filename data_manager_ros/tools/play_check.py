@@ -16,7 +16,7 @@ The player reads ahead ``READ_AHEAD`` messages, not rosbag2's default 1000: of 4
 clouds that is 4.9 GB, and filling it took the player a core and 2.9 GB while it played;
 the clouds went out late and in bursts that overflowed that same history of 10, and 456-529
 of the demo's 597 clouds arrived in five plays on an idle machine (597 of 597 in each play
-with 30).
+with 30, three plays).
 """
 
 from __future__ import annotations
