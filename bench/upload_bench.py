@@ -185,8 +185,9 @@ def ours(url: str, path: str, work: str) -> dict:
 
 def hash_seconds(path: str) -> float:
     from data_manager_ros import digest
+    from data_manager_ros.sync.upload_metadata import UploadPolicy
     start = time.perf_counter()
-    digest.of_file(path)
+    digest.of_file(path, UploadPolicy().digest)
     return time.perf_counter() - start
 
 

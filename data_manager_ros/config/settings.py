@@ -52,6 +52,13 @@ class UploadOrder(StrEnum):
     NEWEST_FIRST = "newest_first"
 
 
+class UploadDigest(StrEnum):
+    """The digest each upload carries for the server to check (data_manager_ros.digest)."""
+
+    BLAKE3 = "blake3"
+    SHA256 = "sha256"
+
+
 class DiskFullPolicy(StrEnum):
     PAUSE = "pause"
     DELETE_OLDEST = "delete_oldest"
@@ -267,6 +274,10 @@ class DataManagerConfig:
         each_once=True, feeds={"writer": "upload_priority"})
     upload_order: str = setting(UploadOrder.OLDEST_FIRST, "Order within an upload class.",
                                 choices=UploadOrder)
+    upload_digest: str = setting(
+        UploadDigest.BLAKE3, "Digest of each file in its Upload-Metadata, which the server "
+        "checks at finish; sha256 for a server (or hook) that checks SHA-256.",
+        choices=UploadDigest)
     sync_windows: tuple[str, ...] = setting(
         (), "Local time windows for scheduled sync, e.g. [\"22:00-06:00\"]; [] = always. "
         "~/sync overrides once.")

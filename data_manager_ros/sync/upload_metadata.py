@@ -18,6 +18,7 @@ from data_manager_ros.config.settings import (
     DataManagerConfig,
     MethodConfig,
     UploadClass,
+    UploadDigest,
     UploadOrder,
 )
 from data_manager_ros.digest import parse
@@ -37,13 +38,15 @@ class UploadPolicy:
     methods: tuple[MethodConfig, ...] = ()  # the configured ones, topic_regex ones too
     priority: tuple[UploadClass, ...] = UPLOAD_CLASSES
     newest_first: bool = False
+    digest: str = UploadDigest.BLAKE3  # of files whose upload starts from now on
 
     @classmethod
     def from_config(cls, config: DataManagerConfig) -> UploadPolicy:
         return cls(robot_id=config.robot_id or socket.gethostname(), tags=config.tags,
                    methods=config.methods,
                    priority=tuple(UploadClass(c) for c in config.upload_priority),
-                   newest_first=config.upload_order == UploadOrder.NEWEST_FIRST)
+                   newest_first=config.upload_order == UploadOrder.NEWEST_FIRST,
+                   digest=config.upload_digest)
 
     def method_of(self, topic: str) -> MethodConfig | None:
         """The method that records the topic: the one naming it, else the first whose

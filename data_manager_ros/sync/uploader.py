@@ -137,7 +137,8 @@ class Uploader(Lifecycle):
     def _entry_for(self, file: SyncFile, size: int, mtime_ns: int) -> JournalEntry:
         entry = self.journal.get(file.path)
         if entry is None or entry.size != size or entry.mtime_ns != mtime_ns:
-            entry = JournalEntry(file.path, size, mtime_ns, digest.of_file(file.path),
+            entry = JournalEntry(file.path, size, mtime_ns,
+                                 digest.of_file(file.path, self.policy.digest),
                                  failures=entry.failures if entry else 0)
             self.journal.put(entry)
         return entry

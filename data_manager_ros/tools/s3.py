@@ -114,7 +114,7 @@ class Bucket:
     def get(self, key: str) -> bytes:
         return self._request("GET", key).content
 
-    def download(self, key: str, path: str, algorithm: str = digest.ALGORITHM) -> str:
+    def download(self, key: str, path: str, algorithm: str) -> str:
         """Stream an object into ``path``; returns its digest (data_manager_ros.digest's
         form) in ``algorithm``."""
         hasher = digest.hasher(algorithm)

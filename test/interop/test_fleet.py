@@ -98,7 +98,7 @@ def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, m
     bucket = s3.bucket()
     for key, record in stored.items():
         path = tmp_path / "check"
-        assert bucket.download(key, str(path)) == record["digest"]
+        assert bucket.download(key, str(path), "blake3") == record["digest"]
     assert not [k for k in bucket.keys() if k.endswith(".part")]
     first = stored["robot7/bag_a/bag_a_0.mcap"]["metadata"]
     assert first["topics"] == "/cloud" and first["kind"] == "bag" and first["tags"] == "field-test"
@@ -154,7 +154,7 @@ def test_an_upload_whose_sidecar_was_never_written_is_finished_by_the_next_head(
     assert head.headers["Upload-Offset"] == head.headers["Upload-Length"]
     after = sidecars(s3)[key]
     assert (after["digest"], after["metadata"]) == (before["digest"], before["metadata"])
-    assert bucket.download(key, str(tmp_path / "check")) == after["digest"]
+    assert bucket.download(key, str(tmp_path / "check"), "blake3") == after["digest"]
 
 
 @pytest.mark.slow
@@ -220,7 +220,7 @@ def test_three_robots_through_a_cutting_proxy_and_a_killed_ingest_lose_nothing(t
         assert (counts["/gps1/position"], counts["/camera1/point_cloud"]) == sent[robot], robot
         for key, record in mine.items():
             assert record["metadata"]["robot_id"] == robot
-            assert bucket.download(key, str(tmp_path / "check")) == record["digest"], key
+            assert bucket.download(key, str(tmp_path / "check"), "blake3") == record["digest"], key
     assert not [k for k in bucket.keys() if k.endswith(".part")]
     # resumed where the bucket stood: far less than twice the bytes went over the wire
     assert proxy.upstream_bytes < 1.5 * sum(r["size"] for r in stored.values())

@@ -350,7 +350,7 @@ def test_an_upload_url_of_another_origin_is_dropped_and_the_file_sent_anew(tmp_p
     path = str(tmp_path / "capture" / "bag_o" / "bag_o_0.mcap")
     stat = os.stat(path)
     journal = Journal(str(tmp_path / "capture" / JOURNAL_FILE))
-    journal.put(JournalEntry(path, stat.st_size, stat.st_mtime_ns, digest.of_file(path),
+    journal.put(JournalEntry(path, stat.st_size, stat.st_mtime_ns, digest.of_file(path, "blake3"),
                              upload_url=f"http://127.0.0.1:{free_port()}/files/stale"))
     journal.close()
     sync, log = manager(tmp_path, tus_server.url)
@@ -387,6 +387,29 @@ def test_an_upload_started_with_a_sha256_resumes_and_is_checked_in_sha256(tmp_pa
     assert url.endswith(arrived[relative]["id"]) and half > 0
     assert arrived[relative]["digest"] == f"sha256:{legacy}"
     assert all(u["digest"].startswith("blake3:") for p, u in arrived.items() if p != relative)
+
+
+def test_upload_digest_changed_live_to_sha256_is_what_the_server_checks(tmp_path,
+                                                                         tus_server):
+    """For a server or hook that checks SHA-256, set live: files whose upload starts after
+    the change carry `sha256`, and a byte flipped in flight is caught by it."""
+    _, first = make_bag(str(tmp_path / "capture"), "bag_b", 2)
+    sync, log = manager(tmp_path, tus_server.url, maximum_num_sync_threads=1)
+    sync.sweep()
+    drain(sync, 60)
+    _, files = make_bag(str(tmp_path / "capture"), "bag_2", 3)
+    proxy = FaultProxy(tus_server.port, flip_at=1 << 20)
+    sync.apply(replace(sync.config, upload_digest="sha256", sync_url=proxy.url()))
+    sweep_until_empty(sync, 60)
+    proxy.close()
+    assert proxy.flipped and "sha256 mismatch" in log.text()
+    assert_arrived_once(tus_server, {**first, **files})
+    arrived = by_path(tus_server)
+    for path in first:
+        assert arrived[path][0]["digest"].startswith("blake3:")
+    for path in files:
+        assert arrived[path][0]["digest"] == "sha256:" + hashlib.sha256(files[path]).hexdigest()
+        assert "blake3" not in arrived[path][0]["metadata"]
 
 
 def test_small_files_are_not_starved_by_large_ones(tmp_path, tus_server):

@@ -41,6 +41,7 @@ def running(tmp_path):
     ("upload_priority", ["clips"], "must be each of clips, bags, files once"),
     ("clip_trigger_topic", "bad topic", "is not a valid ROS topic name"),
     ("disk_full_policy", "panic", "must be one of pause, delete_oldest"),
+    ("upload_digest", "md5", "must be one of blake3, sha256"),
 ])
 def test_invalid_update_is_refused_and_old_value_stays(running, name, value, reason):
     _, node, client = running

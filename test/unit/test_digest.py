@@ -18,7 +18,7 @@ ABC_BLAKE3 = "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
 def test_a_file_gets_its_blake3_digest_and_a_sha256_one_on_request(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"abc")
-    assert digest.of_file(str(path)) == f"blake3:{ABC_BLAKE3}"
+    assert digest.of_file(str(path), "blake3") == f"blake3:{ABC_BLAKE3}"
     assert digest.of_file(str(path), "sha256") == "sha256:" + hashlib.sha256(b"abc").hexdigest()
 
 
@@ -28,7 +28,7 @@ def test_a_digest_of_several_blocks_is_that_of_the_whole_file(tmp_path):
     path.write_bytes(data)
     whole = digest.hasher("blake3")
     whole.update(data)
-    assert digest.of_file(str(path)) == f"blake3:{whole.hexdigest()}"
+    assert digest.of_file(str(path), "blake3") == f"blake3:{whole.hexdigest()}"
 
 
 def test_a_bare_hex_is_a_sha256_and_matches_in_its_own_algorithm(tmp_path):
