@@ -12,10 +12,13 @@ uploads in flight and fleet sidecars made before BLAKE3 carry it.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from typing import Protocol
 
 import blake3
+
+from data_manager_ros.fsutil import read_blocks
 
 
 class Hasher(Protocol):
@@ -25,7 +28,6 @@ class Hasher(Protocol):
 
 
 HASHERS: dict[str, Callable[[], Hasher]] = {"blake3": blake3.blake3, "sha256": hashlib.sha256}
-_BLOCK = 1 << 20
 
 
 def hasher(algorithm: str) -> Hasher:
@@ -46,12 +48,10 @@ def tagged(digest: str) -> str:
 
 
 def of_file(path: str, algorithm: str) -> str:
-    """The file's digest, read through one reused 1 MiB buffer (no heap of freed blocks)."""
     digest = hasher(algorithm)
-    block = memoryview(bytearray(_BLOCK))
     with open(path, "rb", buffering=0) as handle:
-        while count := handle.readinto(block):
-            digest.update(block[:count])
+        for block in read_blocks(handle, 0, os.fstat(handle.fileno()).st_size):
+            digest.update(block)
     return f"{algorithm}:{digest.hexdigest()}"
 
 

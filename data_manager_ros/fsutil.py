@@ -1,10 +1,13 @@
-"""Filesystem guarantees the rest relies on: durable replacement, private dirs, crash-safe locks."""
+"""Filesystem guarantees the rest relies on: durable replacement, private dirs, crash-safe locks,
+a file range read without a new block per MiB."""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import time
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 
 def fsync_dir(path: str) -> None:
@@ -38,6 +41,33 @@ def printable(text: str) -> str:
     such bytes as lone surrogates, which logs, ROS strings, JSON readers and terminals
     refuse; paths stay raw everywhere else, so the file is still found and uploaded."""
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+class ReadableFile(Protocol):
+    """An open binary file, buffered or not."""
+
+    @property
+    def name(self) -> Any: ...
+
+    def seek(self, offset: int, whence: int = ..., /) -> int: ...
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+def read_blocks(handle: ReadableFile, start: int, length: int,
+                block_size: int = 1 << 20) -> Iterator[memoryview]:
+    """Bytes ``start..start + length`` of an open file, read into one reused buffer: a block is
+    valid until the next is asked for, and no heap keeps freed 1 MiB blocks around. OSError
+    if the file ends early (it shrank since it was measured)."""
+    handle.seek(start)
+    buffer = memoryview(bytearray(min(block_size, length)))
+    left = length
+    while left > 0:
+        count = handle.readinto(buffer[:min(len(buffer), left)])
+        if not count:
+            raise OSError(f"{handle.name} ended {left} bytes early")
+        left -= count
+        yield buffer[:count]
 
 
 class LockBusy(OSError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from io import BufferedReader
 
+from data_manager_ros.fsutil import read_blocks
 from data_manager_ros.sync.bandwidth import BandwidthLimit
 
 _UNLIMITED = BandwidthLimit(0)
@@ -35,16 +36,8 @@ class FileSlice:
         return self._length
 
     def __iter__(self) -> Iterator[memoryview]:
-        """Each block is read into the same buffer, valid until the next is asked for: the
-        socket has taken it by then, and no heap keeps freed 1 MiB blocks around."""
-        self._handle.seek(self._offset)
-        buffer = memoryview(bytearray(min(self._block, self._length)))
-        left = self._length
-        while left > 0:
-            count = self._handle.readinto(buffer[:min(len(buffer), left)])
-            if not count:
-                raise OSError(f"{self._handle.name} ended {left} bytes early")
-            left -= count
-            self._limit.pace(count)
-            self._on_read(count)
-            yield buffer[:count]
+        """Each block is valid until the next is asked for: the socket has taken it by then."""
+        for block in read_blocks(self._handle, self._offset, self._length, self._block):
+            self._limit.pace(len(block))
+            self._on_read(len(block))
+            yield block

@@ -24,6 +24,7 @@ from email.utils import parsedate_to_datetime
 from io import BufferedReader
 from urllib.parse import urljoin, urlsplit
 
+from data_manager_ros.fsutil import read_blocks
 from data_manager_ros.sync.bandwidth import BandwidthLimit
 from data_manager_ros.sync.errors import (
     ConnectionFailed,
@@ -82,14 +83,8 @@ def _offset(response: Response, action: str) -> int:
 def _digest(handle: BufferedReader, start: int, end: int, algorithm: str) -> str:
     """Base64 hash of bytes ``start..end`` of the file, as Upload-Checksum carries it."""
     digest = hashlib.new(algorithm)
-    handle.seek(start)
-    left = end - start
-    while left > 0:
-        block = handle.read(min(left, 1 << 20))
-        if not block:
-            raise OSError(f"{handle.name} ended {left} bytes early")
+    for block in read_blocks(handle, start, end - start):
         digest.update(block)
-        left -= len(block)
     return base64.b64encode(digest.digest()).decode()
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from data_manager_ros import digest
 from data_manager_ros.sync import destinations, upload_outcomes, uploader
 from helpers.processes import wait_for
 from helpers.sync_setup import (
@@ -94,7 +95,9 @@ def _inject(site: str, code: int, source: str, sync: Any, monkeypatch: Any) -> N
         monkeypatch.setattr(uploader, "os", _with_os(uploader, "stat", Fault(os.stat, code,
                                                                               source)))
     elif site == "open":
-        monkeypatch.setattr(destinations, "open", Fault(open, code, source), raising=False)
+        fault = Fault(open, code, source)
+        for module in (digest, destinations):  # where the hash and the body open the file
+            monkeypatch.setattr(module, "open", fault, raising=False)
     elif site == "read":
         reads = Fault(open, code, source)  # one budget of faulty reads for every handle
 
@@ -107,7 +110,8 @@ def _inject(site: str, code: int, source: str, sync: Any, monkeypatch: Any) -> N
                 return real(buffer)
             handle.readinto = readinto
             return handle
-        monkeypatch.setattr(destinations, "open", opened, raising=False)
+        for module in (digest, destinations):
+            monkeypatch.setattr(module, "open", opened, raising=False)
     elif site == "journal":
         sync.uploader.journal = FaultyJournalWrites(sync.uploader.journal, code)
     elif site == "unlink":
