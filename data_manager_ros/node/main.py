@@ -9,6 +9,10 @@ handlers run between slices and only set a flag.
 
 from __future__ import annotations
 
+from data_manager_ros.node.deferred_import import defer
+
+defer("numpy")  # before rclpy imports it: 12 MiB the node never uses (deferred_import.py)
+
 import importlib.util
 import signal
 import sys
