@@ -1,10 +1,9 @@
 """One topic moving from one subscription to another without a message lost or written twice.
 
 A DDS reader's depth is fixed when it is created, and the depth that suits a topic is known
-only once its messages are seen: 1000 samples of a 100 B fix are nothing, 1000 of a 4.9 MB
-cloud are 4.9 GB that DDS may hold if the executor stalls. So the recorder creates a second
-reader with the depth the byte budget allows, lets both receive side by side, and closes the
-first once the second is seen to receive what the first does. A message is known by its
+only once its messages are seen (capture/reader_depth.py). To change it, the recorder creates
+a second reader of the new depth, lets both receive side by side, and closes the first once
+the second is seen to receive what the first does. A message is known by its
 publisher's source timestamp and sequence number:
 
 - the old reader keeps writing what it receives, noting each message's key;
@@ -25,15 +24,6 @@ Deliver = Callable[[bytes, dict], None]
 
 def message_key(info: dict) -> tuple[int, int]:
     return info["source_timestamp"], info.get("publication_sequence_number", 0)
-
-
-def budget_depth(largest_bytes: int, budget_bytes: int, configured_depth: int,
-                 floor: int = 10) -> int:
-    """The reader depth whose samples of the largest message seen fit the budget; never
-    above the configured depth nor below ``floor`` (rosbag2's default depth)."""
-    if largest_bytes <= 0:
-        return configured_depth
-    return max(min(floor, configured_depth), min(configured_depth, budget_bytes // largest_bytes))
 
 
 class Handover:

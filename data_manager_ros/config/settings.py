@@ -236,9 +236,10 @@ class DataManagerConfig:
                                          limits=(4096, 64 * MIB), feeds={"writer": "chunk_size"})
     compression: str = setting(Compression.NONE, "MCAP chunk compression.",
                                choices=Compression, feeds={"writer": "compression"})
-    qos_depth: int = setting(1000, "Subscription queue depth; lower (not below 10) for a "
-                             "topic whose largest messages would fill more than "
-                             "max_backlog_bytes.", limits=(1, 100_000))
+    qos_depth: int = setting(1000, "Subscription queue depth; a type that can carry bulk "
+                             "data (images, clouds) starts at 100 until its messages are "
+                             "seen; lower (not below 10) for a topic whose largest messages "
+                             "would fill more than max_backlog_bytes.", limits=(1, 100_000))
     max_backlog_bytes: int = setting(
         256 * MIB, "Bytes queued for the writer before messages are dropped (and counted); "
         "also what a topic's subscription queue may hold.",

@@ -13,7 +13,6 @@ each and never stop the other topics.
 from __future__ import annotations
 
 import copy
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +25,6 @@ from data_manager_ros.bag.mcap_file import Topic
 from data_manager_ros.bag.message_definitions import (
     UnknownMessageType,
     message_definition,
-    split_type_name,
     type_hash,
 )
 from data_manager_ros.bag.qos import (
@@ -37,22 +35,12 @@ from data_manager_ros.bag.qos import (
 )
 from data_manager_ros.capture.clips import ClipRecorder
 from data_manager_ros.capture.engine import CaptureEngine
-from data_manager_ros.capture.handover import budget_depth
 from data_manager_ros.capture.intake import MessageCallback
+from data_manager_ros.capture.reader_depth import budget_depth, moved_depth, start_depth
 from data_manager_ros.capture.topic_selection import TopicSelection, methods_for_graph
 from data_manager_ros.config.settings import MethodConfig
+from data_manager_ros.node.message_types import message_class, unbounded
 from data_manager_ros.node.reader_move import ReaderMove
-
-
-def message_class(type_name: str) -> type:
-    """A message's class, or a service event's (``pkg/srv/Name_Event``)."""
-    package, interface, name = split_type_name(type_name)
-    try:
-        return getattr(importlib.import_module(f"{package}.{interface}"), name)
-    except (ImportError, AttributeError):
-        raise UnknownMessageType(
-            f"message type {type_name!r} has no Python module ({package}.{interface}.{name}); "
-            f"install the package that defines it") from None
 
 
 def _advertised_hash(publishers: list, msg_type: str) -> str:
@@ -200,7 +188,7 @@ class TopicRecorder:
         msg_class = message_class(msg_type)
         publishers = self._node.get_publishers_info_by_topic(method.topic)
         offered = [info.qos_profile for info in publishers]
-        depth = self._budget_depth(method.topic)
+        depth = self._first_depth(method.topic, msg_type)
         if offered:
             profile = adapted_profile(offered, depth)
         elif self._selection.include_unpublished_topics:
@@ -224,16 +212,18 @@ class TopicRecorder:
                        f"{', full rate for clips' if tap else ''} "
                        f"({profile.reliability.name.lower()}, depth {profile.depth})")
 
-    def _budget_depth(self, topic: str) -> int:
-        """The configured depth, or less where it would let DDS hold more than the writer's
-        byte budget (``max_backlog_bytes``) of the largest message seen on the topic."""
+    def _first_depth(self, topic: str, msg_type: str) -> int:
+        """The depth of a new reader (capture/reader_depth.py): by the byte budget where the
+        topic's messages were seen before (subscribed again), else by its type."""
         stats = self._engine.intake.stats.get(topic)
-        return budget_depth(stats.largest if stats else 0, self._engine.intake.backlog.limit,
-                            self.qos_depth)
+        if stats and stats.largest:
+            return budget_depth(stats.largest, self._engine.intake.backlog.limit, self.qos_depth)
+        return start_depth(unbounded(msg_type), self.qos_depth)
 
     def _fit_depth(self, capture: _Capture) -> None:
-        """Move a topic whose messages turned out large to a reader of the depth the budget
-        allows (node/reader_move.py), or take the next step of a move under way."""
+        """Move a topic to a reader of the depth its messages' size calls for (down for large
+        ones, up for small ones; capture/reader_depth.py, node/reader_move.py), or take the
+        next step of a move under way."""
         if capture.move is not None:
             if capture.move.step():
                 capture.move = None
@@ -242,8 +232,10 @@ class TopicRecorder:
         topic = capture.method.topic
         if old is None or profile is None or callback is None:
             return
-        depth = self._budget_depth(topic)
-        if (depth * 2 > profile.depth  # near enough: not worth a second reader
+        stats = self._engine.intake.stats.get(topic)
+        depth = moved_depth(profile.depth, stats.largest if stats else 0,
+                            self._engine.intake.backlog.limit, self.qos_depth)
+        if (depth is None
                 or "depth" in self._overrides.get(topic, {})  # the user's
                 # a new transient-local reader would get the publishers' history again
                 or profile.durability == DurabilityPolicy.TRANSIENT_LOCAL):
@@ -254,7 +246,7 @@ class TopicRecorder:
         capture.move = ReaderMove(self._node, old, callback, topic, profile, own)
         capture.subscription, capture.callback, capture.profile = capture.move.reader, own, profile
         self._log.info(f"capturing {topic} with depth {depth} (its messages reach "
-                       f"{self._engine.intake.stats[topic].largest} bytes; max_backlog_bytes "
+                       f"{stats.largest if stats else 0} bytes; max_backlog_bytes "
                        f"{self._engine.intake.backlog.limit})")
 
     def _report(self, capture: _Capture, message: str, error: bool = False) -> None:

@@ -34,7 +34,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from data_manager_ros.bag.metadata import BagMetadata
-from data_manager_ros.node.topic_recorder import message_class
+from data_manager_ros.node.message_types import message_class
 
 Sink = Callable[[str, bytes], None]
 READ_AHEAD = 30  # messages: a second of a 30 Hz camera

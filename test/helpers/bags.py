@@ -9,7 +9,7 @@ from mcap.reader import make_reader
 from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader
 
-from data_manager_ros.node.topic_recorder import message_class
+from data_manager_ros.node.message_types import message_class
 
 
 def bag_dirs(capture_dir: str) -> list[str]:

@@ -23,7 +23,7 @@ from rclpy.serialization import deserialize_message, serialize_message
 
 from data_manager_ros.bag.metadata import TOP_KEY, BagMetadata
 from data_manager_ros.bag.writer import BagWriter
-from data_manager_ros.node.topic_recorder import message_class
+from data_manager_ros.node.message_types import message_class
 from data_manager_ros.tools.play_check import play
 from helpers.bag_samples import NAVSAT, START_NS, fix, topic, write_bag, write_recovered_bag
 from helpers.bags import assert_rosbag2_reads_every_message, read_rosbag2

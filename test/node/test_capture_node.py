@@ -233,21 +233,39 @@ def test_no_bag_is_made_until_a_topic_is_there_to_record(tmp_path):
     assert len(read_bag(bag)["/gps1/position"]) == fixes
 
 
-def test_large_messages_move_to_a_reader_of_the_budgets_depth_with_none_lost_or_doubled(
-        tmp_path):
-    """1 MiB clouds under a 16 MiB backlog budget: at the configured depth 1000, DDS could
-    hold 1 GiB of them for the node. While it records, the node moves the topic to a reader
-    of depth 15 (16 MiB over 1,048,713 bytes; capture/handover.py); the bag holds every cloud
-    published, each once."""
-    path = config(tmp_path, {"camera1": [{"method": "PointCloud"}]}, max_backlog_bytes=16 << 20)
+@pytest.mark.parametrize("cloud_size, budget, moved", [
+    # 1 MiB clouds under a 16 MiB budget: at depth 100, DDS could hold 100 MiB of them for the
+    # node; it moves the topic down to 15 (16 MiB over 1,048,713 bytes)
+    ("256x256", 16 << 20, "with depth 15 (its messages reach 1048713 bytes"),
+    # 1 KiB clouds: the cloud type could carry megabytes, these do not; up to qos_depth
+    ("8x8", 256 << 20, "with depth 1000 (its messages reach 1164 bytes"),
+], ids=["down", "up"])
+def test_a_topic_moves_to_a_reader_of_the_depth_its_messages_call_for_with_none_lost_or_doubled(
+        tmp_path, cloud_size, budget, moved):
+    """A cloud topic starts at depth 100 because its type can carry bulk data, a fix topic at
+    qos_depth because its type is bounded (capture/reader_depth.py). Once the clouds' size is
+    seen, the node moves their topic to a reader of the depth the budget calls for
+    (capture/handover.py); the bag holds every cloud published, each once."""
+    path = config(tmp_path, {"camera1": [{"method": "PointCloud"}],
+                             "gps1": [{"method": "Position"}]}, max_backlog_bytes=budget)
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
     with stopped_after(node), ros_client() as client:
-        sensors = start_sensors(0, 20, 8.0, "--cloud-size", "256x256", "--wait-subscribers", "1")
-        node.wait_log("capturing /camera1/point_cloud with depth 15 (its messages reach 1048713")
-        clouds = published(sensors.communicate(timeout=60)[0])[1]
-        wait_received({CLOUD_TOPIC: clouds})
+        sensors = start_sensors(10, 20, 8.0, "--cloud-size", cloud_size, "--wait-subscribers", "1")
+        node.wait_log(f"capturing {CLOUD_TOPIC} {moved}")
+        fixes, clouds = published(sensors.communicate(timeout=60)[0])
+        wait_received({GPS_TOPIC: fixes, CLOUD_TOPIC: clouds})
         readers = client.node.count_subscribers(CLOUD_TOPIC)  # seconds after the move
+        with open(f"/proc/{node.process.pid}/maps") as maps:
+            mapped = maps.read()
     assert readers == 1, f"{readers} readers of {CLOUD_TOPIC}: the old one was not closed"
+    # recording raw never builds a message with an array field (node/deferred_import.py)
+    assert "_multiarray_umath" not in mapped, "the node loaded numpy"
+    log = node.log()
+    assert f"capturing {CLOUD_TOPIC} (sensor_msgs/msg/PointCloud2) for camera1/PointCloud at " \
+        "every message (reliable, depth 100)" in log
+    assert f"capturing {GPS_TOPIC} (sensor_msgs/msg/NavSatFix) for gps1/Position at every " \
+        "message (reliable, depth 1000)" in log
+    assert f"capturing {GPS_TOPIC} with depth" not in log
     [bag] = bag_dirs(str(tmp_path / "capture"))
     stamps = [raw[4:12] for _, raw in read_rosbag2(bag)[CLOUD_TOPIC][1]]  # header.stamp
     assert clouds >= 140 and len(stamps) == clouds and len(set(stamps)) == clouds

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from data_manager_ros.capture.handover import Handover, budget_depth
+from data_manager_ros.capture.handover import Handover
 
 
 def info(sequence: int) -> dict:
@@ -62,11 +62,3 @@ def test_the_new_reader_is_known_matched_once_both_received_a_message():
     assert not handover.both_receive
     handover.from_new(b"1", info(1))
     assert handover.both_receive
-
-
-def test_the_depth_fits_the_budget_within_rosbag2s_default_and_the_configured_depth():
-    assert budget_depth(4_900_000, 256 << 20, 1000) == 54
-    assert budget_depth(100, 256 << 20, 1000) == 1000
-    assert budget_depth(100 << 20, 256 << 20, 1000) == 10  # never below rosbag2's default
-    assert budget_depth(100 << 20, 256 << 20, 5) == 5  # nor above what is configured
-    assert budget_depth(0, 256 << 20, 1000) == 1000  # nothing seen yet
