@@ -215,10 +215,15 @@ class TopicRecorder:
     def _first_depth(self, topic: str, msg_type: str) -> int:
         """The depth of a new reader (capture/reader_depth.py): by the byte budget where the
         topic's messages were seen before (subscribed again), else by its type."""
-        stats = self._engine.intake.stats.get(topic)
-        if stats and stats.largest:
-            return budget_depth(stats.largest, self._engine.intake.backlog.limit, self.qos_depth)
+        largest = self._largest(topic)
+        if largest:
+            return budget_depth(largest, self._engine.intake.backlog.limit, self.qos_depth)
         return start_depth(unbounded(msg_type), self.qos_depth)
+
+    def _largest(self, topic: str) -> int:
+        """The largest message seen on the topic in bytes; 0 before the first."""
+        stats = self._engine.intake.stats.get(topic)
+        return stats.largest if stats else 0
 
     def _fit_depth(self, capture: _Capture) -> None:
         """Move a topic to a reader of the depth its messages' size calls for (down for large
@@ -232,9 +237,9 @@ class TopicRecorder:
         topic = capture.method.topic
         if old is None or profile is None or callback is None:
             return
-        stats = self._engine.intake.stats.get(topic)
-        depth = moved_depth(profile.depth, stats.largest if stats else 0,
-                            self._engine.intake.backlog.limit, self.qos_depth)
+        largest = self._largest(topic)
+        depth = moved_depth(profile.depth, largest, self._engine.intake.backlog.limit,
+                            self.qos_depth)
         if (depth is None
                 or "depth" in self._overrides.get(topic, {})  # the user's
                 # a new transient-local reader would get the publishers' history again
@@ -246,7 +251,7 @@ class TopicRecorder:
         capture.move = ReaderMove(self._node, old, callback, topic, profile, own)
         capture.subscription, capture.callback, capture.profile = capture.move.reader, own, profile
         self._log.info(f"capturing {topic} with depth {depth} (its messages reach "
-                       f"{stats.largest if stats else 0} bytes; max_backlog_bytes "
+                       f"{largest} bytes; max_backlog_bytes "
                        f"{self._engine.intake.backlog.limit})")
 
     def _report(self, capture: _Capture, message: str, error: bool = False) -> None:
