@@ -21,8 +21,10 @@ setup(
     install_requires=["mcap>=1.6", "PyYAML", "requests", "zstandard", "lz4", "isal", "blake3"],
     # colcon runs pytest (not unittest) because "test" names it; rosbags is a reader for
     # the tests only (nothing at run time imports it)
-    extras_require={"test": ["pytest>=8,<9", "rosbags>=0.10", "psutil", "moto[server]>=5",
-                             "proxy.py"]},
+    # fleet: data_manager_fleet's credentials (robots, operators) live in PostgreSQL
+    extras_require={"fleet": ["psycopg[binary]>=3.2"],
+                    "test": ["pytest>=8,<9", "rosbags>=0.10", "psutil", "moto[server]>=5",
+                             "proxy.py", "psycopg[binary]>=3.2"]},
     zip_safe=True,
     maintainer="data_manager_ros developers",
     maintainer_email="dev@data-manager-ros.invalid",

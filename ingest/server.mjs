@@ -1,26 +1,34 @@
 // A fleet's ingest: the official tus 1.0 server (@tus/server) in front of object storage
-// (@tus/s3-store), so robots upload resumably to any S3 API (AWS S3, MinIO, ...) through a
-// stateless front: every byte and every upload's state lives in the bucket, and a restart
-// (or another instance) resumes an upload where the bucket says it stands.
+// (@tus/s3-store), so robots upload resumably to any S3 API (AWS S3, MinIO, ...). Every byte
+// and every upload's state lives in the bucket, credentials and locks in PostgreSQL, so any
+// number of instances behind one address serve any robot, and a restarted one resumes an
+// upload where the bucket says it stands.
 //
 // Configured by environment (see README "Running a fleet"):
 //   INGEST_S3_BUCKET     bucket (required)
 //   INGEST_S3_ENDPOINT   S3 API endpoint; empty for AWS S3 (then AWS_REGION or INGEST_S3_REGION)
 //   INGEST_S3_REGION     region (default us-east-1)
 //   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   credentials (else the AWS default chain)
-//   INGEST_API_KEY       the key robots send as "Authorization: Bearer <key>"; empty: none
+//   INGEST_DATABASE_URL  PostgreSQL (required): robot and operator credentials, upload locks
+//   INGEST_MAX_UPLOAD_BYTES  the largest file accepted (default 64 GiB); larger: 413
+//   INGEST_LOCK_TIMEOUT_MS   how long a request waits for an upload another one writes (10000)
 //   INGEST_HOST, INGEST_PORT   where to listen (default 127.0.0.1:1080; 0 picks a port)
 //   INGEST_CREATE_BUCKET "true" creates the bucket when missing (tests, demos)
 //
-// What a deployment adds around the tus server:
-// - object keys a person can read: <robot_id>/<relative path of the file> (a bag file is
-//   <robot_id>/<bag>/<bag>_N.mcap), each path segment escaped losslessly (see objectKey);
+// Who may do what: a robot (its own token, `data_manager_fleet robots add`) creates,
+// resumes, HEADs and terminates uploads under its own key prefix only; the robot is the
+// token's, and an Upload-Metadata robot_id that names another is refused (403). An operator
+// token may HEAD and terminate any upload and upload nothing. Nobody reads file contents
+// through the ingest (GET: 405): people read the bucket.
+//
+// What it adds around the tus server:
+// - object keys a person can read: <robot>/<relative path of the file> (a bag file is
+//   <robot>/<bag>/<bag>_N.mcap), each segment escaped losslessly (keys.mjs);
 // - at finish, the digest of the object is checked against the client's Upload-Metadata; a
 //   mismatch deletes the object and answers 460, as the test server does;
-// - each finished object gets a sidecar .meta/<key>.json with its upload metadata (robot_id,
+// - each finished object gets a sidecar .meta/<key>.json with its upload metadata (robot,
 //   tags, topics, time range, message count, clip reasons, digest, size): what
-//   data_manager_fleet lists and filters on (S3 object metadata holds 2 KB, a topic list
-//   can be longer).
+//   data_manager_fleet lists and filters on.
 // Prints "listening <port>" once ready.
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -28,49 +36,56 @@ import http from 'node:http';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand,
   HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import { S3Store } from '@tus/s3-store';
 import { Server } from '@tus/server';
+import pg from 'pg';
+
+import { Credentials } from './auth.mjs';
+import { isKeyOf, META_PREFIX, objectKey, rawMetadata, refusal, robotIdProblem, segment,
+  shown, unescapeSegment } from './keys.mjs';
+import { PgLocker } from './pg_locker.mjs';
+import { migrate } from './schema.mjs';
+import { IngestStore } from './store.mjs';
 
 const env = process.env;
-if (!env.INGEST_S3_BUCKET) {
-  console.error('INGEST_S3_BUCKET is not set: name the bucket the ingest writes to');
+function fail(text) {
+  console.error(text);
   process.exit(2);
 }
+if (!env.INGEST_S3_BUCKET) fail('INGEST_S3_BUCKET is not set: name the bucket the ingest writes to');
+if (!env.INGEST_DATABASE_URL) {
+  fail('INGEST_DATABASE_URL is not set: the ingest keeps robot credentials and upload locks in '
+    + 'PostgreSQL (postgresql://user:password@host:5432/fleet)');
+}
+if (env.INGEST_API_KEY) {
+  fail('INGEST_API_KEY (one key for every robot) is gone: each robot has a token of its own. '
+    + 'Unset it, then issue tokens with `data_manager_fleet robots add <robot>`');
+}
+function bytesSetting(name, fallback) {
+  const text = env[name] || String(fallback);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < 1) {
+    fail(`${name} is ${JSON.stringify(text)}: give a whole number of bytes or milliseconds, at least 1`);
+  }
+  return Number(text);
+}
+const maxUploadBytes = bytesSetting('INGEST_MAX_UPLOAD_BYTES', 64 * 2 ** 30);
+const lockTimeoutMs = bytesSetting('INGEST_LOCK_TIMEOUT_MS', 10_000);
 const bucket = env.INGEST_S3_BUCKET;
-const META_PREFIX = '.meta/';
 const clientConfig = {
   region: env.INGEST_S3_REGION || env.AWS_REGION || 'us-east-1',
   // an endpoint of its own (MinIO, moto, Ceph): path-style addressing, as they expect
   ...(env.INGEST_S3_ENDPOINT ? { endpoint: env.INGEST_S3_ENDPOINT, forcePathStyle: true } : {}),
 };
 const s3 = new S3Client(clientConfig);
+const pool = new pg.Pool({ connectionString: env.INGEST_DATABASE_URL, max: 10 });
+pool.on('error', (error) => console.error(`database: ${error.message}`));
+const credentials = new Credentials(pool);
+const locker = new PgLocker(env.INGEST_DATABASE_URL, { acquireLockTimeoutMs: lockTimeoutMs });
+const store = new IngestStore({ partSize: 8 * 1024 * 1024, s3ClientConfig: { bucket, ...clientConfig } },
+  { metaPrefix: META_PREFIX });
 
-// A path segment as a key segment, losslessly: letters, digits, '-', '_' and '.' stay, every
-// other byte is %XX (so '%' too); a segment of dots alone is escaped whole ('..' is no
-// directory of a key, and no one downloads one by mistake).
-function segment(bytes) {
-  const text = [...bytes].map((b) => (/[A-Za-z0-9_.-]/.test(String.fromCharCode(b)) && b < 128
-    ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
-  return /^\.+$/.test(text) ? text.replaceAll('.', '%2E') : text;
-}
-
-function objectKey(metadata) {
-  const robot = metadata?.robot_id;
-  const relative = metadata?.relative_path_bytes
-    ? Buffer.from(metadata.relative_path_bytes, 'base64') : Buffer.from(metadata?.relative_path ?? '');
-  if (!robot || !relative.length) {
-    throw { status_code: 400, body: 'Upload-Metadata must name robot_id and relative_path\n' };
-  }
-  const parts = [];
-  let start = 0;
-  for (let i = 0; i <= relative.length; i += 1) {
-    if (i === relative.length || relative[i] === 0x2f) {
-      if (i > start) parts.push(segment(relative.subarray(start, i)));
-      start = i + 1;
-    }
-  }
-  return [segment(Buffer.from(robot)), ...parts].join('/');
-}
+// who sent each request, from its token: set before tus sees the request
+const callers = new WeakMap();
+const callerOf = (req) => callers.get(req.runtime?.node?.req ?? req.node?.req);
 
 // The digests a robot may claim in Upload-Metadata (data_manager_ros.digest): BLAKE3, and
 // SHA-256 from robots and uploads before it. Unclaimed, an object gets a BLAKE3 one.
@@ -83,27 +98,6 @@ async function digestOf(key, algorithm) {
   return `${algorithm}:${hash.digest('hex')}`;
 }
 
-const store = new S3Store({ partSize: 8 * 1024 * 1024, s3ClientConfig: { bucket, ...clientConfig } });
-
-// An upload whose bytes are all in: its object's digest against the client's, then the
-// sidecar. A mismatch removes the object and the upload's state (and S3Store's cached copy
-// of it), so a HEAD answers 404 and the client starts over, never taking offset == size for
-// a confirmation.
-async function finish(upload) {
-  const algorithm = Object.keys(HASHERS).find((name) => upload.metadata?.[name]) ?? 'blake3';
-  const actual = await digestOf(upload.id, algorithm);
-  if (upload.metadata?.[algorithm] && `${algorithm}:${upload.metadata[algorithm]}` !== actual) {
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: upload.id }));
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${upload.id}.info` }));
-    await store.clearCache(upload.id);
-    throw { status_code: 460, body: `${algorithm} mismatch: got ${actual}\n` };
-  }
-  const record = { key: upload.id, size: upload.size, digest: actual,
-    finished: new Date().toISOString(), metadata: upload.metadata };
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${META_PREFIX}${upload.id}.json`,
-    Body: JSON.stringify(record), ContentType: 'application/json' }));
-}
-
 async function hasSidecar(id) {
   try {
     await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `${META_PREFIX}${id}.json` }));
@@ -114,58 +108,156 @@ async function hasSidecar(id) {
   }
 }
 
+// An upload whose bytes are all in: its object's digest against the client's, then the
+// sidecar, once, under the upload's lock (the robot's HEAD on another instance may ask for
+// the same finish). A mismatch removes the object and the upload's state, so a HEAD answers
+// 404 and the client starts over, never taking offset == size for a confirmation.
+async function finish(id) {
+  if (await hasSidecar(id)) return;
+  const lock = locker.newLock(id);
+  await lock.lock(undefined, undefined);
+  try {
+    if (await hasSidecar(id)) return;
+    const upload = await store.getUpload(id);
+    if (upload.size === undefined || upload.offset !== upload.size) return;
+    const algorithm = Object.keys(HASHERS).find((name) => upload.metadata?.[name]) ?? 'blake3';
+    const actual = await digestOf(id, algorithm);
+    if (upload.metadata?.[algorithm] && `${algorithm}:${upload.metadata[algorithm]}` !== actual) {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: id }));
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${id}.info` }));
+      throw refusal(460, `${algorithm} mismatch: got ${actual}`);
+    }
+    const robot = id.split('/')[0];
+    const record = { key: id, robot, size: upload.size, digest: actual,
+      finished: new Date().toISOString(),
+      // robot_id is the credential's, whatever the upload said
+      metadata: { ...upload.metadata, robot_id: unescapeSegment(robot).toString() } };
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${META_PREFIX}${id}.json`,
+      Body: JSON.stringify(record), ContentType: 'application/json' }));
+  } finally {
+    await lock.unlock();
+  }
+}
+
+// A new upload's key, from the caller's robot and the path it names; what cannot be stored
+// as sent is refused here, before the tus server creates anything.
+function namingFunction(req) {
+  const caller = callerOf(req);
+  const metadata = rawMetadata(req.headers.get('upload-metadata'));
+  const claimed = metadata.get('robot_id');
+  if (claimed?.length && !claimed.equals(caller.subject)) {
+    throw refusal(403, `Upload-Metadata says robot_id ${shown(claimed)}, but this token `
+      + `belongs to robot ${shown(caller.subject)}: a robot uploads only as itself`);
+  }
+  const length = req.headers.get('upload-length');
+  if (length !== null && /^\d+$/.test(length) && Number(length) > maxUploadBytes) {
+    throw refusal(413, `Upload-Length ${length} is over the largest file this ingest accepts, `
+      + `${maxUploadBytes} bytes (INGEST_MAX_UPLOAD_BYTES)`);
+  }
+  const encoded = metadata.get('relative_path_bytes');
+  const path = encoded?.length ? Buffer.from(encoded.toString('latin1'), 'base64')
+    : metadata.get('relative_path');
+  return objectKey(caller.subject, path);
+}
+
 const tus = new Server({
   path: '/files',
   datastore: store,
-  namingFunction: (req, metadata) => objectKey(metadata),
+  locker,
+  maxSize: maxUploadBytes,
+  namingFunction,
   // the key has slashes: the URL carries it base64url-encoded, as one path segment
   generateUrl: (req, { proto, host, path, id }) =>
     `${proto}://${host}${path}/${Buffer.from(id).toString('base64url')}`,
   getFileIdFromRequest: (req, lastPath) =>
     (lastPath ? Buffer.from(lastPath, 'base64url').toString() : undefined),
-  // a client asks where an upload stands after a cut: one killed between its last part and
-  // its sidecar is finished here, before it hears offset == size
+  // a client asks where an upload stands after a cut: one whose bytes are all in but whose
+  // sidecar is not written (an instance killed in between) is finished first
   async onIncomingRequest(req, id) {
-    if (req.method !== 'HEAD' || !id || await hasSidecar(id)) return;
-    let upload;
-    try {
-      upload = await store.getUpload(id);
-    } catch {
-      return; // unknown upload: the server answers 404 itself
-    }
-    if (upload.size !== undefined && upload.offset === upload.size) await finish(upload);
+    if (req.method === 'HEAD') await finish(id).catch((error) => {
+      if (error !== undefined && error.status_code !== 404) throw error;
+    });
   },
   async onUploadFinish(req, upload) {
-    await finish(upload);
+    await finish(upload.id);
     return {};
   },
+  onResponseError(req, error) {
+    if (error?.status_code) {
+      console.warn(`${req.method} ${new URL(req.url).pathname}: ${error.status_code} `
+        + `${String(error.body).trim()}`);
+    }
+  },
 });
+
+function answer(res, { status_code: status, body }) {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Tus-Resumable': '1.0.0' });
+  res.end(body);
+}
+
+// Which upload a URL names, and whether the caller may touch it; a refusal, or null.
+function permission(req, caller) {
+  if (req.method === 'GET') {
+    return refusal(405, 'the ingest does not serve file contents: read them from the bucket '
+      + '(data_manager_fleet download)');
+  }
+  if (caller.role === 'operator') {
+    return ['HEAD', 'DELETE'].includes(req.method) ? null
+      : refusal(403, 'an operator token can HEAD and terminate uploads; only robots upload');
+  }
+  const problem = robotIdProblem(caller.subject);
+  if (problem) return refusal(403, `this token's robot id ${shown(caller.subject)} ${problem}`);
+  if (req.method === 'POST') return null;
+  const last = new URL(req.url, 'http://ingest').pathname.split('/').filter(Boolean).pop() ?? '';
+  const key = Buffer.from(last, 'base64url').toString('latin1');
+  return isKeyOf(key, segment(caller.subject)) ? null
+    : refusal(403, `no upload of robot ${shown(caller.subject)} has this URL: a robot reaches `
+      + 'only the uploads it created');
+}
+
+async function handle(req, res) {
+  if (req.method === 'OPTIONS') return tus.handle(req, res); // tus clients ask before logging in
+  let refused;
+  try {
+    const caller = await credentials.identify(req.headers.authorization);
+    refused = permission(req, caller);
+    if (!refused) {
+      callers.set(req, caller);
+      return tus.handle(req, res);
+    }
+  } catch (error) {
+    if (!error?.status_code) throw error;
+    refused = error;
+  }
+  console.warn(`${req.method} ${req.url}: ${refused.status_code} ${refused.body.trim()}`);
+  req.resume();
+  return answer(res, refused);
+}
 
 async function ensureBucket() {
   try {
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch (error) {
     if (env.INGEST_CREATE_BUCKET !== 'true') {
-      console.error(`bucket ${bucket} is not reachable (${error.name}); create it, check the `
+      fail(`bucket ${bucket} is not reachable (${error.name}); create it, check the `
         + 'credentials and INGEST_S3_ENDPOINT, or set INGEST_CREATE_BUCKET=true');
-      process.exit(2);
     }
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   }
 }
 
+try {
+  await migrate(pool);
+  await locker.start();
+} catch (error) {
+  fail(`the database at INGEST_DATABASE_URL is not usable: ${error.message}`);
+}
 await ensureBucket();
-// the API key before anything else (a POST is named from its metadata before any hook runs);
-// OPTIONS stays open, as tus clients ask it before they authenticate
 const server = http.createServer((req, res) => {
-  if (env.INGEST_API_KEY && req.method !== 'OPTIONS'
-      && req.headers.authorization !== `Bearer ${env.INGEST_API_KEY}`) {
-    req.resume();
-    res.writeHead(401, { 'Content-Type': 'text/plain', 'Tus-Resumable': '1.0.0' });
-    res.end('missing or wrong API key\n');
-    return;
-  }
-  tus.handle(req, res);
+  handle(req, res).catch((error) => {
+    console.error(`${req.method} ${req.url}: ${error.stack ?? error}`);
+    if (!res.headersSent) answer(res, refusal(500, 'internal error'));
+  });
 });
 server.listen(Number(env.INGEST_PORT ?? 1080), env.INGEST_HOST || '127.0.0.1', () => {
   console.log(`listening ${server.address().port}`);

@@ -111,8 +111,16 @@ class Bucket:
     def put(self, key: str, data: bytes) -> None:
         self._request("PUT", key, body=data)
 
-    def get(self, key: str) -> bytes:
-        return self._request("GET", key).content
+    def get(self, key: str, limit: int | None = None) -> bytes:
+        """An object's bytes; past ``limit`` bytes, S3Error (an object that is not what its
+        key says can be any size)."""
+        with self._request("GET", key, stream=True) as response:
+            body = bytearray()
+            for block in response.iter_content(1 << 16):
+                body += block
+                if limit is not None and len(body) > limit:
+                    raise S3Error(f"{key}: larger than the {limit} bytes expected of it")
+        return bytes(body)
 
     def download(self, key: str, path: str, algorithm: str) -> str:
         """Stream an object into ``path``; returns its digest (data_manager_ros.digest's

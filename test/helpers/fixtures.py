@@ -28,3 +28,37 @@ def mixed_graph():
     yield process
     process.send_signal(signal.SIGINT)
     process.wait(30)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (each test takes a database of its own)."""
+    from helpers.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fleet_db(postgres) -> str:
+    """The URL of a new, empty fleet database."""
+    return postgres.new_database()
+
+
+@pytest.fixture
+def s3():
+    from helpers.fleet import S3Server
+
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ingest(s3, fleet_db):
+    from helpers.fleet import Ingest
+
+    server = Ingest(s3, fleet_db).start()
+    yield server
+    server.kill()

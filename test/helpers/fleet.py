@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import requests
@@ -19,12 +21,6 @@ BUCKET = "fleet"
 # moto takes any credentials; these stand for a deployment's
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "fleet-test", "AWS_SECRET_ACCESS_KEY": "fleet-secret",
                "AWS_REGION": "us-east-1"}
-
-
-def _wait_listening(process: subprocess.Popen, what: str) -> None:
-    line = process.stdout.readline()
-    if not line.startswith("listening"):
-        raise RuntimeError(f"{what} did not start: {line!r}")
 
 
 class S3Server:
@@ -57,6 +53,24 @@ class S3Server:
                       credentials=Credentials(CREDENTIALS["AWS_ACCESS_KEY_ID"],
                                               CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
 
+    def client(self):
+        """boto3 (moto's own dependency): a second S3 client, for what a test does to the
+        bucket behind the ingest's back."""
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+    def empty(self) -> None:
+        """The store loses its state: every object and unfinished multipart upload gone."""
+        client = self.client()
+        for upload in client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []):
+            client.abort_multipart_upload(Bucket=BUCKET, Key=upload["Key"],
+                                          UploadId=upload["UploadId"])
+        for key in self.bucket().keys():
+            client.delete_object(Bucket=BUCKET, Key=key)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -66,14 +80,19 @@ class S3Server:
 class Ingest(KillableServer):
     """The reference ingest against ``s3``; ``kill``/``restart`` keep its port."""
 
-    def __init__(self, s3: S3Server, api_key: str = "", port: int | None = None) -> None:
+    def __init__(self, s3: S3Server, database_url: str, port: int | None = None,
+                 **settings: str) -> None:
+        """``settings``: more of its environment (INGEST_MAX_UPLOAD_BYTES=...)."""
         if not os.path.isdir(os.path.join(INGEST_DIR, "node_modules", "@tus", "s3-store")):
             raise RuntimeError("the ingest is not installed: run `npm install` in ingest/ "
                                "(bash .ci/setup --test does)")
         self.port = port or free_port()
-        self.env = {**os.environ, **CREDENTIALS, "INGEST_S3_BUCKET": BUCKET,
+        inherited = {k: v for k, v in os.environ.items() if k != "INGEST_API_KEY"}
+        self.env = {**inherited, **CREDENTIALS, "INGEST_S3_BUCKET": BUCKET,
                     "INGEST_S3_ENDPOINT": s3.endpoint, "INGEST_PORT": str(self.port),
-                    "INGEST_API_KEY": api_key, "INGEST_CREATE_BUCKET": "true"}
+                    "INGEST_DATABASE_URL": database_url, "INGEST_CREATE_BUCKET": "true",
+                    **settings}
+        self.log_path = tempfile.mktemp(prefix="dm-ingest-", suffix=".log")
         self.process: subprocess.Popen | None = None
 
     @property
@@ -81,9 +100,61 @@ class Ingest(KillableServer):
         return f"http://127.0.0.1:{self.port}/files/"
 
     def start(self) -> Ingest:
-        self.process = subprocess.Popen(["node", os.path.join(INGEST_DIR, "server.mjs")],
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                        text=True, env=self.env)
-        _wait_listening(self.process, "the ingest")
+        with open(self.log_path, "ab") as log:
+            start = log.tell()
+            self.process = subprocess.Popen(["node", os.path.join(INGEST_DIR, "server.mjs")],
+                                            stdout=log, stderr=log, env=self.env)
+        deadline = time.monotonic() + 30
+        while "listening" not in self.output()[start:]:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the ingest did not start: {self.output()[start:]!r}")
+            time.sleep(0.1)
         return self
 
+    def output(self) -> str:
+        """What it printed (refusals, repairs), every start's."""
+        with open(self.log_path, encoding="utf-8", errors="replace") as log:
+            return log.read()
+
+
+def fleet_command(s3: S3Server, database_url: str, *args: str,
+                  check: bool = True) -> subprocess.CompletedProcess:
+    """The real `data_manager_fleet` command, with the ingest's environment."""
+    env = {**os.environ, **CREDENTIALS, "INGEST_S3_BUCKET": BUCKET,
+           "INGEST_S3_ENDPOINT": s3.endpoint, "INGEST_DATABASE_URL": database_url}
+    result = subprocess.run([sys.executable, "-m", "data_manager_ros.tools.fleet", *args],
+                            capture_output=True, env=env, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+
+def robot_token(s3: S3Server, database_url: str, robot: str | bytes) -> str:
+    """A robot's token, issued the operator's way (`data_manager_fleet robots add`)."""
+    result = fleet_command(s3, database_url, "robots", "add", os.fsdecode(robot))
+    return result.stdout.decode().strip()
+
+
+def tus_headers(token: str, **more: str) -> dict[str, str]:
+    return {"Tus-Resumable": "1.0.0", "Authorization": f"Bearer {token}", **more}
+
+
+def upload_metadata(**values: str | bytes) -> str:
+    """An Upload-Metadata header, each value's bytes as given."""
+    return ",".join(f"{name} {base64.b64encode(os.fsencode(value)).decode()}"
+                    for name, value in values.items())
+
+
+def create(url: str, token: str, path: str | bytes, size: int, **metadata: str | bytes
+           ) -> requests.Response:
+    """POST a new upload of ``size`` bytes for ``path``."""
+    return requests.post(url, timeout=30, headers=tus_headers(
+        token, **{"Upload-Length": str(size),
+                  "Upload-Metadata": upload_metadata(relative_path=path, **metadata)}))
+
+
+def patch(location: str, token: str, offset: int, body) -> requests.Response:
+    return requests.patch(location, data=body, timeout=120, headers=tus_headers(
+        token, **{"Upload-Offset": str(offset),
+                  "Content-Type": "application/offset+octet-stream"}))

@@ -8,7 +8,8 @@ import threading
 
 
 class FaultProxy:
-    """Forwards 127.0.0.1:<port> to the upstream port.
+    """Forwards 127.0.0.1:<port> to the upstream port (to several in turn, a connection each,
+    as a load balancer in front of server instances does).
 
     ``upstream_bytes`` counts every byte the client sent (headers included), so
     a test can tell how much was sent twice. ``cut_after`` bytes into each of
@@ -16,11 +17,11 @@ class FaultProxy:
     (low, high) pair cuts each one at a random point in that range.
     """
 
-    def __init__(self, upstream_port: int, cut_after: int | tuple[int, int] = 0,
+    def __init__(self, upstream_port: int | tuple[int, ...], cut_after: int | tuple[int, int] = 0,
                  cuts: int = 0, seed: int = 1, flip_at: int = 0) -> None:
         """``flip_at``: the first connection that carries that many bytes to the server has
         the byte there inverted (once): data corrupted in flight, as TCP's checksum can miss."""
-        self.upstream_port = upstream_port
+        self.upstream_ports = (upstream_port,) if isinstance(upstream_port, int) else upstream_port
         self.flip_at = flip_at
         self.flipped = False
         self.cut_after = cut_after
@@ -52,7 +53,8 @@ class FaultProxy:
                 cut = self._cut_point() if self.cuts_left > 0 else 0
                 self.cuts_left -= 1 if cut else 0
             try:
-                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+                upstream = socket.create_connection(
+                    ("127.0.0.1", self.upstream_ports[self.connections % len(self.upstream_ports)]))
             except OSError:
                 client.close()
                 continue

@@ -15,9 +15,9 @@ import pytest
 import requests
 import yaml
 
-from data_manager_ros.tools.fleet import key_path, key_segment
+from data_manager_ros.fleet.keys import key_path, key_segment
 from data_manager_ros.tools.play_check import play
-from helpers.fleet import BUCKET, CREDENTIALS, Ingest, S3Server
+from helpers.fleet import BUCKET, Ingest, S3Server, fleet_command, robot_token
 from helpers.processes import (
     NodeProcess,
     published,
@@ -28,31 +28,10 @@ from helpers.processes import (
 from helpers.proxy import FaultProxy
 from helpers.sync_setup import drain, make_bag, manager
 
-API_KEY = "fleet-key"
 
-
-@pytest.fixture
-def s3():
-    server = S3Server().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def ingest(s3):
-    server = Ingest(s3, api_key=API_KEY).start()
-    yield server
-    server.kill()
-
-
-def fleet(s3: S3Server, *args: str) -> str:
-    """The real `data_manager_fleet` command, with the ingest's environment."""
-    env = {**os.environ, **CREDENTIALS, "INGEST_S3_BUCKET": BUCKET,
-           "INGEST_S3_ENDPOINT": s3.endpoint}
-    result = subprocess.run([sys.executable, "-m", "data_manager_ros.tools.fleet", *args],
-                            capture_output=True, text=True, env=env, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+def fleet(s3: S3Server, database_url: str, *args: str) -> str:
+    """The real `data_manager_fleet` command's output."""
+    return fleet_command(s3, database_url, *args).stdout.decode()
 
 
 def sidecars(s3: S3Server) -> dict[str, dict]:
@@ -61,7 +40,8 @@ def sidecars(s3: S3Server) -> dict[str, dict]:
     return {record["key"]: record for record in records}
 
 
-def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, monkeypatch):
+def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, fleet_db, ingest,
+                                                         monkeypatch):
     """Through a proxy that flips one byte in flight: the ingest's BLAKE3 check refuses that
     upload (460), the uploader sends it again; keys are `<robot>/<path>`, escaped
     losslessly; each file has its sidecar; the API key is checked; termination is offered;
@@ -79,7 +59,7 @@ def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, m
     past = time.time() - 60
     os.utime(extra / odd, (past, past))
     proxy = FaultProxy(ingest.port, flip_at=3 << 20)
-    monkeypatch.setenv("DATA_MANAGER_API_KEY", API_KEY)
+    monkeypatch.setenv("DATA_MANAGER_API_KEY", robot_token(s3, fleet_db, "robot7"))
     sync, log = manager(tmp_path, proxy.url(), robot_id="robot7", tags=["field-test"],
                         additional_sync_paths=[str(extra)])
     try:
@@ -94,7 +74,6 @@ def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, m
     assert set(stored) == expected
     assert key_path("robot7/logs/notes%20%C3%BC%20%231%25.txt") == f"robot7/logs/{odd}"
     assert key_segment(odd) == "notes%20%C3%BC%20%231%25.txt"  # the ingest's escaping
-    assert key_segment("..") == "%2E%2E" and key_path(key_segment("..")) == ".."
     bucket = s3.bucket()
     for key, record in stored.items():
         path = tmp_path / "check"
@@ -105,7 +84,7 @@ def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, m
     start_s = int(first["start_ns"]) / 1e9
 
     def listed(*filters: str) -> set[str]:
-        return {line.split("\t")[5] for line in fleet(s3, "list", *filters).splitlines()}
+        return {line.split("\t")[5] for line in fleet(s3, fleet_db, "list", *filters).splitlines()}
 
     assert listed() == expected
     assert listed("--robot", "robot8") == set()
@@ -120,18 +99,20 @@ def test_the_ingest_keys_checks_and_describes_every_file(tmp_path, s3, ingest, m
     del legacy["digest"]
     legacy["sha256"] = hashlib.sha256(files["bag_a/bag_a_0.mcap"]).hexdigest()
     bucket.put(".meta/robot7/bag_a/bag_a_0.mcap.json", json.dumps(legacy).encode())
-    fleet(s3, "download", "robot7/bag_a", str(tmp_path / "downloaded"))
+    fleet(s3, fleet_db, "download", "robot7/bag_a", str(tmp_path / "downloaded"))
     assert (tmp_path / "downloaded" / "bag_a" / "bag_a_0.mcap").read_bytes() == files[
         "bag_a/bag_a_0.mcap"]
 
 
 def test_an_upload_whose_sidecar_was_never_written_is_finished_by_the_next_head(tmp_path, s3,
+                                                                                 fleet_db,
                                                                                  ingest,
                                                                                  monkeypatch):
     """The ingest killed after the last part but before the sidecar: the object is whole, no
     sidecar says so. The robot's next HEAD (what it asks after a cut) finishes it first."""
     _, files = make_bag(str(tmp_path / "capture"), "bag_h", 2)
-    monkeypatch.setenv("DATA_MANAGER_API_KEY", API_KEY)
+    token = robot_token(s3, fleet_db, "robot9")
+    monkeypatch.setenv("DATA_MANAGER_API_KEY", token)
     sync, _ = manager(tmp_path, ingest.url, robot_id="robot9")
     try:
         sync.sweep()
@@ -141,16 +122,12 @@ def test_an_upload_whose_sidecar_was_never_written_is_finished_by_the_next_head(
     bucket = s3.bucket()
     key = "robot9/bag_h/bag_h_0.mcap"
     before = sidecars(s3)[key]
-    import boto3  # moto's own dependency: a second S3 client for the one deletion
-
-    boto3.client("s3", endpoint_url=s3.endpoint, region_name="us-east-1",
-                 aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                 aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"]).delete_object(
+    s3.client().delete_object(
         Bucket=BUCKET, Key=f".meta/{key}.json")  # the gap a kill at the wrong moment leaves
     assert key not in sidecars(s3)
     url = ingest.url + base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
     head = requests.head(url, headers={"Tus-Resumable": "1.0.0",
-                                       "Authorization": f"Bearer {API_KEY}"}, timeout=30)
+                                       "Authorization": f"Bearer {token}"}, timeout=30)
     assert head.headers["Upload-Offset"] == head.headers["Upload-Length"]
     after = sidecars(s3)[key]
     assert (after["digest"], after["metadata"]) == (before["digest"], before["metadata"])
@@ -158,15 +135,18 @@ def test_an_upload_whose_sidecar_was_never_written_is_finished_by_the_next_head(
 
 
 @pytest.mark.slow
-def test_three_robots_through_a_cutting_proxy_and_a_killed_ingest_lose_nothing(tmp_path, s3,
-                                                                                 ingest):
-    """Three nodes (robot1..3, each in its namespace with its own sensors) sync through one
-    proxy that cuts connections to one ingest, which is SIGKILLed mid-upload and restarted.
-    Afterwards every message each robot's sensors published is in the bucket, under
-    `<robot>/<bag>/<file>`, each object's digest the one its sidecar names; one robot's bag,
-    downloaded with `data_manager_fleet`, plays back with `ros2 bag play` whole."""
-    proxy = FaultProxy(ingest.port, cut_after=(1 << 20, 6 << 20), cuts=6)
+def test_three_robots_through_a_cutting_balancer_and_a_killed_instance_lose_nothing(
+        tmp_path, s3, fleet_db, ingest):
+    """Three nodes (robot1..3, each in its namespace with its own sensors and its own token)
+    sync through one address that spreads connections over two ingest instances and cuts
+    some; one instance is SIGKILLed mid-upload and restarted. Afterwards every message each
+    robot's sensors published is in the bucket, under `<robot>/<bag>/<file>`, each object's
+    digest the one its sidecar names; one robot's bag, downloaded with `data_manager_fleet`,
+    plays back with `ros2 bag play` whole."""
+    second = Ingest(s3, fleet_db).start()
+    proxy = FaultProxy((ingest.port, second.port), cut_after=(1 << 20, 6 << 20), cuts=6)
     robots = ("robot1", "robot2", "robot3")
+    tokens = {robot: robot_token(s3, fleet_db, robot) for robot in robots}
     nodes, sensors, configs = [], [], {}
     for robot in robots:
         configs[robot] = write_config(
@@ -175,7 +155,7 @@ def test_three_robots_through_a_cutting_proxy_and_a_killed_ingest_lose_nothing(t
             capture_dir=str(tmp_path / robot), sync_url=proxy.url(), robot_id=robot,
             sync_interval_mins=0.01, maximum_capture_file_duration_s=2.0)
         nodes.append(NodeProcess(configs[robot], str(tmp_path / f"{robot}.log"), "-r",
-                                 f"__ns:=/{robot}", env={"DATA_MANAGER_API_KEY": API_KEY})
+                                 f"__ns:=/{robot}", env={"DATA_MANAGER_API_KEY": tokens[robot]})
                      .start())
         sensors.append(start_sensors(
             50, 5, 8.0, "--cloud-size", "320x240", "--wait-subscribers", "1", "--ros-args",
@@ -194,12 +174,14 @@ def test_three_robots_through_a_cutting_proxy_and_a_killed_ingest_lose_nothing(t
             node.stop()
         for process in sensors:
             process.kill()
+    proxy.upstream_ports = (second.port,)  # the killed one's port may be taken by now
     for robot in robots:  # what was still local (the open bags) goes up with the sync CLI
         result = subprocess.run([sys.executable, "-m", "data_manager_ros.tools.sync_cli",
                                  configs[robot]], capture_output=True, text=True, timeout=300,
-                                env={**os.environ, "DATA_MANAGER_API_KEY": API_KEY})
+                                env={**os.environ, "DATA_MANAGER_API_KEY": tokens[robot]})
         assert result.returncode == 0, result.stderr[-2000:]
     proxy.close()
+    second.kill()
     stored = sidecars(s3)
     bucket = s3.bucket()
     for robot in robots:
@@ -225,7 +207,7 @@ def test_three_robots_through_a_cutting_proxy_and_a_killed_ingest_lose_nothing(t
     # resumed where the bucket stood: far less than twice the bytes went over the wire
     assert proxy.upstream_bytes < 1.5 * sum(r["size"] for r in stored.values())
     bag = sorted({k.split("/")[1] for k in stored if k.startswith("robot2/")})[0]
-    local = fleet(s3, "download", f"robot2/{bag}", str(tmp_path / "downloaded")).strip()
+    local = fleet(s3, fleet_db, "download", f"robot2/{bag}", str(tmp_path / "downloaded")).strip()
     with open(os.path.join(local, "metadata.yaml"), encoding="utf-8") as handle:
         info = yaml.safe_load(handle)
     expected = {t["topic_metadata"]["name"]: t["message_count"]
