@@ -1,7 +1,9 @@
 """A fleet's ingest measured: three robots uploading at once through the ingest
 (@tus/server + @tus/s3-store) into an S3 API (moto), against the same files through the
 reference file-store server, in the same run; the ingest's memory; and how long after a
-bag file closes `data_manager_fleet` lists it.
+bag file closes `data_manager_fleet` lists it. Each robot uploads with a token of its own,
+which the ingest checks in PostgreSQL on every request (a real server, initdb'd for the run),
+where it also takes each upload's lock.
 
     python bench/fleet_bench.py [--robots 3] [--mib 96] [--repeat 2] [--listing-s 20]
 
@@ -31,8 +33,9 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, ".."), os.path.join(HERE, "..", "test")]
 
-from data_manager_ros.tools.fleet import stored  # noqa: E402
-from helpers.fleet import CREDENTIALS, Ingest, S3Server  # noqa: E402
+from data_manager_ros.fleet.sidecars import stored  # noqa: E402
+from helpers.fleet import CREDENTIALS, Ingest, S3Server, robot_token  # noqa: E402
+from helpers.postgres import PostgresServer  # noqa: E402
 from helpers.sync_setup import make_bag  # noqa: E402
 from helpers.tus_server import TusServer  # noqa: E402
 
@@ -59,9 +62,11 @@ def cpu_s(processes: list[psutil.Process]) -> list[float]:
 
 
 def upload_all(work: str, url: str, robots: int, mib: int, env: dict[str, str],
-               servers: list[psutil.Process]) -> tuple[float, list[float]]:
-    """MB/s of all robots together, each a `data_manager_sync` of one bag, and the share of
-    one core each of ``servers`` used meanwhile."""
+               servers: list[psutil.Process], tokens: dict[str, str]
+               ) -> tuple[float, list[float]]:
+    """MB/s of all robots together, each a `data_manager_sync` of one bag (with its token
+    from ``tokens``, where it has one), and the share of one core each of ``servers`` used
+    meanwhile."""
     configs = []
     for index in range(robots):
         capture = os.path.join(work, f"robot{index}")
@@ -70,8 +75,10 @@ def upload_all(work: str, url: str, robots: int, mib: int, env: dict[str, str],
                               f"robot{index}"))
     start, before = time.perf_counter(), cpu_s(servers)
     children = [subprocess.Popen([sys.executable, "-m", "data_manager_ros.tools.sync_cli",
-                                  path], env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL) for path in configs]
+                                  path], env={**env, "DATA_MANAGER_API_KEY":
+                                              tokens.get(f"robot{index}", "")},
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for index, path in enumerate(configs)]
     if any(child.wait(600) for child in children):
         raise RuntimeError("a data_manager_sync failed")
     elapsed = time.perf_counter() - start
@@ -79,7 +86,7 @@ def upload_all(work: str, url: str, robots: int, mib: int, env: dict[str, str],
     return robots * mib * (1 << 20) / 1e6 / elapsed, used
 
 
-def listing_delay(work: str, s3: S3Server, ingest: Ingest, seconds: float,
+def listing_delay(work: str, s3: S3Server, database: str, ingest: Ingest, seconds: float,
                   env: dict[str, str]) -> list[float]:
     """Seconds from each closed file's final name on disk to its sidecar in the bucket."""
     capture = os.path.join(work, "node")
@@ -90,8 +97,10 @@ def listing_delay(work: str, s3: S3Server, ingest: Ingest, seconds: float,
     settings["data_manager"]["components"] = {"gps1": [{"method": "Position"}]}
     with open(path, "w", encoding="utf-8") as handle:
         yaml.safe_dump(settings, handle)
+    token = robot_token(s3, database, "listing")
     node = subprocess.Popen([sys.executable, "-m", "data_manager_ros.node.main", "--ros-args",
-                             "-p", f"config_file:={path}"], env=env,
+                             "-p", f"config_file:={path}"],
+                            env={**env, "DATA_MANAGER_API_KEY": token},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sensors = subprocess.Popen([sys.executable, "-m", "data_manager_ros.tools.demo_sensors",
                                 "--gps-hz", "50", "--cloud-hz", "0", "--duration",
@@ -109,7 +118,7 @@ def listing_delay(work: str, s3: S3Server, ingest: Ingest, seconds: float,
                 for name in names:
                     if name.endswith(".mcap"):
                         closed.setdefault(name, now)
-            for item in stored(bucket, "listing/"):
+            for item in stored(bucket, "listing/", print):
                 listed.setdefault(item.key.rsplit("/", 1)[1], time.monotonic())
             if not ended and sensors.poll() is not None:
                 ended = time.monotonic() + 3.0  # the last file closes by age 2 s later
@@ -129,7 +138,10 @@ def main() -> int:
     args = parser.parse_args()
     env = {**os.environ, **CREDENTIALS}
     s3 = S3Server().start()
-    ingest = Ingest(s3).start()
+    postgres = PostgresServer().start()
+    database = postgres.new_database()
+    ingest = Ingest(s3, database).start()
+    tokens = {f"robot{i}": robot_token(s3, database, f"robot{i}") for i in range(args.robots)}
     stop = threading.Event()
     ingest_rss: list[int] = []
     moto_rss: list[int] = []
@@ -145,24 +157,25 @@ def main() -> int:
                 try:
                     rate, (server_cpu,) = upload_all(
                         os.path.join(work, "a"), server.url, args.robots, args.mib, env,
-                        [psutil.Process(server.process.pid)])
+                        [psutil.Process(server.process.pid)], {})
                 finally:
                     server.kill()
                 rates["file-store server"].append(rate)
                 rate, (ingest_cpu, moto_cpu) = upload_all(
                     os.path.join(work, "b"), ingest.url, args.robots, args.mib, env,
-                    [psutil.Process(ingest.process.pid), psutil.Process(s3.process.pid)])
+                    [psutil.Process(ingest.process.pid), psutil.Process(s3.process.pid)], tokens)
                 rates["ingest into S3"].append(rate)
             print(f"run {run + 1}: file-store server {rates['file-store server'][-1]:.0f} MB/s "
                   f"(server {100 * server_cpu:.0f}% of a core); ingest into S3 {rate:.0f} MB/s "
                   f"(ingest {100 * ingest_cpu:.0f}%, moto {100 * moto_cpu:.0f}% of a core)",
                   flush=True)
         with tempfile.TemporaryDirectory(prefix="dm-fleet-bench-") as work:
-            delays = listing_delay(work, s3, ingest, args.listing_s, env)
+            delays = listing_delay(work, s3, database, ingest, args.listing_s, env)
     finally:
         stop.set()
         ingest.kill()
         s3.stop()
+        postgres.stop()
     ratios = [b / a for a, b in zip(rates["file-store server"], rates["ingest into S3"],
                                     strict=True)]
     print(f"{args.robots} robots x {args.mib} MiB at once, {args.repeat} runs: file-store "

@@ -95,8 +95,8 @@ def _check(response: Response, action: str, ok: tuple[int, ...]) -> None:
     if response.status_code in (404, 410, CHECKSUM_MISMATCH):
         raise UploadGone(reason)
     if response.status_code in (401, 403):
-        raise RetryableError(f"{action}: HTTP {response.status_code}: the server refused the "
-                             "API key; check api_key_env / api_key_file")
+        raise RetryableError(f"{reason}: the server refused the API key or what was asked "
+                             "with it; check api_key_env / api_key_file and robot_id")
     if response.status_code == 407:  # the environment's proxy, not the server: files stay
         raise RetryableError(f"{action}: HTTP 407: the proxy refused its login; check the "
                              "user:password in HTTP_PROXY / HTTPS_PROXY")

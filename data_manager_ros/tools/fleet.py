@@ -128,7 +128,7 @@ def credentials(args: argparse.Namespace) -> None:
             return
         token = getattr(store, args.action)(role, subject)
         print(token)
-        print(f"{role} {args.name}: the token above is shown this once"
+        print(f"{role} {args.name}: its token, on stdout, is shown this once"
               + (" (put it in the robot's api_key_file)" if role == "robot" else ""),
               file=sys.stderr)
 
