@@ -14,6 +14,7 @@ import requests
 
 from data_manager_ros.tools.s3 import Bucket, Credentials
 from helpers import REPO
+from helpers.npm import npm_ready
 from helpers.tus_server import KillableServer, free_port
 
 INGEST_DIR = os.path.join(REPO, "ingest")
@@ -83,9 +84,7 @@ class Ingest(KillableServer):
     def __init__(self, s3: S3Server, database_url: str, port: int | None = None,
                  **settings: str) -> None:
         """``settings``: more of its environment (INGEST_MAX_UPLOAD_BYTES=...)."""
-        if not os.path.isdir(os.path.join(INGEST_DIR, "node_modules", "@tus", "s3-store")):
-            raise RuntimeError("the ingest is not installed: run `npm install` in ingest/ "
-                               "(bash .ci/setup --test does)")
+        npm_ready(INGEST_DIR, "@tus/s3-store")
         self.port = port or free_port()
         inherited = {k: v for k, v in os.environ.items() if k != "INGEST_API_KEY"}
         self.env = {**inherited, **CREDENTIALS, "INGEST_S3_BUCKET": BUCKET,

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import time
 
+from helpers.npm import npm_ready
+
 SERVER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           "tus_server")
 
@@ -52,9 +54,7 @@ class TusServer(KillableServer):
                  tls: bool = False) -> None:
         """``checksum``: offer the tus checksum extension (as tusd does); ``tls``: serve https
         with a certificate of its own (``certificate``), as behind a private CA."""
-        if not os.path.isdir(os.path.join(SERVER_DIR, "node_modules", "@tus", "server")):
-            raise RuntimeError("the reference tus server is not installed: run "
-                               "`npm install` in test/tus_server (bash .ci/setup --test does)")
+        npm_ready(SERVER_DIR, "@tus/server")
         self.directory = directory
         self.port = port or free_port()
         self.api_key = api_key
