@@ -108,35 +108,54 @@ async function hasSidecar(id) {
   }
 }
 
-// An upload whose bytes are all in: its object's digest against the client's, then the
-// sidecar, once, under the upload's lock (the robot's HEAD on another instance may ask for
-// the same finish). A mismatch removes the object and the upload's state, so a HEAD answers
-// 404 and the client starts over, never taking offset == size for a confirmation.
-async function finish(id) {
-  if (await hasSidecar(id)) return;
+// An upload whose bytes are all in (``upload``, read under its lock): its object's digest
+// against the client's, then the sidecar. A mismatch removes the object and the upload's
+// state, so a HEAD answers 404 and the client starts over, never taking offset == size for
+// a confirmation.
+async function describe(upload) {
+  const { id } = upload;
+  const algorithm = Object.keys(HASHERS).find((name) => upload.metadata?.[name]) ?? 'blake3';
+  const actual = await digestOf(id, algorithm);
+  if (upload.metadata?.[algorithm] && `${algorithm}:${upload.metadata[algorithm]}` !== actual) {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: id }));
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${id}.info` }));
+    throw refusal(460, `${algorithm} mismatch: got ${actual}`);
+  }
+  const robot = id.split('/')[0];
+  const record = { key: id, robot, size: upload.size, digest: actual,
+    finished: new Date().toISOString(),
+    // robot_id is the credential's, whatever the upload said
+    metadata: { ...upload.metadata, robot_id: unescapeSegment(robot).toString() } };
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${META_PREFIX}${id}.json`,
+    Body: JSON.stringify(record), ContentType: 'application/json' }));
+}
+
+async function locked(id, work) {
   const lock = locker.newLock(id);
   await lock.lock(undefined, undefined);
   try {
-    if (await hasSidecar(id)) return;
-    const upload = await store.getUpload(id);
-    if (upload.size === undefined || upload.offset !== upload.size) return;
-    const algorithm = Object.keys(HASHERS).find((name) => upload.metadata?.[name]) ?? 'blake3';
-    const actual = await digestOf(id, algorithm);
-    if (upload.metadata?.[algorithm] && `${algorithm}:${upload.metadata[algorithm]}` !== actual) {
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: id }));
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${id}.info` }));
-      throw refusal(460, `${algorithm} mismatch: got ${actual}`);
-    }
-    const robot = id.split('/')[0];
-    const record = { key: id, robot, size: upload.size, digest: actual,
-      finished: new Date().toISOString(),
-      // robot_id is the credential's, whatever the upload said
-      metadata: { ...upload.metadata, robot_id: unescapeSegment(robot).toString() } };
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${META_PREFIX}${id}.json`,
-      Body: JSON.stringify(record), ContentType: 'application/json' }));
+    return await work();
   } finally {
     await lock.unlock();
   }
+}
+
+// What a client's HEAD asks after a cut: an upload whose bytes are all in but whose sidecar
+// was never written (an instance killed in between) is described first, once, under its
+// lock (another instance may be asked the same at once).
+async function describeIfWhole(id) {
+  if (await hasSidecar(id)) return;
+  await locked(id, async () => {
+    if (await hasSidecar(id)) return;
+    let upload;
+    try {
+      upload = await store.getUpload(id);
+    } catch (error) {
+      if (error?.status_code === 404) return; // the server answers 404 itself
+      throw error;
+    }
+    if (upload.size !== undefined && upload.offset === upload.size) await describe(upload);
+  });
 }
 
 // A new upload's key, from the caller's robot and the path it names; what cannot be stored
@@ -171,15 +190,11 @@ const tus = new Server({
     `${proto}://${host}${path}/${Buffer.from(id).toString('base64url')}`,
   getFileIdFromRequest: (req, lastPath) =>
     (lastPath ? Buffer.from(lastPath, 'base64url').toString() : undefined),
-  // a client asks where an upload stands after a cut: one whose bytes are all in but whose
-  // sidecar is not written (an instance killed in between) is finished first
   async onIncomingRequest(req, id) {
-    if (req.method === 'HEAD') await finish(id).catch((error) => {
-      if (error !== undefined && error.status_code !== 404) throw error;
-    });
+    if (req.method === 'HEAD') await describeIfWhole(id);
   },
   async onUploadFinish(req, upload) {
-    await finish(upload.id);
+    await locked(upload.id, () => describe(upload));
     return {};
   },
   onResponseError(req, error) {
