@@ -109,6 +109,9 @@ def _journal_entries(path: str) -> tuple[list[JournalEntry], str]:
             return [], ""
         return [], (f"upload journal {path} cannot be read now ({error}); the uploads it "
                     "holds resume when the uploader runs")
+    except sqlite3.DatabaseError as error:  # garbage, truncated: the uploader sets it aside
+        return [], (f"upload journal {path} is damaged ({error}); the uploader sets it aside "
+                    "and starts the files it held again")
 
 
 def _extra_report(root: str) -> tuple[str, int]:
@@ -183,12 +186,12 @@ def _sync_lines(values: dict[str, str]) -> list[str]:
     return lines
 
 
-def _live(timeout: float, node_name: str) -> str:
+def _live(timeout: float, node_name: str) -> tuple[str, bool]:
     """The next report of the data manager ``node_name``, or of every data manager that
     answers within two report periods when none is named; each names its node as
-    hardware_id, and its statuses begin with that name."""
+    hardware_id, and its statuses begin with that name. Also whether every status is OK."""
     import rclpy
-    from diagnostic_msgs.msg import DiagnosticArray
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 
     rclpy.init()
     node = rclpy.create_node("data_manager_status")
@@ -212,13 +215,17 @@ def _live(timeout: float, node_name: str) -> str:
     node.destroy_node()
     rclpy.try_shutdown()
     if not found:
-        return f"no diagnostics from data manager {node_name or '(any)'} on /diagnostics"
+        return f"no diagnostics from data manager {node_name or '(any)'} on /diagnostics", False
+    healthy = all(status.level == DiagnosticStatus.OK
+                  for statuses in found.values() for status in statuses.values())
     return "\n\n".join(f"{source}\n{live_report(list(statuses.values()))}"
-                        for source, statuses in sorted(found.items()))
+                        for source, statuses in sorted(found.items())), healthy
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="exit status: 0 ok, 1 WARN or ERROR (or no "
+                                            "answer with --live), 2 a config it cannot read")
     parser.add_argument("config_file", nargs="?", help="data_manager config (for capture_dir)")
     parser.add_argument("--capture-dir", help="read this capture_dir instead")
     parser.add_argument("--live", action="store_true", help="ask the running node")
@@ -227,8 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=5.0)
     args = parser.parse_args(argv)
     if args.live:
-        print(_live(args.timeout, args.node))
-        return 0
+        # a node name as `ros2 node list` prints it: fully qualified
+        node = f"/{args.node.lstrip('/')}" if args.node else ""
+        report, healthy = _live(args.timeout, node)
+        print(report)
+        return 0 if healthy else 1
     try:
         config = load_config_file(args.config_file) if args.config_file else DataManagerConfig()
     except ConfigError as error:
@@ -236,8 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     capture_dir = (os.path.abspath(os.path.expanduser(args.capture_dir)) if args.capture_dir
                    else config.expanded_capture_dir())
-    print(printable(offline_report(capture_dir, config.additional_sync_paths)))
-    return 0
+    try:
+        report = offline_report(capture_dir, config.additional_sync_paths)
+    except OSError as error:  # capture_dir unreadable, a file vanishing under the walk
+        report = f"ERROR: cannot read {capture_dir} ({error})"
+    print(printable(report))
+    return 0 if report.startswith("ok") else 1
 
 
 if __name__ == "__main__":

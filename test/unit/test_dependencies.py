@@ -32,14 +32,16 @@ def imported_modules() -> set[str]:
 
 
 def declared() -> tuple[set[str], set[str]]:
-    """(ROS packages of package.xml's exec_depend, modules of setup.py's install_requires)"""
+    """(ROS packages of package.xml's exec_depend, modules of setup.py's install_requires and
+    of its "fleet" extra: the fleet operators' tools, which a robot never loads)"""
     root = ElementTree.parse(os.path.join(REPO, "package.xml")).getroot()
     ros = {e.text for e in root.iter("exec_depend") if e.text and not e.text.startswith("python3")}
     with open(os.path.join(REPO, "setup.py"), encoding="utf-8") as handle:
         setup = handle.read()
-    requirements = ast.literal_eval(re.search(r"install_requires=(\[[^]]*\])", setup).group(1))
+    requirements = [*ast.literal_eval(re.search(r"install_requires=(\[[^]]*\])", setup).group(1)),
+                    *ast.literal_eval(re.search(r'"fleet": (\[.*?\]),\n', setup).group(1))]
     pip = {MODULE_OF.get(name, name) for name in
-           (re.split(r"[<>=!~ ]", requirement)[0] for requirement in requirements)}
+           (re.split(r"[<>=!~ \[]", requirement)[0] for requirement in requirements)}
     return ros, pip
 
 
