@@ -10,6 +10,11 @@ journal cannot be opened or written. It then carries on in memory, from what the
 file held, and says so in ``degraded``: uploads go on and resume within this
 process; after a restart they resume from what the file last recorded, or from
 byte 0. The file is used again when the next uploader starts on a disk with room.
+
+A journal that is no longer a database (overwritten, truncated, a directory in its place),
+found at start or while running, is set aside under a ``.damaged-<time>`` name for a
+post-mortem and a new one is started, said once in ``repaired``: it only records progress,
+so uploading goes on; the files it held start again from byte 0.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from data_manager_ros.digest import tagged
 from data_manager_ros.fsutil import printable
@@ -55,6 +63,13 @@ _SCHEMA = ("CREATE TABLE IF NOT EXISTS uploads (path TEXT PRIMARY KEY, size INTE
 # rows are read by position: a journal from before BLAKE3 names the digest column "sha256"
 # (and holds bare SHA-256 hex there) until an uploader opens it for writing
 _SELECT = "SELECT * FROM uploads"
+T = TypeVar("T")
+
+
+def _is_damage(error: sqlite3.Error) -> bool:
+    """Garbage or a truncation, as opposed to a disk that is full or read-only for now."""
+    return isinstance(error, sqlite3.DatabaseError) and not isinstance(
+        error, sqlite3.OperationalError)
 
 
 class Journal:
@@ -63,17 +78,20 @@ class Journal:
         work on a full disk and never change the journal."""
         self.path = path
         self.degraded = ""  # why the journal lives in memory, or ""
+        self.repaired = ""  # what was set aside, until the owner has said so
         self._lock = threading.Lock()
+        self._read_only = read_only
         if read_only:
             self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             return
-        db = None
         try:
-            self._db = db = self._open_file()
+            self._db = self._open_or_replace()
         except sqlite3.OperationalError as error:
-            self._to_memory(error, db)
+            self._to_memory(error, None)
 
     def _open_file(self) -> sqlite3.Connection:
+        if os.path.isdir(self.path):
+            raise sqlite3.DatabaseError("a directory is in its place")
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -81,10 +99,41 @@ class Journal:
             db.execute(_SCHEMA)
             if "sha256" in (row[1] for row in db.execute("PRAGMA table_info(uploads)")):
                 db.execute("ALTER TABLE uploads RENAME COLUMN sha256 TO digest")
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {check}")
         except sqlite3.Error:
             db.close()
             raise
         return db
+
+    def _open_or_replace(self) -> sqlite3.Connection:
+        """The journal file, or a new one where it is damaged (the old one set aside)."""
+        try:
+            return self._open_file()
+        except sqlite3.Error as error:
+            if not _is_damage(error):
+                raise
+            aside = f"{self.path}.damaged-{time.strftime('%Y%m%dT%H%M%S')}"
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.lexists(self.path + suffix):
+                    os.replace(self.path + suffix, aside + suffix)
+            self.repaired = (f"upload journal {self.path} was damaged ({error}); set aside as "
+                             f"{aside} for a post-mortem and a new one started: the uploads it "
+                             "held start again from byte 0")
+            return self._open_file()
+
+    def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work`` on the journal (lock held); a journal damaged while in use is replaced
+        and ``work`` done on the new one."""
+        try:
+            return work(self._db)
+        except sqlite3.DatabaseError as error:
+            if not _is_damage(error) or self.degraded or self._read_only:
+                raise
+            self._db.close()
+            self._db = self._open_or_replace()
+            return work(self._db)
 
     def restore(self) -> bool:
         """Back to the file once the disk takes it again (called on each sweep): what memory
@@ -128,7 +177,7 @@ class Journal:
     def _write(self, sql: str, values: tuple) -> None:
         with self._lock:
             try:
-                self._db.execute(sql, values)
+                self._run(lambda db: db.execute(sql, values))
             except sqlite3.OperationalError as error:  # the disk filled up meanwhile
                 if self.degraded:
                     raise
@@ -137,7 +186,8 @@ class Journal:
 
     def get(self, path: str) -> JournalEntry | None:
         with self._lock:
-            row = self._db.execute(f"{_SELECT} WHERE path = ?", (_key(path),)).fetchone()
+            row = self._run(lambda db: db.execute(f"{_SELECT} WHERE path = ?",
+                                                  (_key(path),)).fetchone())
         return _entry(row) if row else None
 
     def put(self, entry: JournalEntry) -> None:
@@ -150,7 +200,7 @@ class Journal:
 
     def entries(self) -> list[JournalEntry]:
         with self._lock:
-            rows = self._db.execute(f"{_SELECT} ORDER BY path").fetchall()
+            rows = self._run(lambda db: db.execute(f"{_SELECT} ORDER BY path").fetchall())
         return [_entry(row) for row in rows]
 
     def close(self) -> None:

@@ -62,13 +62,19 @@ class SyncManager(Lifecycle):
             raise LockBusy(f"another uploader is using {journal} ({error}); stop it first: "
                            f"two uploaders would send the same files twice") from None
         self.supervisor = Supervisor(log)
-        self.uploader = Uploader(self._destination(config), Journal(journal), log,
-                                 workers=config.maximum_num_sync_threads,
-                                 policy=UploadPolicy.from_config(config),
-                                 supervisor=self.supervisor)
+        try:  # a setup error (the key, the CA bundle) releases what was taken
+            destination = self._destination(config)
+            self.uploader = Uploader(destination, Journal(journal), log,
+                                     workers=config.maximum_num_sync_threads,
+                                     policy=UploadPolicy.from_config(config),
+                                     supervisor=self.supervisor)
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
         self.uploader.gate = self._gate_closed_because
         if self.uploader.journal.degraded:
             log.warning(self.uploader.journal.degraded)
+        self._report_repair()
         self._forget_vanished()
         self._sweep_wanted = threading.Event()
         self._forced = False  # the sweep asked for is a ~/sync
@@ -106,6 +112,13 @@ class SyncManager(Lifecycle):
         """The last value of sync_condition_topic (forwarded by the node)."""
         self.gate.condition = value
         self.uploader.wake()
+
+    def _report_repair(self) -> None:
+        """A damaged journal set aside (at start, or found by a worker since): said once."""
+        journal = self.uploader.journal
+        if journal.repaired:
+            self._log.warning(journal.repaired)
+            journal.repaired = ""
 
     def _forget_vanished(self) -> None:
         """A crash between deleting an uploaded file and its journal row leaves a stale row."""
@@ -160,6 +173,7 @@ class SyncManager(Lifecycle):
                 self._log.warning(reason)
 
         journal = self.uploader.journal
+        self._report_repair()
         if journal.degraded and journal.restore():
             self._log.info(f"upload journal {journal.path} is written to disk again")
         files: list[SyncFile] = []

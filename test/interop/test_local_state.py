@@ -1,0 +1,100 @@
+"""The upload journal heals itself: damaged while the node was stopped (garbage, truncated,
+emptied, a directory in its place), it is set aside, named, and uploading goes on with a new
+one; a setup error releases the journal's lock, so the next good config uploads at once."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from data_manager_ros.config.settings import ConfigError
+from data_manager_ros.layout import JOURNAL_FILE
+from data_manager_ros.sync.journal import Journal, JournalEntry
+from helpers.sync_setup import aged_files, assert_arrived_once, manager, sync_until_done
+
+
+def _a_journal_with_rows(path: str) -> None:
+    journal = Journal(path)
+    for index in range(200):
+        journal.put(JournalEntry(f"/nowhere/file{index}", 100, 1, "blake3:" + "0" * 64,
+                                 upload_url=f"http://127.0.0.1:1/files/{index}"))
+    journal.close()
+
+
+def _garbage(path: str) -> None:
+    with open(path, "wb") as handle:
+        handle.write(os.urandom(8192))
+
+
+def _truncated(path: str) -> None:
+    _a_journal_with_rows(path)
+    os.truncate(path, os.path.getsize(path) // 2)  # its first pages whole, the rest gone
+
+
+def _emptied(path: str) -> None:
+    _a_journal_with_rows(path)
+    os.truncate(path, 0)
+
+
+def _a_directory(path: str) -> None:
+    os.mkdir(path)
+    open(os.path.join(path, "inside"), "w").close()
+
+
+@pytest.mark.parametrize("damage", [_garbage, _truncated, _emptied, _a_directory],
+                         ids=["garbage", "truncated", "emptied", "directory"])
+def test_a_damaged_journal_is_set_aside_and_every_file_still_uploads(tmp_path, tus_server,
+                                                                     damage):
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    journal = str(capture / JOURNAL_FILE)
+    damage(journal)
+    before = os.path.getsize(journal) if os.path.isfile(journal) else -1
+    status = subprocess.run([sys.executable, "-m", "data_manager_ros.tools.status",
+                             "--capture-dir", str(capture)], capture_output=True, text=True)
+    assert "Traceback" not in status.stderr and status.stdout.split(":")[0] in ("ok", "WARN")
+    source, files = aged_files(tmp_path, 2000, count=3)
+    sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)])
+    try:
+        sync_until_done(sync, source, log)
+    finally:
+        sync.close()
+    assert_arrived_once(tus_server, files)
+    aside = [name for name in os.listdir(capture) if ".damaged-" in name]
+    if damage is _emptied:  # an empty file is an empty database: nothing to set aside
+        assert aside == [] and "set aside" not in log.text()
+        return
+    assert len(aside) == 1 and f"set aside as {capture / aside[0]}" in log.text()
+    kept = capture / aside[0]
+    assert (os.path.getsize(kept) if kept.is_file() else -1) == before  # kept as it was
+    assert sqlite3.connect(journal).execute("PRAGMA quick_check").fetchone()[0] == "ok"
+
+
+def test_a_damaged_journal_gives_a_verdict_not_a_traceback(tmp_path):
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    _truncated(str(capture / JOURNAL_FILE))
+    status = subprocess.run([sys.executable, "-m", "data_manager_ros.tools.status",
+                             "--capture-dir", str(capture)], capture_output=True, text=True)
+    assert status.returncode == 1 and "Traceback" not in status.stderr
+    assert status.stdout.startswith("WARN: upload journal") and "is damaged" in status.stdout
+
+
+def test_a_setup_error_releases_the_journal_lock_and_a_good_config_uploads(
+        tmp_path, tus_server, monkeypatch):
+    source, files = aged_files(tmp_path, 1000, count=2)
+    monkeypatch.setenv("DATA_MANAGER_API_KEY", "line one\r\nline two")
+    with pytest.raises(ConfigError, match="control characters"):
+        manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)])
+    monkeypatch.setenv("DATA_MANAGER_API_KEY", "")
+    sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)])
+    try:
+        sync_until_done(sync, source, log)
+    finally:
+        sync.close()
+    assert "another uploader" not in log.text()
+    assert_arrived_once(tus_server, files)
