@@ -48,7 +48,8 @@ def connect(url: str) -> Iterator:
                               f"({error})") from None
     with connection:
         try:
-            version = connection.execute("SELECT max(version) FROM fleet_schema").fetchone()[0]
+            row = connection.execute("SELECT max(version) FROM fleet_schema").fetchone()
+            version = row[0] if row else None
         except psycopg.errors.UndefinedTable:
             version = None
         if version is None or version < SCHEMA_VERSION:

@@ -16,6 +16,7 @@ import http.client
 import os
 import ssl
 import threading
+import time
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,19 @@ from urllib.parse import unquote, urlsplit
 
 # what a request may fail with before an answer: refused, reset, timed out, TLS, bad status line
 TransportError = (OSError, http.client.HTTPException)
+# A kept-alive connection idle this long is not reused: servers close idle ones after a few
+# seconds (Node.js: 5 s), and a request on one that is closing fails for no fault of anyone.
+IDLE_REUSE_S = 4.0
+# what a kept-alive connection that the server closed meanwhile fails with
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class _Stale(Exception):
+    """A reused connection failed as one the server had closed; ``error`` is how."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class ProxyFailed(OSError):
@@ -97,13 +111,25 @@ class HttpSession:
         self._verify_tls = verify_tls
         self._timeout = timeout_s
         self._lock = threading.Lock()
-        self._idle: list[tuple[http.client.HTTPConnection, Route]] = []
+        # (connection, its route, when it went idle)
+        self._idle: list[tuple[http.client.HTTPConnection, Route, float]] = []
         self._closed = False
 
-    def _connect(self) -> tuple[http.client.HTTPConnection, Route]:
+    def _connect(self, reuse: bool = True) -> tuple[http.client.HTTPConnection, Route, bool]:
+        """A connection (an idle one where ``reuse`` and one is fresh enough), its route, and
+        whether it was reused."""
+        stale, kept = [], None
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
+            while reuse and self._idle and kept is None:
+                idle, idle_route, since = self._idle.pop()
+                if time.monotonic() - since < IDLE_REUSE_S:
+                    kept = (idle, idle_route, True)
+                else:
+                    stale.append(idle)
+        for old in stale:
+            old.close()
+        if kept is not None:
+            return kept
         route = proxy_route(self._scheme, self._host, self._port)
         if self._scheme == "https":
             context = ssl.create_default_context(cafile=_ca_file(self._verify_tls))
@@ -116,14 +142,25 @@ class HttpSession:
             connection.set_tunnel(*route.tunnel, headers=(
                 {"Proxy-Authorization": route.proxy_authorization}
                 if route.proxy_authorization else None))
-        return connection, route
+        return connection, route, False
 
     def request(self, method: str, url: str, headers: dict[str, str] | None = None,
                 body: Iterable[bytes | memoryview] | None = None, length: int = 0) -> Response:
         """Send ``length`` bytes of ``body`` (its blocks as they come) and read the whole
         answer. A transport failure (one of ``TransportError``) closes that connection and is
-        raised as it came, or as ``ProxyFailed`` naming the proxy it went through."""
-        connection, route = self._connect()
+        raised as it came, or as ``ProxyFailed`` naming the proxy it went through. A request
+        without a body that fails on a reused connection the server had closed is sent once
+        more on a new one: that is the pool's business, not a fault to report."""
+        try:
+            return self._send(method, url, headers, body, length, reuse=True)
+        except _Stale as stale:
+            if body is not None:  # its blocks are gone: the caller sends it again
+                raise stale.error from None
+            return self._send(method, url, headers, body, length, reuse=False)
+
+    def _send(self, method: str, url: str, headers: dict[str, str] | None,
+              body: Iterable[bytes | memoryview] | None, length: int, reuse: bool) -> Response:
+        connection, route, reused = self._connect(reuse)
         parts = urlsplit(url)
         target = url if route.absolute_target else (parts.path or "/") + (
             f"?{parts.query}" if parts.query else "")
@@ -143,6 +180,8 @@ class HttpSession:
             text = answer.read().decode("utf-8", "replace")
         except BaseException as error:  # a failure, or the upload stopping mid-body: never reused
             connection.close()
+            if reused and isinstance(error, _STALE):
+                raise _Stale(error) from error
             if route.proxied and isinstance(error, TransportError):
                 raise ProxyFailed(f"through the proxy {route.host}:{route.port} (from "
                                   f"{self._scheme}_proxy): {type(error).__name__}: "
@@ -151,7 +190,7 @@ class HttpSession:
         with self._lock:  # after an error answer, start again: the route may have changed
             keep = answer.status < 400 and not (answer.will_close or self._closed)
             if keep:
-                self._idle.append((connection, route))
+                self._idle.append((connection, route, time.monotonic()))
         if not keep:
             connection.close()
         return Response(answer.status, answer.headers, text)
@@ -160,5 +199,5 @@ class HttpSession:
         """Close the idle connections; one still in use closes when its request ends."""
         with self._lock:
             idle, self._idle, self._closed = self._idle, [], True
-        for connection, _ in idle:
+        for connection, _, _ in idle:
             connection.close()

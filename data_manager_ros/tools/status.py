@@ -195,7 +195,7 @@ def _live(timeout: float, node_name: str) -> tuple[str, bool]:
 
     rclpy.init()
     node = rclpy.create_node("data_manager_status")
-    found: dict[str, dict[str, object]] = {}
+    found: dict[str, dict[str, DiagnosticStatus]] = {}
 
     def take(array: DiagnosticArray) -> None:
         for status in array.status:

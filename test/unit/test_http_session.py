@@ -50,3 +50,44 @@ def test_a_proxy_that_is_not_http_is_refused_by_name(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "socks5://proxy.site:1080")
     with pytest.raises(http.client.InvalidURL, match="socks5://proxy.site:1080.*http://"):
         proxy_route("https", "ingest.example.com", 443)
+
+
+def test_a_kept_alive_connection_the_server_closed_is_replaced_without_an_error():
+    """A real server that keeps a connection alive, then closes it while it is idle (as
+    Node.js does after 5 s): the next request without a body goes out on a new connection
+    and succeeds; one with a body raises, for its caller to send again (its blocks are
+    gone)."""
+    import socket
+    import threading
+
+    from data_manager_ros.sync.http_session import HttpSession
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    connections = []
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            connections.append(client)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += client.recv(65536)
+            client.sendall(b"HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n")
+            client.close()  # the server's idle timeout, at once
+
+    threading.Thread(target=serve, daemon=True).start()
+    session = HttpSession(f"http://127.0.0.1:{listener.getsockname()[1]}/", {})
+    try:
+        assert session.request("HEAD", "/a").status_code == 204
+        assert session.request("HEAD", "/b").status_code == 204  # the closed one, replaced
+        assert len(connections) == 2
+        session.request("HEAD", "/c")
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError,
+                            BrokenPipeError)):
+            session.request("PATCH", "/d", body=[b"x"], length=1)
+    finally:
+        session.close()
+        listener.close()
