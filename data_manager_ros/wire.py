@@ -66,6 +66,7 @@ class SyncSnapshot:
     journal_problem: str = ""
     waiting_because: str = ""  # why scheduled uploads wait (sync windows, condition topic)
     faults: dict[str, str] = field(default_factory=dict)  # thread → unexpected failure
+    refused: list[str] = field(default_factory=list)  # health.refused_files of its roots
     unexpected_errors: int = 0
     stats: UploadStats = field(default_factory=UploadStats)
 

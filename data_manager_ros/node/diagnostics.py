@@ -16,6 +16,7 @@ from data_manager_ros.capture.clips import ClipRecorder
 from data_manager_ros.capture.engine import CaptureEngine
 from data_manager_ros.capture.topic_stats import TopicStats
 from data_manager_ros.config.settings import DataManagerConfig, MethodConfig
+from data_manager_ros.health import Level, SyncFacts, sync_verdict
 from data_manager_ros.node.diagnostic_keys import Key, uploading_key
 from data_manager_ros.wire import SyncSnapshot
 
@@ -102,8 +103,8 @@ def clip_status(node: str, clips: ClipRecorder) -> DiagnosticStatus:
 
 # an upload in flight that sent no byte for this long is stalled (WARN naming it)
 STALL_AFTER_S = 5.0
-# files waiting while nothing at all was sent for this long (none in flight: backoff, gates)
-QUIET_AFTER_S = 120.0
+LEVELS = {Level.OK: DiagnosticStatus.OK, Level.WARN: DiagnosticStatus.WARN,
+          Level.ERROR: DiagnosticStatus.ERROR}
 
 
 def _stalled(in_flight: dict[str, tuple[int, int, float]], after_s: float) -> str:
@@ -123,28 +124,15 @@ def sync_status(node: str, snapshot: SyncSnapshot, sync_disabled: bool, process_
     quiet_s = time.time() - stats.last_progress
     uploading = {uploading_key(os.path.basename(path)): f"{sent}/{size}"
                  for path, (sent, size, _) in stats.in_flight.items()}
-    stalled = _stalled(stats.in_flight, stall_after_s)
-    if process_error:
-        level, message = DiagnosticStatus.ERROR, process_error
-    elif snapshot.faults:
-        level, message = DiagnosticStatus.ERROR, "; ".join(
-            f"{thread}: {reason}" for thread, reason in sorted(snapshot.faults.items()))
-    elif stalled:
-        level, message = DiagnosticStatus.WARN, stalled
-    elif snapshot.waiting_files and snapshot.waiting_because and not stats.in_flight:
-        level, message = DiagnosticStatus.OK, (
-            f"{snapshot.waiting_files} file(s) waiting: {snapshot.waiting_because}")
-    elif snapshot.waiting_files and not stats.in_flight and quiet_s > QUIET_AFTER_S:
-        level, message = DiagnosticStatus.WARN, (
-            f"{snapshot.waiting_files} file(s) waiting, nothing sent for {quiet_s:.0f} s")
-    elif snapshot.failing_files:
-        level, message = DiagnosticStatus.WARN, f"{snapshot.failing_files} file(s) failing"
-    elif snapshot.journal_problem:
-        level, message = DiagnosticStatus.WARN, snapshot.journal_problem
-    else:
-        level, message = DiagnosticStatus.OK, "sync disabled" if sync_disabled else "ok"
+    verdict = sync_verdict(SyncFacts(
+        sync_disabled=sync_disabled, process_error=process_error, faults=snapshot.faults,
+        refused=tuple(snapshot.refused), stalled=_stalled(stats.in_flight, stall_after_s),
+        waiting_files=snapshot.waiting_files, waiting_because=snapshot.waiting_because,
+        quiet_s=quiet_s, in_flight=bool(stats.in_flight),
+        failing_files=snapshot.failing_files, last_error=snapshot.last_error,
+        journal_problem=snapshot.journal_problem))
     oldest = snapshot.oldest_mtime_ns
-    return _status(node, "sync", level, message, {
+    return _status(node, "sync", LEVELS[verdict.level], verdict.message, {
         Key.WAITING_FILES: snapshot.waiting_files,
         Key.WAITING_BYTES: snapshot.waiting_bytes,
         Key.OLDEST_UNSYNCED_AGE_S: f"{(time.time_ns() - oldest) / 1e9:.0f}" if oldest else "0",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from data_manager_ros.health import refused_files
 from data_manager_ros.sync.uploader import Uploader
 from data_manager_ros.wire import SyncSnapshot
 
 
-def snapshot_of(uploader: Uploader) -> SyncSnapshot:
+def snapshot_of(uploader: Uploader, roots: list[str] | None = None) -> SyncSnapshot:
+    """``roots``: the directories synced from, whose failed/ holds the files refused for
+    good (default: none)."""
     pending = uploader.pending()
     failing = [error for _, failures, error in pending if failures]
     stats = uploader.stats
@@ -21,6 +24,7 @@ def snapshot_of(uploader: Uploader) -> SyncSnapshot:
         journal_problem=uploader.journal.degraded,
         waiting_because=uploader.gate(),
         faults=uploader.supervisor.faults(),
+        refused=list(refused_files(roots or [])),
         unexpected_errors=uploader.supervisor.count,
         # workers update in_flight meanwhile: copy it in one step before it is serialized
         stats=replace(stats, in_flight=dict(list(stats.in_flight.items()))))

@@ -149,6 +149,11 @@ class SyncManager(Lifecycle):
             self.uploader.workers = config.maximum_num_sync_threads
             self.uploader.start()
 
+    def roots(self) -> list[str]:
+        """Every directory files are synced from (each keeps its own failed/)."""
+        return [*self.capture_dirs, *(os.path.abspath(os.path.expanduser(root))
+                                      for root in self.config.additional_sync_paths)]
+
     def request_sweep(self, forced: bool = False) -> None:
         """Queue a sweep and return at once (for timer and service callbacks)."""
         self._forced = self._forced or forced
@@ -187,8 +192,7 @@ class SyncManager(Lifecycle):
                 files += bag_files(capture_dir, skipped)
         quiet_ns = self.config.file_last_modified_millis * 1_000_000
         now_ns = time.time_ns()
-        for root in self.config.additional_sync_paths:
-            root = os.path.abspath(os.path.expanduser(root))
+        for root in self.roots()[len(self.capture_dirs):]:
             if os.path.isdir(root):
                 files += quiet_files(root, quiet_ns, now_ns, skipped)
             else:

@@ -24,6 +24,7 @@ from typing import IO
 from data_manager_ros.config.params import config_from_params
 from data_manager_ros.config.settings import ConfigError, DataManagerConfig
 from data_manager_ros.fsutil import LockBusy
+from data_manager_ros.health import CONFIGURATION
 from data_manager_ros.sync.snapshot import snapshot_of
 from data_manager_ros.sync.sync_manager import SyncManager
 from data_manager_ros.wire import (
@@ -87,7 +88,6 @@ def _die_with(parent_pid: int) -> None:
         os._exit(0)
 
 
-CONFIGURATION = "configuration"
 
 
 class _Worker:
@@ -105,7 +105,7 @@ class _Worker:
         if self.manager is None:
             snapshot = SyncSnapshot()
         else:
-            snapshot = snapshot_of(self.manager.uploader)
+            snapshot = snapshot_of(self.manager.uploader, self.manager.roots())
         if self.problem:
             snapshot.faults[CONFIGURATION] = self.problem
         return Status(snapshot)

@@ -12,13 +12,14 @@ import sqlite3
 import sys
 import time
 
+from data_manager_ros.config.credentials import api_key, check_ca_bundle
 from data_manager_ros.config.files import load_config_file
 from data_manager_ros.config.settings import ConfigError, DataManagerConfig
 from data_manager_ros.fsutil import printable
+from data_manager_ros.health import CONFIGURATION, Level, SyncFacts, refused_files, sync_verdict
 from data_manager_ros.layout import (
     FAILED_DIR,
     JOURNAL_FILE,
-    REASON_SUFFIX,
     is_hidden,
     recording_marker,
 )
@@ -48,24 +49,28 @@ def _size(n: float) -> str:
     return f"{n / 1024:.1f} GiB"
 
 
-def offline_report(capture_dir: str, additional_paths: tuple[str, ...] = ()) -> str:
-    """A verdict line first (ok / WARN / ERROR and why), then the backlog of bags and of the
-    additional paths, uploads the journal knows, and files refused for good, from the disk
-    alone: it works with the node stopped and on a full disk, and changes nothing."""
+def offline_report(capture_dir: str, additional_paths: tuple[str, ...] = (),
+                   config_problem: str = "", sync_disabled: bool = False) -> str:
+    """A verdict line first (health.sync_verdict, as /diagnostics gives it, from the facts
+    the disk holds), then the backlog of bags and of the additional paths, uploads the
+    journal knows, and files refused for good: it works with the node stopped and on a full
+    disk, and changes nothing. ``config_problem``: why the config's destination settings
+    cannot be used, if they cannot."""
     lines = [f"capture_dir {capture_dir}"]
     roots = [os.path.abspath(os.path.expanduser(p)) for p in additional_paths]
-    if not os.path.isdir(capture_dir):
-        return f"ok: nothing captured yet\n{lines[0]}: does not exist"
     backlog = 0
-    for name in sorted(os.listdir(capture_dir)):
-        path = os.path.join(capture_dir, name)
-        if is_hidden(name) or name == FAILED_DIR or not os.path.isdir(path):
-            continue
-        files = [f for f in os.listdir(path) if not is_hidden(f)]
-        size = sum(os.path.getsize(os.path.join(path, f)) for f in files)
-        backlog += size
-        state = "recording" if os.path.exists(recording_marker(path)) else "closed"
-        lines.append(f"  bag {name}: {state}, {len(files)} file(s) waiting, {_size(size)}")
+    if not os.path.isdir(capture_dir):
+        lines[0] += ": does not exist (nothing captured yet)"
+    else:
+        for name in sorted(os.listdir(capture_dir)):
+            path = os.path.join(capture_dir, name)
+            if is_hidden(name) or name == FAILED_DIR or not os.path.isdir(path):
+                continue
+            files = [f for f in os.listdir(path) if not is_hidden(f)]
+            size = sum(os.path.getsize(os.path.join(path, f)) for f in files)
+            backlog += size
+            state = "recording" if os.path.exists(recording_marker(path)) else "closed"
+            lines.append(f"  bag {name}: {state}, {len(files)} file(s) waiting, {_size(size)}")
     for root in roots:
         line, size = _extra_report(root)
         lines.append(line)
@@ -79,18 +84,17 @@ def offline_report(capture_dir: str, additional_paths: tuple[str, ...] = ()) -> 
         lines.append(f"  upload {os.path.relpath(entry.path, capture_dir)}: {state}, "
                      f"{_size(entry.size)}, {entry.failures} failure(s)"
                      + (f": {entry.last_error}" if entry.last_error else ""))
-    failed = _failed_report([capture_dir, *roots])
+    refused = refused_files([capture_dir, *roots])
     failing = [e for e in entries if e.failures]
-    if failed:
-        verdict = f"ERROR: {len(failed)} file(s) refused for good, kept in failed/"
-    elif failing:
-        verdict = (f"WARN: {len(failing)} upload(s) failing; last: "
-                   f"{failing[0].last_error or 'no reason kept'}")
-    elif problem:
-        verdict = f"WARN: {problem}"
-    else:
-        verdict = f"ok: {_size(backlog)} waiting for upload"
-    return "\n".join([verdict, *lines, *failed])
+    verdict = sync_verdict(SyncFacts(
+        sync_disabled=sync_disabled,
+        faults={CONFIGURATION: config_problem} if config_problem else {},
+        refused=refused, failing_files=len(failing),
+        last_error=failing[0].last_error if failing else "", journal_problem=problem))
+    message = (f"{_size(backlog)} waiting for upload" if verdict.message == "ok"
+               else verdict.message)
+    head = f"{'ok' if verdict.level == Level.OK else verdict.level.name}: {message}"
+    return "\n".join([head, *lines, *(f"  FAILED {line}" for line in refused)])
 
 
 def _journal_entries(path: str) -> tuple[list[JournalEntry], str]:
@@ -121,20 +125,6 @@ def _extra_report(root: str) -> tuple[str, int]:
     files = list(quiet_files(root, quiet_ns=0, now_ns=time.time_ns(), on_skip=lambda _: None))
     size = sum(f.size for f in files)
     return f"  additional path {root}: {len(files)} file(s) waiting, {_size(size)}", size
-
-
-def _failed_report(roots: list[str]) -> list[str]:
-    """Files the server refused for good, kept in each root's failed/ with the reason."""
-    lines = []
-    for root in roots:
-        failed = os.path.join(root, FAILED_DIR)
-        for directory, _, names in os.walk(failed):
-            for name in sorted(n for n in names if n.endswith(REASON_SUFFIX)):
-                with open(os.path.join(directory, name), encoding="utf-8") as handle:
-                    reason = handle.read().strip()
-                kept = os.path.join(directory, name[: -len(REASON_SUFFIX)])
-                lines.append(f"  FAILED {kept}: {reason}")
-    return lines
 
 
 def live_report(statuses: list) -> str:
@@ -247,7 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     capture_dir = (os.path.abspath(os.path.expanduser(args.capture_dir)) if args.capture_dir
                    else config.expanded_capture_dir())
     try:
-        report = offline_report(capture_dir, config.additional_sync_paths)
+        check_ca_bundle(config)
+        api_key(config)
+        config_problem = ""
+    except ConfigError as error:
+        config_problem = str(error)
+    try:
+        report = offline_report(capture_dir, config.additional_sync_paths, config_problem,
+                                config.sync_disabled)
     except OSError as error:  # capture_dir unreadable, a file vanishing under the walk
         report = f"ERROR: cannot read {capture_dir} ({error})"
     print(printable(report))
