@@ -49,7 +49,10 @@ class TusDestination:
                save: Callable[[JournalEntry], None], on_read: Callable[[int], None],
                on_offset: Callable[[int], None]) -> None:
         offset = self._stored_offset(entry)
-        if offset is None or offset > entry.size:
+        if offset is not None and offset > entry.size:  # not this file's: replaced, removed
+            raise UploadGone(f"the server holds {offset} bytes of {entry.upload_url}, more "
+                             f"than the file's {entry.size}; a new upload replaces it")
+        if offset is None:
             entry.upload_url = self._client.create(entry.size, metadata)
             save(entry)  # durable before any byte goes out, so a restart resumes this upload
             offset = 0

@@ -134,12 +134,19 @@ class Uploader(Lifecycle):
             self._attempt(job)
 
     # -- one attempt ----------------------------------------------------------------
-    def _entry_for(self, file: SyncFile, size: int, mtime_ns: int) -> JournalEntry:
+    def _entry_for(self, job: Job, size: int, mtime_ns: int) -> JournalEntry:
+        """The journal's entry for the file as it is now; one made for the file as it was
+        (another size or time) is replaced, its upload discarded, its failures and their
+        last reason kept."""
+        file = job.file
         entry = self.journal.get(file.path)
         if entry is None or entry.size != size or entry.mtime_ns != mtime_ns:
+            if entry is not None:
+                self._discard_upload(job)
             entry = JournalEntry(file.path, size, mtime_ns,
                                  digest.of_file(file.path, self.policy.digest),
-                                 failures=entry.failures if entry else 0)
+                                 failures=entry.failures if entry else 0,
+                                 last_error=entry.last_error if entry else "")
             self.journal.put(entry)
         return entry
 
@@ -169,7 +176,7 @@ class Uploader(Lifecycle):
             self.outcomes.retry(job, f"cannot stat it: {error.strerror}")
             return
         try:
-            entry = self._entry_for(job.file, stat.st_size, stat.st_mtime_ns)
+            entry = self._entry_for(job, stat.st_size, stat.st_mtime_ns)
             sent = [0]
             self.stats.in_flight[path] = (0, entry.size, time.time())
 

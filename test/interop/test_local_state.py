@@ -98,3 +98,49 @@ def test_a_setup_error_releases_the_journal_lock_and_a_good_config_uploads(
         sync.close()
     assert "another uploader" not in log.text()
     assert_arrived_once(tus_server, files)
+
+
+def test_an_upload_the_journal_names_that_is_not_this_files_is_terminated_and_said(
+        tmp_path, tus_server):
+    """The journal names an upload holding more bytes than the file has (the file was
+    replaced while the node was stopped): the uploader says so, terminates that upload on
+    the server, and sends the file once in a new one. The same when the file changed
+    between two attempts: the upload of the file as it was is terminated, and the failure
+    count keeps its reason."""
+    import requests
+
+    from data_manager_ros.digest import of_file
+    from data_manager_ros.sync.tus_client import TusClient
+
+    source, files = aged_files(tmp_path, 50, count=2)
+    client = TusClient(tus_server.url)
+    old_urls = []
+    for index, size in ((0, 500), (1, 10)):
+        old_urls.append(client.create(size, {"filename": f"old{index}"}))
+    (tmp_path / "capture").mkdir()
+    journal = Journal(str(tmp_path / "capture" / JOURNAL_FILE))
+    stat0 = os.stat(source / "f0.bin")
+    journal.put(JournalEntry(str(source / "f0.bin"), stat0.st_size, stat0.st_mtime_ns,
+                             of_file(str(source / "f0.bin"), "blake3"), upload_url=old_urls[0]))
+    stat1 = os.stat(source / "f1.bin")  # an entry for f1 as it was: another size
+    journal.put(JournalEntry(str(source / "f1.bin"), 10, stat1.st_mtime_ns - 1,
+                             "blake3:" + "0" * 64, upload_url=old_urls[1], failures=2,
+                             last_error="HTTP 500 earlier"))
+    journal.close()
+    client.close()
+    # the first upload holds 500 bytes only by its length: make the server hold them
+    with requests.patch(old_urls[0], data=os.urandom(500), timeout=30, headers={
+            "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream"}) as answer:
+        assert answer.status_code == 204
+    sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)])
+    try:
+        sync_until_done(sync, source, log)
+    finally:
+        sync.close()
+    assert "more than the file's 50" in log.text()
+    for url in old_urls:  # terminated: the server no longer knows them
+        head = requests.head(url, headers={"Tus-Resumable": "1.0.0"}, timeout=30)
+        assert head.status_code in (404, 410), url
+    arrived = [u for u in tus_server.completed() if u["metadata"].get("relative_path")]
+    assert sorted(u["metadata"]["relative_path"] for u in arrived) == sorted(files)
