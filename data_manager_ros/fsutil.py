@@ -74,12 +74,25 @@ class LockBusy(OSError):
     pass
 
 
+def set_aside(path: str, suffixes: tuple[str, ...] = ("",)) -> str:
+    """Move a damaged file the node keeps for itself (and its companions, ``path`` +
+    each suffix) out of the way, under a name that says so and when, kept for a post-mortem;
+    returns that name."""
+    aside = f"{path}.damaged-{time.strftime('%Y%m%dT%H%M%S')}"
+    for suffix in suffixes:
+        if os.path.lexists(path + suffix):
+            os.replace(path + suffix, aside + suffix)
+    return aside
+
+
 def hold_exclusive_lock(path: str, wait_s: float) -> int:
     """Take an flock on ``path`` (waiting up to ``wait_s``) and return its fd.
 
     The kernel drops the lock when its holder dies, even by SIGKILL, so a
-    stale lock can never block a restart.
+    stale lock can never block a restart. A directory in the lock file's place is set aside.
     """
+    if os.path.isdir(path) and not os.path.islink(path):
+        set_aside(path)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + wait_s
     while True:

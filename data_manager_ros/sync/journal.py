@@ -22,13 +22,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from data_manager_ros.digest import tagged
-from data_manager_ros.fsutil import printable
+from data_manager_ros.fsutil import printable, set_aside
 
 
 @dataclass
@@ -114,10 +113,7 @@ class Journal:
         except sqlite3.Error as error:
             if not _is_damage(error):
                 raise
-            aside = f"{self.path}.damaged-{time.strftime('%Y%m%dT%H%M%S')}"
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.lexists(self.path + suffix):
-                    os.replace(self.path + suffix, aside + suffix)
+            aside = set_aside(self.path, ("", "-wal", "-shm"))
             self.repaired = (f"upload journal {self.path} was damaged ({error}); set aside as "
                              f"{aside} for a post-mortem and a new one started: the uploads it "
                              "held start again from byte 0")

@@ -74,6 +74,22 @@ def test_a_damaged_journal_is_set_aside_and_every_file_still_uploads(tmp_path, t
     assert sqlite3.connect(journal).execute("PRAGMA quick_check").fetchone()[0] == "ok"
 
 
+def test_a_directory_in_the_journal_locks_place_is_set_aside(tmp_path, tus_server):
+    from data_manager_ros.layout import JOURNAL_LOCK_FILE
+
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    _a_directory(str(capture / JOURNAL_LOCK_FILE))
+    source, files = aged_files(tmp_path, 1000, count=1)
+    sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)])
+    try:
+        sync_until_done(sync, source, log)
+    finally:
+        sync.close()
+    assert_arrived_once(tus_server, files)
+    assert [n for n in os.listdir(capture) if n.startswith(JOURNAL_LOCK_FILE + ".damaged-")]
+
+
 def test_a_damaged_journal_gives_a_verdict_not_a_traceback(tmp_path):
     capture = tmp_path / "capture"
     capture.mkdir()
