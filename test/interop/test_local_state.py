@@ -14,7 +14,13 @@ import pytest
 from data_manager_ros.config.settings import ConfigError
 from data_manager_ros.layout import JOURNAL_FILE
 from data_manager_ros.sync.journal import Journal, JournalEntry
-from helpers.sync_setup import aged_files, assert_arrived_once, manager, sync_until_done
+from helpers.sync_setup import (
+    ListLogger,
+    aged_files,
+    assert_arrived_once,
+    manager,
+    sync_until_done,
+)
 
 
 def _a_journal_with_rows(path: str) -> None:
@@ -160,3 +166,42 @@ def test_an_upload_the_journal_names_that_is_not_this_files_is_terminated_and_sa
         assert head.status_code in (404, 410), url
     arrived = [u for u in tus_server.completed() if u["metadata"].get("relative_path")]
     assert sorted(u["metadata"]["relative_path"] for u in arrived) == sorted(files)
+
+
+@pytest.mark.parametrize("bad", [
+    {"api_key_env": "DM_TEST_BAD_KEY"},
+    {"api_key_file": "/nonexistent/robot.token"},
+    {"ca_bundle": "NOT A CERTIFICATE"},
+], ids=["key-with-crlf", "unreadable-key-file", "ca-bundle-without-certificate"])
+def test_each_setup_error_is_reported_then_a_good_config_uploads_without_a_restart(
+        tmp_path, tus_server, monkeypatch, bad):
+    """The upload process's own configure: a config whose destination cannot be set up is
+    one ERROR naming the setting and takes nothing (the journal lock is free again); the
+    corrected config, given live, uploads at once."""
+    from data_manager_ros.config.settings import make_config
+    from data_manager_ros.health import CONFIGURATION
+    from data_manager_ros.sync.sync_worker import _Worker
+
+    class Discard:
+        def send(self, message) -> None:
+            pass
+
+    monkeypatch.setenv("DM_TEST_BAD_KEY", "two\nlines")
+    if "ca_bundle" in bad:
+        (tmp_path / "ca.pem").write_text(bad["ca_bundle"])
+        bad = {"ca_bundle": str(tmp_path / "ca.pem")}
+    source, files = aged_files(tmp_path, 1000, count=2)
+    good = {"sync_url": tus_server.url, "robot_id": "robot7", "capture_dir":
+            str(tmp_path / "capture"), "additional_sync_paths": [str(source)]}
+    worker = _Worker(Discard())
+    worker.configure(make_config({**good, **bad}, []))
+    problem = worker.status().snapshot.faults[CONFIGURATION]
+    assert next(iter(bad)) in problem
+    worker.configure(make_config(good, []))
+    try:
+        assert worker.problem == "" and worker.manager is not None
+        worker.manager.request_sweep()
+        sync_until_done(worker.manager, source, ListLogger())  # its log went to the node
+    finally:
+        worker.manager.close()
+    assert_arrived_once(tus_server, files)
