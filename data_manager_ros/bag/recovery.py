@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, BinaryIO
 import yaml
 
 from data_manager_ros.bag.mcap_file import McapFile, Topic
+from data_manager_ros.bag.mcap_writer import MAGIC
 from data_manager_ros.bag.message_definitions import MessageDefinition
 from data_manager_ros.bag.metadata import BagMetadata, FileEntry, TopicEntry
+from data_manager_ros.fsutil import set_aside
 from data_manager_ros.layout import (
     ACTIVE_SUFFIX,
     RECOVERING_SUFFIX,
@@ -43,6 +45,7 @@ class RecoveryReport:
     salvaged_messages: int
     error: str = ""
     salvaged_by_topic: dict[str, int] = field(default_factory=dict)
+    set_aside: list[str] = field(default_factory=list)  # damaged things kept as found
 
 
 def bag_is_open(bag_dir: str) -> bool:
@@ -50,7 +53,7 @@ def bag_is_open(bag_dir: str) -> bool:
     marker = recording_marker(bag_dir)
     try:
         handle = open(marker)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):  # a lock is only ever held on a file
         return False
     with handle:
         try:
@@ -150,7 +153,7 @@ def _verify(path: str, messages: int) -> None:
 
 
 def _replace_with_salvaged(bag_dir: str, name: str, chunk_size: int,
-                           meta: BagMetadata) -> McapFile:
+                           meta: BagMetadata, report: RecoveryReport) -> McapFile:
     """Salvage ``name`` (an ``.active`` file) into its final file, verified, then delete it.
     Any failure (a full disk, say) removes the partial copy and keeps the original."""
     path = os.path.join(bag_dir, name)
@@ -169,7 +172,12 @@ def _replace_with_salvaged(bag_dir: str, name: str, chunk_size: int,
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path[: -len(ACTIVE_SUFFIX)] + RECOVERING_SUFFIX)
         raise
-    os.unlink(path)
+    with open(path, "rb") as handle:
+        ours = handle.read(len(MAGIC)) == MAGIC
+    if ours or salvaged.message_count:
+        os.unlink(path)
+    else:  # not a file this writer began: whatever it is, it is kept as found
+        report.set_aside.append(set_aside(path))
     return salvaged
 
 
@@ -210,13 +218,15 @@ def recover_bag(bag_dir: str, chunk_size: int) -> RecoveryReport:
             _remember(meta, topics)
             meta.add_file(FileEntry(name, start, end - start, count), counts)
         elif is_active_split_file(name):
-            salvaged = _replace_with_salvaged(bag_dir, name, chunk_size, meta)
+            salvaged = _replace_with_salvaged(bag_dir, name, chunk_size, meta, report)
             report.recovered_files.append(salvaged.final_path)
             report.salvaged_messages += salvaged.message_count
             for topic, count in salvaged.counts.items():
                 report.salvaged_by_topic[topic] = report.salvaged_by_topic.get(topic, 0) + count
     meta.save(bag_dir)
     marker = recording_marker(bag_dir)
-    if os.path.exists(marker):
+    if os.path.isdir(marker) and not os.path.islink(marker):
+        report.set_aside.append(set_aside(marker))
+    elif os.path.lexists(marker):
         os.unlink(marker)
     return report

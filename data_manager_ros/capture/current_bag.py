@@ -42,7 +42,9 @@ class CurrentBag:
             else:
                 self._log.warning(f"recovered bag {report.bag_dir} left open by an earlier "
                                   f"run: {len(report.recovered_files)} file(s) finalized, "
-                                  f"{report.salvaged_messages} message(s) salvaged")
+                                  f"{report.salvaged_messages} message(s) salvaged"
+                                  + "".join(f"; damaged, set aside as {path}"
+                                            for path in report.set_aside))
 
     def open(self, settings: WriterSettings, topics: dict[str, Topic],
              stats: dict[str, TopicStats]) -> None:

@@ -201,3 +201,26 @@ def test_a_salvage_that_cannot_be_written_keeps_the_original_and_says_so(tmp_pat
         assert [r.salvaged_messages for r in recover_capture_dir(str(mount / "capture"),
                                                                  4096)] == [700]
         assert sorted(os.listdir(bag)) == ["bag_0.mcap", "metadata.yaml"]
+
+
+def test_a_crashed_bag_whose_own_files_were_damaged_is_recovered_and_the_damage_kept(tmp_path):
+    """Node stopped, then its bookkeeping damaged: the recording marker is a directory and
+    a torn file is garbage from its first byte. Recovery finishes the bag (its good file
+    intact), sets the directory aside, and keeps the garbage as found, named in a file of
+    its own that holds no message."""
+    capture = tmp_path / "capture"
+    bag = capture / "bag"
+    write_crashed_bag(bag)
+    (bag / ".recording").unlink()
+    (bag / ".recording").mkdir()
+    garbage = os.urandom(5000)
+    (bag / "bag_1.mcap.active").write_bytes(garbage)
+    [report] = recover_capture_dir(str(capture), 4096)
+    assert report.error == "", report.error
+    names = sorted(os.listdir(bag))
+    assert [n for n in names if n.startswith(".recording.damaged-")]
+    [kept] = [n for n in names if n.startswith("bag_1.mcap.active.damaged-")]
+    assert (bag / kept).read_bytes() == garbage
+    assert "bag_0.mcap" in names and report.salvaged_messages == 700
+    assert sorted(os.path.basename(p) for p in report.set_aside) == sorted(
+        n for n in names if ".damaged-" in n)
