@@ -205,3 +205,30 @@ def test_each_setup_error_is_reported_then_a_good_config_uploads_without_a_resta
     finally:
         worker.manager.close()
     assert_arrived_once(tus_server, files)
+
+
+def test_a_journal_overwritten_while_in_use_neither_stops_uploads_nor_the_next_start(
+        tmp_path, tus_server):
+    source, files = aged_files(tmp_path, 1000, count=2)
+    sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)])
+    try:
+        sync_until_done(sync, source, log)
+        journal = tmp_path / "capture" / JOURNAL_FILE
+        with open(journal, "r+b") as handle:
+            handle.write(os.urandom(journal.stat().st_size))
+        more = {}
+        for index in range(3):
+            (source / f"n{index}.bin").write_bytes(data := os.urandom(300 + index))
+            os.utime(source / f"n{index}.bin", (1, 1))  # long quiet
+            more[f"logs/n{index}.bin"] = data
+        sync_until_done(sync, source, log)
+    finally:
+        sync.close()
+    (source / "after.bin").write_bytes(after := os.urandom(200))
+    os.utime(source / "after.bin", (1, 1))
+    sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)])
+    try:  # the next start: the journal is usable again, or set aside and new
+        sync_until_done(sync, source, log)
+    finally:
+        sync.close()
+    assert_arrived_once(tus_server, {**files, **more, "logs/after.bin": after})
