@@ -29,6 +29,9 @@ MCAP_SUFFIX = ".mcap"
 ACTIVE_SUFFIX = ".active"
 RECOVERING_SUFFIX = ".recovering"
 METADATA_FILE = "metadata.yaml"
+# a closed bag's files that disk_full_policy deleted before upload, one name a line: uploaded
+# with the bag's metadata.yaml, so the fleet's catalog tells dropped from missing
+DROPPED_FILE = "dropped_by_disk_policy.txt"
 JOURNAL_FILE = ".sync_journal.sqlite3"
 JOURNAL_LOCK_FILE = JOURNAL_FILE + ".lock"
 FAILED_DIR = "failed"

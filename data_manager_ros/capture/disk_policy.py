@@ -2,21 +2,30 @@
 delete_oldest``: the oldest not-yet-uploaded files of the lowest upload class, never a clip.
 
 Capture goes on instead of pausing, at the price of data that was waiting to be
-uploaded; every deletion is logged and counted. Bags go whole (a closed bag
-directory, never the one being written), so no bag is left with files its
-metadata.yaml lists but the disk lacks; files of ``additional_sync_paths`` go one
-by one. With nothing left to delete, capture pauses as with ``pause``.
+uploaded; every deletion is logged and counted. A closed bag (never the one being
+written) loses every data file at once; its metadata.yaml stays, with a
+``dropped_by_disk_policy.txt`` naming what went, and both are uploaded, so the fleet
+knows what the bag held and which of its files were dropped on purpose. Files of
+``additional_sync_paths`` go one by one. With nothing left to delete, capture pauses as
+with ``pause``.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from data_manager_ros.config.settings import UploadClass
-from data_manager_ros.layout import FAILED_DIR, is_clip_bag, is_hidden, recording_marker
+from data_manager_ros.fsutil import atomic_write
+from data_manager_ros.layout import (
+    DROPPED_FILE,
+    FAILED_DIR,
+    METADATA_FILE,
+    is_clip_bag,
+    is_hidden,
+    recording_marker,
+)
 
 
 @dataclass(frozen=True)
@@ -34,11 +43,18 @@ def _size(path: str) -> int:
                for f in files)
 
 
+def _data_files(bag_dir: str) -> list[str]:
+    """What deleting a bag removes: all but its metadata.yaml and the record of the drop."""
+    return sorted(n for n in os.listdir(bag_dir) if n not in (METADATA_FILE, DROPPED_FILE)
+                  and os.path.isfile(os.path.join(bag_dir, n)))
+
+
 def _closed_bags(capture_dir: str) -> Iterator[Deletable]:
     for name in os.listdir(capture_dir):
         path = os.path.join(capture_dir, name)
         if (is_hidden(name) or name == FAILED_DIR or not os.path.isdir(path)
-                or is_clip_bag(path) or os.path.exists(recording_marker(path))):
+                or is_clip_bag(path) or os.path.exists(recording_marker(path))
+                or not _data_files(path)):
             continue
         yield Deletable(path, os.stat(path).st_mtime_ns, _size(path), UploadClass.BAGS)
 
@@ -66,7 +82,18 @@ def deletion_order(capture_dir: str, additional_paths: tuple[str, ...],
 
 
 def delete(item: Deletable) -> None:
-    if os.path.isdir(item.path):
-        shutil.rmtree(item.path)
-    else:
+    if not os.path.isdir(item.path):
         os.unlink(item.path)
+        return
+    names = _data_files(item.path)
+    record = os.path.join(item.path, DROPPED_FILE)
+    earlier = ""
+    if os.path.exists(record):
+        with open(record, encoding="utf-8", errors="surrogateescape") as handle:
+            earlier = handle.read()
+    # the record first: a crash in between leaves it naming a file still there, not a
+    # file gone without a word
+    atomic_write(record, (earlier + "".join(f"{n}\n" for n in names)).encode(
+        "utf-8", "surrogateescape"))
+    for name in names:
+        os.unlink(os.path.join(item.path, name))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from data_manager_ros.layout import (
+    DROPPED_FILE,
     FAILED_DIR,
     METADATA_FILE,
     is_hidden,
@@ -94,7 +95,8 @@ def has_bags(capture_dir: str) -> bool:
 def bag_files(capture_dir: str, on_skip: Callable[[str], None]) -> Iterator[SyncFile]:
     for path, stat in _walk(capture_dir, on_skip):
         name = os.path.basename(path)
-        ready_metadata = name == METADATA_FILE and _bag_closed(os.path.dirname(path))
+        ready_metadata = name in (METADATA_FILE, DROPPED_FILE) and _bag_closed(
+            os.path.dirname(path))
         if not is_split_file(name) and not ready_metadata:
             continue
         yield SyncFile(path, capture_dir, os.path.relpath(path, capture_dir), stat.st_size,

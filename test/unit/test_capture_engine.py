@@ -117,8 +117,13 @@ def test_delete_oldest_frees_the_floor_from_the_lowest_class_first_and_never_a_c
         assert [os.path.basename(p) for p in deleted] == [
             "old_0.bin", "old_1.bin", "old_2.bin", "bag_a", "bag_b"]
         assert sorted(os.listdir(capture)) == [
-            "bag_c", "clip_x", *[os.path.basename(b) for b in bag_dirs(str(capture))
-                                 if "rosbag2" in b]]
+            "bag_a", "bag_b", "bag_c", "clip_x",
+            *[os.path.basename(b) for b in bag_dirs(str(capture)) if "rosbag2" in b]]
+        for name in ("bag_a", "bag_b"):  # the bag's record stays, to be uploaded
+            assert sorted(os.listdir(capture / name)) == [
+                "dropped_by_disk_policy.txt", "metadata.yaml"]
+            assert (capture / name / "dropped_by_disk_policy.txt").read_text() == \
+                f"{name}_0.mcap\n"
         assert not engine.disk.paused
 
 
