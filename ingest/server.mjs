@@ -26,9 +26,10 @@
 //   <robot>/<bag>/<bag>_N.mcap), each segment escaped losslessly (keys.mjs);
 // - at finish, the digest of the object is checked against the client's Upload-Metadata; a
 //   mismatch deletes the object and answers 460, as the test server does;
-// - each finished object gets a sidecar .meta/<key>.json with its upload metadata (robot,
-//   tags, topics, time range, message count, clip reasons, digest, size): what
-//   data_manager_fleet lists and filters on.
+// - each finished object gets a row in the catalog (PostgreSQL, catalog.mjs) and then a
+//   sidecar .meta/<key>.json with its upload metadata (robot, tags, topics, time range,
+//   message count, clip reasons, digest, size): the catalog is what data_manager_fleet
+//   queries, the sidecars are the bucket's own record it is rebuilt from (reindex).
 // Prints "listening <port>" once ready.
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -40,6 +41,7 @@ import { Server } from '@tus/server';
 import pg from 'pg';
 
 import { Credentials } from './auth.mjs';
+import { Catalog } from './catalog.mjs';
 import { isKeyOf, META_PREFIX, objectKey, rawMetadata, refusal, robotIdProblem, segment,
   shown, unescapeSegment } from './keys.mjs';
 import { PgLocker } from './pg_locker.mjs';
@@ -79,6 +81,7 @@ const s3 = new S3Client(clientConfig);
 const pool = new pg.Pool({ connectionString: env.INGEST_DATABASE_URL, max: 10 });
 pool.on('error', (error) => console.error(`database: ${error.message}`));
 const credentials = new Credentials(pool);
+const catalog = new Catalog(pool, s3, bucket);
 const locker = new PgLocker(env.INGEST_DATABASE_URL, { acquireLockTimeoutMs: lockTimeoutMs });
 const store = new IngestStore({ partSize: 8 * 1024 * 1024, s3ClientConfig: { bucket, ...clientConfig } },
   { metaPrefix: META_PREFIX });
@@ -126,6 +129,7 @@ async function describe(upload) {
     finished: new Date().toISOString(),
     // robot_id is the credential's, whatever the upload said
     metadata: { ...upload.metadata, robot_id: unescapeSegment(robot).toString() } };
+  await catalog.recordFile(record);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${META_PREFIX}${id}.json`,
     Body: JSON.stringify(record), ContentType: 'application/json' }));
 }

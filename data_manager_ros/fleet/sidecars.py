@@ -5,7 +5,6 @@ bad object never hides the rest of the bucket."""
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -44,21 +43,6 @@ class Stored:
             return int(self.metadata["start_ns"]), int(self.metadata["end_ns"])
         except (KeyError, ValueError):
             return None
-
-    def listed(self, name: str) -> list[str]:
-        return [v for v in self.metadata.get(name, "").split(",") if v]
-
-    def line(self) -> str:
-        span = self.time_range
-        when = f"{_iso(span[0])} .. {_iso(span[1])}" if span else "-"
-        return (f"{self.robot}\t{self.metadata.get('kind', '?')}\t{when}\t"
-                f"{self.metadata.get('message_count', '-')} msgs\t{self.size} B\t{self.key}\t"
-                f"{self.metadata.get('topics', '')}\t{self.metadata.get('tags', '')}")
-
-
-def _iso(ns: int) -> str:
-    return datetime.datetime.fromtimestamp(ns / 1e9, datetime.timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_sidecar(sidecar_key: str, body: bytes) -> Stored:

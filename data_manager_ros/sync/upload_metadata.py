@@ -5,6 +5,7 @@ the far side can index, verify and deduplicate without opening the file."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import socket
@@ -76,13 +77,23 @@ def _bag_facts(path: str) -> dict[str, str]:
         return {"topics": ""}
     facts = {"topics": ",".join(sorted(c.topic for c in summary.channels.values()))
              if summary else ""}
+    if summary is not None:
+        # for a catalog: each topic's type, and its messages in this file
+        facts["topic_types"] = json.dumps({c.topic: summary.schemas[c.schema_id].name
+                                           for c in summary.channels.values()
+                                           if c.schema_id in summary.schemas})
     if summary is not None and summary.statistics is not None:
         statistics = summary.statistics
         facts.update(message_count=str(statistics.message_count),
                      start_ns=str(statistics.message_start_time),
-                     end_ns=str(statistics.message_end_time))
-    custom = (info or {}).get("custom_data") or {}
-    return {**{str(k): str(v) for k, v in custom.items()}, **facts}
+                     end_ns=str(statistics.message_end_time),
+                     topic_counts=json.dumps({summary.channels[i].topic: n for i, n in
+                                              statistics.channel_message_counts.items()
+                                              if i in summary.channels}))
+    custom = {str(k): str(v) for k, v in ((info or {}).get("custom_data") or {}).items()}
+    if custom:
+        facts["custom_data"] = json.dumps(custom)
+    return {**custom, **facts}
 
 
 def upload_metadata(file: SyncFile, entry: JournalEntry, policy: UploadPolicy,

@@ -1,20 +1,23 @@
-"""``data_manager_fleet``: robot credentials, what a fleet's bucket holds (found again by
-robot, time, topic, tag and kind), and one bag downloaded into a directory that
-``ros2 bag play`` plays.
+"""``data_manager_fleet``: robot credentials, what a fleet recorded (found by robot, time,
+topic, type, tag, kind, clip reason and custom_data), whether each bag arrived whole, and
+one bag downloaded into a directory that ``ros2 bag play`` plays.
 
-The ingest (``ingest/server.mjs``) writes each finished file at ``<robot>/<path>`` and a
-sidecar ``.meta/<robot>/<path>.json``; ``list`` and ``download`` read the sidecars, so they
-show only files whose every byte and digest the ingest confirmed, and treat the bucket as
-untrusted: a bad sidecar or a key that is no safe path is reported and skipped (exit 1),
-never written outside the download directory. The bucket: INGEST_S3_BUCKET,
-INGEST_S3_ENDPOINT (empty for AWS S3), INGEST_S3_REGION and the AWS_* credentials.
-``robots`` and ``operators`` issue, rotate and revoke tokens in INGEST_DATABASE_URL.
+The ingest (``ingest/server.mjs``) writes each finished file at ``<robot>/<path>``, its row
+in the catalog (INGEST_DATABASE_URL) and a sidecar ``.meta/<robot>/<path>.json``. ``list``
+and ``bags`` query the catalog; ``reindex`` rebuilds it from the sidecars; ``download``
+reads the sidecars of one bag. The bucket is untrusted: a bad sidecar or a key that is no
+safe path is reported and skipped (exit 1), never written outside the download directory.
+The bucket: INGEST_S3_BUCKET, INGEST_S3_ENDPOINT (empty for AWS S3), INGEST_S3_REGION and
+the AWS_* credentials.
 
     data_manager_fleet robots add|rotate|revoke ROBOT     (add, rotate: the token on stdout)
     data_manager_fleet robots list
     data_manager_fleet operators add|rotate|revoke|list [NAME]
-    data_manager_fleet list [--robot R] [--since T] [--until T] [--topic T] [--tag T]
-                            [--kind clip|bag|file]
+    data_manager_fleet list [--robot R] [--since T] [--until T] [--topic T] [--type T]
+                            [--tag T] [--kind clip|bag|file] [--reason R] [--custom K=V]
+                            [--json] [--count]
+    data_manager_fleet bags [--robot R] [--verify]
+    data_manager_fleet reindex
     data_manager_fleet download ROBOT/BAG DIR
 """
 
@@ -22,10 +25,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
+import json
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 
 from data_manager_ros.digest import parse
+from data_manager_ros.fleet.catalog import BagState, Catalog, Filters, line
 from data_manager_ros.fleet.credentials import ROLES, CredentialError, CredentialStore, connect
 from data_manager_ros.fleet.keys import (
     UnsafeKey,
@@ -35,7 +43,7 @@ from data_manager_ros.fleet.keys import (
     name_problem,
     robot_id_problem,
 )
-from data_manager_ros.fleet.sidecars import Stored, stored
+from data_manager_ros.fleet.sidecars import stored
 from data_manager_ros.tools.s3 import Bucket, S3Error
 
 
@@ -59,16 +67,6 @@ def _when(text: str) -> int:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=datetime.timezone.utc)
         return int(moment.timestamp() * 1e9)
-
-
-def matches(item: Stored, args: argparse.Namespace) -> bool:
-    span = item.time_range
-    return ((not args.robot or item.robot == args.robot)
-            and (not args.kind or item.metadata.get("kind") == args.kind)
-            and (not args.topic or args.topic in item.listed("topics"))
-            and (not args.tag or args.tag in item.listed("tags"))
-            and (args.since is None or (span is not None and span[1] >= args.since))
-            and (args.until is None or (span is not None and span[0] <= args.until)))
 
 
 def download(bucket: Bucket, bag: str, directory: str, problems: Problems) -> str:
@@ -102,12 +100,57 @@ def download(bucket: Bucket, bag: str, directory: str, problems: Problems) -> st
     return target
 
 
-def credentials(args: argparse.Namespace) -> None:
+def database(args: argparse.Namespace):
     if not args.database:
         raise CredentialError("no database: give --database or set INGEST_DATABASE_URL (the "
                               "ingest's)")
+    return connect(args.database)
+
+
+def _custom(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"{text!r}: give custom_data as KEY=VALUE")
+    return key, value
+
+
+def catalog(args: argparse.Namespace, the_bucket: Callable[[], Bucket],
+            problems: Problems) -> None:
+    with database(args) as connection:
+        files = Catalog(connection)
+        if args.verb == "reindex":
+            bucket = the_bucket()
+            count = files.reindex(bucket, problems)
+            print(f"{count} file(s) indexed from the sidecars of bucket {bucket.name!r}",
+                  file=sys.stderr)
+        elif args.verb == "bags":
+            for state in files.bags(args.robot):
+                if args.verify:
+                    state = verified(state, the_bucket())
+                print(state.line())
+        else:
+            filters = Filters(args.robot, args.since, args.until, args.topic, args.type,
+                              args.tag, args.kind, args.reason, tuple(args.custom))
+            if args.count:
+                print(files.count(filters))
+            elif args.json:
+                json.dump(list(files.files(filters)), sys.stdout)
+                print()
+            else:
+                for row in files.files(filters):
+                    print(line(row))
+
+
+def verified(state: BagState, bucket: Bucket) -> BagState:
+    """The bag with the files that arrived but are gone from the bucket since: missing."""
+    gone = tuple(name for name in state.arrived
+                 if not bucket.exists(f"{state.robot}/{state.bag}/{name}"))
+    return replace(state, missing=gone)
+
+
+def credentials(args: argparse.Namespace) -> None:
     role = args.verb[:-1]
-    with connect(args.database) as connection:
+    with database(args) as connection:
         store = CredentialStore(connection)
         if args.action == "list":
             for holder in store.holders(role):
@@ -148,13 +191,25 @@ def main(argv: list[str] | None = None) -> int:
         manage = verbs.add_parser(f"{role}s", help=f"{role} tokens: add, rotate, revoke, list")
         manage.add_argument("action", choices=["add", "rotate", "revoke", "list"])
         manage.add_argument("name", nargs="?")
-    listing = verbs.add_parser("list", help="finished files, one a line")
+    listing = verbs.add_parser("list", help="finished files, one a line, from the catalog")
     listing.add_argument("--robot")
     listing.add_argument("--since", type=_when, help="ISO 8601 or epoch seconds")
     listing.add_argument("--until", type=_when, help="ISO 8601 or epoch seconds")
     listing.add_argument("--topic")
+    listing.add_argument("--type", help="a message type, e.g. sensor_msgs/msg/NavSatFix")
     listing.add_argument("--tag")
     listing.add_argument("--kind", choices=["clip", "bag", "file"])
+    listing.add_argument("--reason", help="an incident clip's reason")
+    listing.add_argument("--custom", type=_custom, action="append", default=[],
+                         metavar="KEY=VALUE", help="custom_data; repeat for all of several")
+    listing.add_argument("--json", action="store_true", help="one JSON array of rows")
+    listing.add_argument("--count", action="store_true", help="only how many")
+    completeness = verbs.add_parser("bags", help="one line per bag: complete, pending, "
+                                                 "dropped on the robot, missing")
+    completeness.add_argument("--robot")
+    completeness.add_argument("--verify", action="store_true",
+                              help="check that every file that arrived is still in the bucket")
+    verbs.add_parser("reindex", help="rebuild the catalog from the bucket's sidecars")
     fetch = verbs.add_parser("download", help="one bag's files into a directory")
     fetch.add_argument("bag", help="ROBOT/BAG, as list shows it")
     fetch.add_argument("directory")
@@ -164,16 +219,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.verb in ("robots", "operators"):
             credentials(args)
             return 0
-        if not args.bucket:
-            parser.error("no bucket: give --bucket or set INGEST_S3_BUCKET")
-        bucket = Bucket(args.bucket, endpoint=args.endpoint, region=args.region)
-        if args.verb == "list":
-            prefix = f"{key_segment(args.robot)}/" if args.robot else ""
-            for item in sorted(stored(bucket, prefix, problems), key=lambda s: (s.robot, s.key)):
-                if matches(item, args):
-                    print(item.line())
+        @functools.cache
+        def the_bucket() -> Bucket:  # only the verbs that read the bucket need one
+            if not args.bucket:
+                parser.error("no bucket: give --bucket or set INGEST_S3_BUCKET")
+            return Bucket(args.bucket, endpoint=args.endpoint, region=args.region)
+
+        if args.verb == "download":
+            print(download(the_bucket(), args.bag, args.directory, problems))
         else:
-            print(download(bucket, args.bag, args.directory, problems))
+            catalog(args, the_bucket, problems)
     except (S3Error, CredentialError) as error:
         print(f"data_manager_fleet: {error}", file=sys.stderr)
         return 1

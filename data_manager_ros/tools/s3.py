@@ -122,6 +122,15 @@ class Bucket:
                     raise S3Error(f"{key}: larger than the {limit} bytes expected of it")
         return bytes(body)
 
+    def exists(self, key: str) -> bool:
+        try:
+            self._request("HEAD", key)
+        except S3Error as error:
+            if " HTTP 404 " in f"{error} ":
+                return False
+            raise
+        return True
+
     def download(self, key: str, path: str, algorithm: str) -> str:
         """Stream an object into ``path``; returns its digest (data_manager_ros.digest's
         form) in ``algorithm``."""
