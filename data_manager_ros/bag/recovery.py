@@ -89,7 +89,8 @@ def recover_capture_dir(capture_dir: str, chunk_size: int) -> list[RecoveryRepor
     return reports
 
 
-def _topic(schema: Schema, channel: Channel) -> Topic:
+def topic_of(schema: Schema, channel: Channel) -> Topic:
+    """A recorded topic as a file's MCAP schema and channel describe it."""
     profiles = yaml.safe_load(channel.metadata.get("offered_qos_profiles", "")) or []
     return Topic(channel.topic, schema.name, tuple(profiles),
                  channel.metadata.get("topic_type_hash", ""),
@@ -126,7 +127,7 @@ def _salvage(active_path: str, chunk_size: int, meta: BagMetadata) -> tuple[Mcap
             if isinstance(record, Schema):
                 schemas[record.id] = record
             elif isinstance(record, Channel) and record.schema_id in schemas:
-                topic = _topic(schemas[record.schema_id], record)
+                topic = topic_of(schemas[record.schema_id], record)
                 channels[record.id] = topic
                 out.add_topic(topic)
             elif isinstance(record, Message) and record.channel_id in channels:
@@ -189,7 +190,7 @@ def _closed_file_topics(path: str) -> tuple[list[Topic], dict[str, int], int, in
     if summary is None or summary.statistics is None:
         raise ValueError(f"{path} has a final name but no summary; move it aside to recover "
                          "the rest of the bag")
-    topics = [_topic(summary.schemas[c.schema_id], c) for c in summary.channels.values()]
+    topics = [topic_of(summary.schemas[c.schema_id], c) for c in summary.channels.values()]
     stats = summary.statistics
     counts = {summary.channels[cid].topic: n for cid, n in stats.channel_message_counts.items()}
     return topics, counts, stats.message_start_time, stats.message_end_time, stats.message_count

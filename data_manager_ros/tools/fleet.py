@@ -19,6 +19,7 @@ the AWS_* credentials.
     data_manager_fleet bags [--robot R] [--verify]
     data_manager_fleet reindex
     data_manager_fleet download ROBOT/BAG DIR
+    data_manager_fleet export ROBOT --since T --until T [--topic T ...] DIR
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from dataclasses import replace
 from data_manager_ros.digest import parse
 from data_manager_ros.fleet.catalog import BagState, Catalog, Filters, line
 from data_manager_ros.fleet.credentials import ROLES, CredentialError, CredentialStore, connect
+from data_manager_ros.fleet.export import Window, bag_path, export
 from data_manager_ros.fleet.keys import (
     UnsafeKey,
     key_parts,
@@ -118,7 +120,9 @@ def catalog(args: argparse.Namespace, the_bucket: Callable[[], Bucket],
             problems: Problems) -> None:
     with database(args) as connection:
         files = Catalog(connection)
-        if args.verb == "reindex":
+        if args.verb == "export":
+            slice_of(files, the_bucket(), args, problems)
+        elif args.verb == "reindex":
             bucket = the_bucket()
             count = files.reindex(bucket, problems)
             print(f"{count} file(s) indexed from the sidecars of bucket {bucket.name!r}",
@@ -139,6 +143,27 @@ def catalog(args: argparse.Namespace, the_bucket: Callable[[], Bucket],
             else:
                 for row in files.files(filters):
                     print(line(row))
+
+
+def slice_of(files: Catalog, bucket: Bucket, args: argparse.Namespace,
+             problems: Problems) -> None:
+    """One bag of a robot's messages in a window, read by ranges (fleet.export)."""
+    window = Window(args.since, args.until, frozenset(args.topic))
+    rows = [row for row in files.files(Filters(args.robot, args.since, args.until, kind="bag"))
+            if row["key"].endswith(".mcap")
+            and (not window.topics or window.topics & set(row["topics"]))]
+    if not rows:
+        raise S3Error(f"no bag file of robot {args.robot!r} meets that window; "
+                      f"`data_manager_fleet list --robot {args.robot}` shows what there is")
+    target = bag_path(args.directory, args.robot, args.since, args.until)
+    fetched = export(bucket, rows, window, target, problems)
+    print(target)
+    print(f"{sum(fetched.messages.values())} message(s) "
+          f"({', '.join(f'{t} {n}' for t, n in sorted(fetched.messages.items()))}) from "
+          f"{len(rows)} file(s); read {fetched.summary_bytes + fetched.chunk_bytes} bytes in "
+          f"{fetched.requests} range request(s): summaries {fetched.summary_bytes}, chunks "
+          f"{fetched.chunk_bytes}, of which chunks holding the slice {fetched.needed_bytes}",
+          file=sys.stderr)
 
 
 def verified(state: BagState, bucket: Bucket) -> BagState:
@@ -210,6 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     completeness.add_argument("--verify", action="store_true",
                               help="check that every file that arrived is still in the bucket")
     verbs.add_parser("reindex", help="rebuild the catalog from the bucket's sidecars")
+    piece = verbs.add_parser("export", help="one bag of a robot's messages in a window, "
+                                            "fetched by range reads")
+    piece.add_argument("robot")
+    piece.add_argument("--since", type=_when, required=True, help="ISO 8601 or epoch seconds")
+    piece.add_argument("--until", type=_when, required=True, help="ISO 8601 or epoch seconds")
+    piece.add_argument("--topic", action="append", default=[],
+                       help="a topic to keep; repeat for several (default: every topic)")
+    piece.add_argument("directory")
     fetch = verbs.add_parser("download", help="one bag's files into a directory")
     fetch.add_argument("bag", help="ROBOT/BAG, as list shows it")
     fetch.add_argument("directory")

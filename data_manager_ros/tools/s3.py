@@ -92,14 +92,16 @@ class Bucket:
         self._session = requests.Session()
 
     def _request(self, method: str, key: str = "", query: dict[str, str] | None = None,
-                 body: bytes = b"", stream: bool = False, bucket_level: bool = False
-                 ) -> requests.Response:
+                 body: bytes = b"", stream: bool = False, bucket_level: bool = False,
+                 headers: dict[str, str] | None = None) -> requests.Response:
+        """``headers``: more headers, signed like the rest."""
         url = self._base + ("" if bucket_level else "/" + _encode(key, "/"))
         if query:
             url += "?" + "&".join(f"{_encode(k)}={_encode(v)}" for k, v in sorted(query.items()))
-        headers = sign(method, url, {}, hashlib.sha256(body).hexdigest(), self._credentials,
-                       self.region, datetime.datetime.now(datetime.timezone.utc))
-        response = self._session.request(method, url, headers=headers, data=body or None,
+        signed = sign(method, url, headers or {}, hashlib.sha256(body).hexdigest(),
+                      self._credentials, self.region,
+                      datetime.datetime.now(datetime.timezone.utc))
+        response = self._session.request(method, url, headers=signed, data=body or None,
                                          stream=stream, timeout=self._timeout)
         if response.status_code >= 300:
             raise S3Error(f"{method} {url}: HTTP {response.status_code} {response.text[:300]}")
@@ -121,6 +123,13 @@ class Bucket:
                 if limit is not None and len(body) > limit:
                     raise S3Error(f"{key}: larger than the {limit} bytes expected of it")
         return bytes(body)
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``start`` to ``end`` (exclusive) of an object: one ranged GET."""
+        data = self._request("GET", key, headers={"Range": f"bytes={start}-{end - 1}"}).content
+        if len(data) != end - start:
+            raise S3Error(f"GET {key} bytes {start}-{end - 1}: {len(data)} bytes came back")
+        return data
 
     def exists(self, key: str) -> bool:
         try:

@@ -28,6 +28,7 @@ class FaultProxy:
         self._random = random.Random(seed)
         self.cuts_left = cuts
         self.upstream_bytes = 0
+        self.downstream_bytes = 0  # what the server sent back (its answers' bytes, headers too)
         self.connections = 0
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -99,6 +100,8 @@ class FaultProxy:
                 sock.close()
 
     def _add(self, count: int, upstream: bool) -> None:
-        if upstream:
-            with self._lock:
+        with self._lock:
+            if upstream:
                 self.upstream_bytes += count
+            else:
+                self.downstream_bytes += count

@@ -148,3 +148,83 @@ def test_a_sidecar_whose_metadata_the_catalog_cannot_hold_is_reported_by_reindex
     result = fleet_command(s3, fleet_db, "reindex", check=False)
     assert result.returncode == 1 and b"robot7/x/x_0.mcap: not indexed" in result.stderr
     assert os.fsdecode(fleet_command(s3, fleet_db, "list").stdout) == ""
+
+
+def _recorded(capture: str, name: str, first_ms: int, count: int) -> None:
+    """A bag of /gps fixes every 1 ms and /chatter every 10th from ``first_ms``, split in
+    files of about 60 KB (chunks of 4 KB): what a robot uploads."""
+    from rclpy.serialization import serialize_message
+    from std_msgs.msg import String
+
+    from data_manager_ros.bag.writer import BagWriter
+    from helpers.bag_samples import NAVSAT, START_NS, fix, topic
+
+    writer = BagWriter(os.path.join(capture, name), max_file_bytes=60_000,
+                       max_file_duration_ns=10**15, chunk_size=4096)
+    writer.add_topic(topic("/gps", NAVSAT))
+    writer.add_topic(topic("/chatter", "std_msgs/msg/String"))
+    for i in range(first_ms, first_ms + count):
+        t = START_NS + i * 1_000_000
+        writer.write("/gps", t, t, serialize_message(fix(i)))
+        if i % 10 == 0:
+            writer.write("/chatter", t, t, serialize_message(String(data=f"hello {i}")))
+    writer.close()
+
+
+def _messages(paths: list[str], topics: set[str], since: int, until: int) -> list[tuple]:
+    from mcap.reader import make_reader
+
+    found = []
+    for path in paths:
+        with open(path, "rb") as handle:
+            for _, channel, message in make_reader(handle).iter_messages():
+                if channel.topic in topics and since <= message.log_time <= until:
+                    found.append((message.log_time, channel.topic, message.data))
+    return sorted(found)
+
+
+def test_export_reads_only_the_chunks_of_a_window_across_bags_and_splits_and_plays(
+        tmp_path, s3, fleet_db, ingest, monkeypatch):
+    import shutil
+
+    from data_manager_ros.tools.play_check import play
+    from helpers.bag_samples import START_NS
+    from helpers.proxy import FaultProxy
+
+    capture = str(tmp_path / "capture")
+    _recorded(capture, "bag_a", 0, 3000)
+    _recorded(capture, "bag_b", 3000, 3000)
+    kept = shutil.copytree(capture, tmp_path / "kept")  # the robot deletes what it uploaded
+    monkeypatch.setenv("DATA_MANAGER_API_KEY", robot_token(s3, fleet_db, "robot7"))
+    sync, _ = manager(tmp_path, ingest.url, robot_id="robot7")
+    try:
+        sync.sweep()
+        drain(sync)
+    finally:
+        sync.close()
+    since, until = START_NS + 2_400_000_000, START_NS + 3_600_000_000
+    sources = sorted(str(p) for p in kept.rglob("*.mcap"))
+    rows = listed(s3, fleet_db, "--since", str(since / 1e9), "--until", str(until / 1e9))
+    assert {r["bag"] for r in rows} == {"bag_a", "bag_b"} and len(rows) >= 3  # a split too
+    proxy = FaultProxy(s3.port)  # counts the bytes the S3 API sends
+    try:
+        result = fleet_command(s3, fleet_db, "--endpoint", f"http://127.0.0.1:{proxy.port}",
+                               "export", "robot7", "--since", str(since / 1e9), "--until",
+                               str(until / 1e9), "--topic", "/gps", str(tmp_path / "out"))
+    finally:
+        proxy.close()
+    bag = result.stdout.decode().strip()
+    report = result.stderr.decode()
+    exported = sorted(str(p) for p in (tmp_path / "out").rglob("*.mcap"))
+    assert _messages(exported, {"/gps", "/chatter"}, 0, 2**63) == _messages(
+        sources, {"/gps"}, since, until)
+    assert len(_messages(exported, {"/gps"}, 0, 2**63)) == 1201
+    import re
+
+    requests, summaries, chunks, needed = map(int, re.search(
+        r"in (\d+) range request\(s\): summaries (\d+), chunks (\d+), of which chunks "
+        r"holding the slice (\d+)", report).groups())
+    assert chunks == needed > 0  # only chunks that hold the slice were read
+    # nothing else came from the S3 API: those bytes, and each answer's headers
+    assert summaries + chunks < proxy.downstream_bytes < summaries + chunks + 1000 * requests
+    assert play(bag) == {"/gps": 1201}
