@@ -151,9 +151,11 @@ def test_diagnostics_name_the_node_and_warn_while_a_topic_has_no_publisher(tmp_p
             array = client.next_message(DiagnosticArray, "/diagnostics", lambda m: any(
                 s.level == DiagnosticStatus.WARN and s.hardware_id == "/robot1/data_manager"
                 for s in m.status), timeout=30)
-        live = subprocess.run([sys.executable, "-m", "data_manager_ros.tools.status", "--live",
-                               "--timeout", "20"], capture_output=True, text=True, check=True,
-                              timeout=60).stdout
+        answer = subprocess.run([sys.executable, "-m", "data_manager_ros.tools.status",
+                                 "--live", "--timeout", "20"], capture_output=True, text=True,
+                                timeout=60)
+    live = answer.stdout
+    assert answer.returncode == 1  # a WARN is not ok
     statuses = {s.name: s for s in array.status}
     assert set(statuses) == {"/robot1/data_manager: capture gps1/Position",
                              "/robot1/data_manager: sync"}
