@@ -44,10 +44,14 @@ class Filters:
             terms.append("robot = %s")
             values.append(key_segment(self.robot))
         if self.since is not None or self.until is not None:
-            # a file with no time range (not a bag file) is in no window
-            terms.append("int8range(start_ns, end_ns, '[]') && int8range(%s, %s, '[]') "
-                         "AND start_ns IS NOT NULL")
-            values += [self.since, self.until]
+            # a file with no time range (not a bag file) is in no window. One robot's files:
+            # by (robot, end_ns); every robot's: by the GiST index of the ranges
+            terms.append("start_ns IS NOT NULL AND " + (
+                "end_ns >= %s AND start_ns <= %s" if self.robot is not None else
+                "int8range(start_ns, end_ns, '[]') && int8range(%s, %s, '[]')"))
+            values += ([-2**63 if self.since is None else self.since,
+                        2**63 - 1 if self.until is None else self.until]
+                       if self.robot is not None else [self.since, self.until])
         for column, value in (("topics", self.topic), ("types", self.type),
                               ("tags", self.tag), ("clip_reasons", self.reason)):
             if value is not None:

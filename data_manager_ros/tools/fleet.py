@@ -137,12 +137,19 @@ def catalog(args: argparse.Namespace, the_bucket: Callable[[], Bucket],
                               args.tag, args.kind, args.reason, tuple(args.custom))
             if args.count:
                 print(files.count(filters))
-            elif args.json:
-                json.dump(list(files.files(filters)), sys.stdout)
-                print()
             else:
-                for row in files.files(filters):
-                    print(line(row))
+                rows = list(files.files(filters, limit=args.limit + 1 if args.limit else None))
+                if args.limit and len(rows) > args.limit:
+                    rows.pop()
+                    print(f"data_manager_fleet: the first {args.limit} matching files (in "
+                          "robot and time order); narrow the filters, or --limit 0 for all",
+                          file=sys.stderr)
+                if args.json:
+                    json.dump(rows, sys.stdout)
+                    print()
+                else:
+                    for row in rows:
+                        print(line(row))
 
 
 def slice_of(files: Catalog, bucket: Bucket, args: argparse.Namespace,
@@ -229,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                          metavar="KEY=VALUE", help="custom_data; repeat for all of several")
     listing.add_argument("--json", action="store_true", help="one JSON array of rows")
     listing.add_argument("--count", action="store_true", help="only how many")
+    listing.add_argument("--limit", type=int, default=1000,
+                         help="at most this many files (default 1000; 0: all)")
     completeness = verbs.add_parser("bags", help="one line per bag: complete, pending, "
                                                  "dropped on the robot, missing")
     completeness.add_argument("--robot")

@@ -22,6 +22,8 @@ CREATE TABLE catalog_files (
     finished timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX catalog_files_robot ON catalog_files (robot, start_ns);
+-- one robot's window: its files that end after the window starts, in order
+CREATE INDEX catalog_files_robot_end ON catalog_files (robot, end_ns);
 CREATE INDEX catalog_files_window ON catalog_files
     USING gist (int8range(start_ns, end_ns, '[]'));
 CREATE INDEX catalog_files_topics ON catalog_files USING gin (topics);
