@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from helpers.fleet import BUCKET, Ingest, create, fleet_command, patch, robot_token
-from helpers.sync_setup import drain, make_bag, manager
+from helpers.sync_setup import make_bag, manager, sweep_until_empty
 
 
 def listed(s3, database: str, *filters: str) -> list[dict]:
@@ -24,12 +24,7 @@ def test_rows_are_written_at_finish_and_rebuilt_the_same_from_the_sidecars(
         tmp_path, s3, postgres, fleet_db, ingest, monkeypatch):
     _, files = make_bag(str(tmp_path / "capture"), "bag_a", 6, split_mb=2)
     monkeypatch.setenv("DATA_MANAGER_API_KEY", robot_token(s3, fleet_db, "robot7"))
-    sync, _ = manager(tmp_path, ingest.url, robot_id="robot7", tags=["field-test"])
-    try:
-        sync.sweep()
-        drain(sync)
-    finally:
-        sync.close()
+    sweep_until_empty(manager(tmp_path, ingest.url, robot_id="robot7", tags=["field-test"])[0])
     rows = listed(s3, fleet_db)
     assert sorted(r["key"] for r in rows) == sorted(f"robot7/{path}" for path in files)
     first = next(r for r in rows if r["key"] == "robot7/bag_a/bag_a_0.mcap")
@@ -196,12 +191,7 @@ def test_export_reads_only_the_chunks_of_a_window_across_bags_and_splits_and_pla
     _recorded(capture, "bag_b", 3000, 3000)
     kept = shutil.copytree(capture, tmp_path / "kept")  # the robot deletes what it uploaded
     monkeypatch.setenv("DATA_MANAGER_API_KEY", robot_token(s3, fleet_db, "robot7"))
-    sync, _ = manager(tmp_path, ingest.url, robot_id="robot7")
-    try:
-        sync.sweep()
-        drain(sync)
-    finally:
-        sync.close()
+    sweep_until_empty(manager(tmp_path, ingest.url, robot_id="robot7")[0])
     since, until = START_NS + 2_400_000_000, START_NS + 3_600_000_000
     sources = sorted(str(p) for p in kept.rglob("*.mcap"))
     rows = listed(s3, fleet_db, "--since", str(since / 1e9), "--until", str(until / 1e9))

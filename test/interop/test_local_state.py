@@ -23,6 +23,17 @@ from helpers.sync_setup import (
 )
 
 
+def uploads_all(tmp_path, url: str, source, files: dict[str, bytes], server) -> str:
+    """A sync manager that sends every file of ``source`` once, each whole; its log."""
+    sync, log = manager(tmp_path, url, additional_sync_paths=[str(source)])
+    try:
+        sync_until_done(sync, source, log)
+    finally:
+        sync.close()
+    assert_arrived_once(server, files)
+    return log.text()
+
+
 def _a_journal_with_rows(path: str) -> None:
     journal = Journal(path)
     for index in range(200):
@@ -64,17 +75,12 @@ def test_a_damaged_journal_is_set_aside_and_every_file_still_uploads(tmp_path, t
                              "--capture-dir", str(capture)], capture_output=True, text=True)
     assert "Traceback" not in status.stderr and status.stdout.split(":")[0] in ("ok", "WARN")
     source, files = aged_files(tmp_path, 2000, count=3)
-    sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)])
-    try:
-        sync_until_done(sync, source, log)
-    finally:
-        sync.close()
-    assert_arrived_once(tus_server, files)
+    log = uploads_all(tmp_path, tus_server.url, source, files, tus_server)
     aside = [name for name in os.listdir(capture) if ".damaged-" in name]
     if damage is _emptied:  # an empty file is an empty database: nothing to set aside
-        assert aside == [] and "set aside" not in log.text()
+        assert aside == [] and "set aside" not in log
         return
-    assert len(aside) == 1 and f"set aside as {capture / aside[0]}" in log.text()
+    assert len(aside) == 1 and f"set aside as {capture / aside[0]}" in log
     kept = capture / aside[0]
     assert (os.path.getsize(kept) if kept.is_file() else -1) == before  # kept as it was
     assert sqlite3.connect(journal).execute("PRAGMA quick_check").fetchone()[0] == "ok"
@@ -87,12 +93,7 @@ def test_a_directory_in_the_journal_locks_place_is_set_aside(tmp_path, tus_serve
     capture.mkdir()
     _a_directory(str(capture / JOURNAL_LOCK_FILE))
     source, files = aged_files(tmp_path, 1000, count=1)
-    sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)])
-    try:
-        sync_until_done(sync, source, log)
-    finally:
-        sync.close()
-    assert_arrived_once(tus_server, files)
+    uploads_all(tmp_path, tus_server.url, source, files, tus_server)
     assert [n for n in os.listdir(capture) if n.startswith(JOURNAL_LOCK_FILE + ".damaged-")]
 
 
@@ -113,13 +114,8 @@ def test_a_setup_error_releases_the_journal_lock_and_a_good_config_uploads(
     with pytest.raises(ConfigError, match="control characters"):
         manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)])
     monkeypatch.setenv("DATA_MANAGER_API_KEY", "")
-    sync, log = manager(tmp_path, tus_server.url, additional_sync_paths=[str(source)])
-    try:
-        sync_until_done(sync, source, log)
-    finally:
-        sync.close()
-    assert "another uploader" not in log.text()
-    assert_arrived_once(tus_server, files)
+    assert "another uploader" not in uploads_all(tmp_path, tus_server.url, source, files,
+                                                 tus_server)
 
 
 def test_an_upload_the_journal_names_that_is_not_this_files_is_terminated_and_said(
