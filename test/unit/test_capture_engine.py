@@ -171,3 +171,22 @@ def test_publish_time_is_the_source_timestamp_log_time_the_receive_time(tmp_path
 def log_times(path: str) -> list[int]:
     with open(path, "rb") as handle:
         return [message.log_time for _, _, message in make_reader(handle).iter_messages()]
+
+
+def test_a_bag_the_disk_policy_emptied_is_uploaded_as_its_record_and_metadata(tmp_path):
+    """What delete_oldest leaves of a closed bag (its metadata.yaml and the record naming
+    the files it deleted) is what the uploader sends of it; deleting it again frees
+    nothing and is never tried."""
+    from data_manager_ros.capture.disk_policy import delete as delete_for_space
+    from data_manager_ros.capture.disk_policy import deletion_order
+    from data_manager_ros.sync.scanner import bag_files
+
+    capture = tmp_path / "capture"
+    make_bag(str(capture), "bag_a", 2, split_mb=1)
+    [item] = deletion_order(str(capture), (), ("clips", "bags", "files"))
+    delete_for_space(item)
+    record = (capture / "bag_a" / "dropped_by_disk_policy.txt").read_text().split()
+    assert record == ["bag_a_0.mcap", "bag_a_1.mcap"]
+    sent = sorted(f.remote_path for f in bag_files(str(capture), lambda _: None))
+    assert sent == ["bag_a/dropped_by_disk_policy.txt", "bag_a/metadata.yaml"]
+    assert deletion_order(str(capture), (), ("clips", "bags", "files")) == []
