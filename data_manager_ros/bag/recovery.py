@@ -174,8 +174,8 @@ def _replace_with_salvaged(bag_dir: str, name: str, chunk_size: int,
             os.unlink(path[: -len(ACTIVE_SUFFIX)] + RECOVERING_SUFFIX)
         raise
     with open(path, "rb") as handle:
-        ours = handle.read(len(MAGIC)) == MAGIC
-    if ours or salvaged.message_count:
+        head = handle.read(len(MAGIC))
+    if MAGIC.startswith(head) or salvaged.message_count:  # ours, even torn in its magic
         os.unlink(path)
     else:  # not a file this writer began: whatever it is, it is kept as found
         report.set_aside.append(set_aside(path))

@@ -83,9 +83,13 @@ def test_qos_overrides_custom_data_and_unpublished_topics(tmp_path, mixed_graph)
     with stopped_after(node), ros_client() as client:
         node.wait_log("capturing /imu", 30)
         node.wait_log("capturing /late_text", 30)  # before any publisher
-        ours = [info for info in client.node.get_subscriptions_info_by_topic("/imu")
-                if info.node_name == "data_manager"]
-        assert [info.qos_profile.reliability for info in ours] == [ReliabilityPolicy.BEST_EFFORT]
+        def ours() -> list:  # as this client's graph has discovered it
+            return [info for info in client.node.get_subscriptions_info_by_topic("/imu")
+                    if info.node_name == "data_manager"]
+
+        wait_for(ours, 30, "the node's /imu reader in the graph")
+        assert [info.qos_profile.reliability for info in ours()] == [
+            ReliabilityPolicy.BEST_EFFORT]
         assert "no publishers any more" not in node.log()  # it never had one
         publisher = client.node.create_publisher(String, "/late_text", 10)
         wait_for(lambda: publisher.get_subscription_count() == 1, 10, "the node matched")

@@ -97,7 +97,8 @@ def test_offline_status_counts_additional_paths_and_their_failed_files(tmp_path)
     sync, _ = manager(tmp_path, f"file://{tmp_path / 'cloud'}")  # a journal in capture_dir
     sync.close()
     report = offline_report(str(tmp_path / "capture"), (str(extra),))
-    assert report.startswith("ERROR: 1 file(s) refused for good, kept in failed/\n")
+    assert report.startswith(f"ERROR: 1 file(s) refused for good, kept in failed/; first: "
+                             f"{extra / 'failed' / 'big.bin'}: HTTP 413 too large\n")
     assert f"additional path {extra}: 1 file(s) waiting, 2.0 KiB" in report
     assert f"FAILED {extra / 'failed' / 'big.bin'}: HTTP 413 too large" in report
     assert "bag bag_s: closed, 2 file(s) waiting" in report
