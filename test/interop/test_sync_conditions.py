@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import replace
 from datetime import datetime
 
 from helpers.processes import wait_for
@@ -126,7 +125,11 @@ def test_nothing_goes_up_outside_the_window_until_it_opens_or_sync_is_asked(tmp_
         sync.close()
 
 
-def test_the_condition_topic_value_pauses_and_resumes_scheduled_uploads(tmp_path, tus_server):
+def test_the_condition_value_the_node_forwards_pauses_and_resumes_scheduled_uploads(
+        tmp_path, tus_server):
+    """The upload process's side: the last value the node forwarded from the condition topic
+    (set_condition) holds or lets go scheduled uploads. The topic itself, published to a
+    real node, is test_incidents_node.py's."""
     sync, _ = manager(tmp_path, tus_server.url, sync_condition_topic="/may_sync")
     watch = GateWatch(sync)
     try:
@@ -160,4 +163,8 @@ def test_config_refuses_bad_windows_priorities_and_policies(tmp_path):
             ({"clip_trigger_topic": "bad topic"}, "is not a valid ROS topic name")):
         with pytest.raises(ConfigError, match=reason):
             make_config({**base, **attributes}, [])
-    assert replace(make_config(base, []), sync_windows=()).sync_windows == ()
+    # the valid forms of the same settings are taken as given (a window across midnight too)
+    taken = make_config({**base, "sync_windows": ["22:00-06:00"], "upload_order":
+                         "newest_first", "disk_full_policy": "delete_oldest"}, [])
+    assert (taken.sync_windows, taken.upload_order, taken.disk_full_policy) == (
+        ("22:00-06:00",), "newest_first", "delete_oldest")

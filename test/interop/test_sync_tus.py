@@ -88,11 +88,21 @@ def test_open_bag_uploads_closed_files_but_not_metadata_or_active_file(tmp_path,
     writer, files = make_bag(str(tmp_path / "capture"), "bag_b", 3, split_mb=1, keep_open=True)
     writer.add_topic(writer.topics["/cloud"])
     writer.write("/cloud", 1, 1, b"\0" * 64)  # opens the next file: .active
+    closed = {p: data for p, data in files.items() if p.endswith(".mcap")}
     found = [f.relative_path for f in bag_files(str(tmp_path / "capture"), print)]
-    assert found == sorted(p for p in files if p.endswith(".mcap"))
-    writer.close()
-    found = [f.relative_path for f in bag_files(str(tmp_path / "capture"), print)]
-    assert "bag_b/metadata.yaml" in found
+    assert found == sorted(closed)
+    sync, _ = manager(tmp_path, tus_server.url)
+    try:
+        sync.sweep()
+        drain(sync)
+        assert_arrived_once(tus_server, closed)  # neither the .active file nor metadata.yaml
+        writer.close()
+        sync.sweep()
+        drain(sync)
+    finally:
+        sync.close()
+    arrived = by_path(tus_server)
+    assert "bag_b/metadata.yaml" in arrived and len(arrived) == len(closed) + 2
 
 
 def test_additional_paths_wait_for_quiet_time_and_stay_inside(tmp_path, tus_server):
