@@ -24,3 +24,14 @@ def pytest_collection_modifyitems(items: list) -> None:
         layer = os.path.relpath(str(item.path), os.path.dirname(__file__)).split(os.sep)[0]
         if layer in LAYERS:
             item.add_marker(layer)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """In CI (CI=true) a skipped test is a failure: a launch, rosbag2 or tmpfs test that did
+    not run proves nothing. Each is named, with why, by pytest's -rs summary."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if os.environ.get("CI") == "true" and skipped and exitstatus == 0:
+        reporter.write_line(f"CI: {len(skipped)} test(s) skipped; in CI a skip is a failure "
+                            "(see the skip reasons above)", red=True)
+        session.exitstatus = 1

@@ -125,7 +125,11 @@ class BagWriter:
         self._durable.wait()
 
     def close(self) -> None:
-        """Finalize the last file and mark the bag closed (its metadata.yaml is final)."""
+        """Finalize the last file and mark the bag closed (its metadata.yaml is final). A bag
+        that got topics but never a message still gets one file holding their channels, as
+        rosbag2 writes it, so readers see what was recorded (nothing, of those topics)."""
+        if self._next_index == 0 and self._topics:
+            self._open(0)
         self.split()
         self._durable.close()
         self.metadata.save(self.bag_dir)

@@ -8,6 +8,7 @@ old value stays in force) and applied right after, without a restart.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from data_manager_ros.node.clip_triggers import ClipTriggers, clip_settings
 from data_manager_ros.node.diagnostics import capture_statuses, clip_status, sync_status
 from data_manager_ros.node.file_events import FileEvents
 from data_manager_ros.node.parameters import NodeParameters
+from data_manager_ros.node.params_files import params_files, unmatched
 from data_manager_ros.node.rosbag2_control import Rosbag2Control
 from data_manager_ros.node.sync_client import SyncProcess
 from data_manager_ros.node.topic_follower import TopicFollower
@@ -54,10 +56,15 @@ class DataManagerNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("data_manager", **kwargs)
         self.parameters = NodeParameters(self, self._on_config)
-        if not self.config.methods:
+        for path in params_files(sys.argv):
+            problem = unmatched(path, self.get_fully_qualified_name())
+            if problem:
+                self.get_logger().warning(problem)
+        if not self.config.methods and not selection_of(self.config, lambda t: t).active:
             self.get_logger().warning(
-                "no capture methods configured: recording nothing; give a config_file with "
-                "components (see config/data_manager.yaml) or the capture_methods parameter")
+                "no capture methods and no topic selection configured: recording nothing; "
+                "give a config_file with components (see config/data_manager.yaml), the "
+                "capture_methods parameter, or a selection such as all_topics")
         self._paused = False
         self._sim_time: bool = self.get_parameter("use_sim_time").value
         self.events = FileEvents(self)
@@ -133,8 +140,9 @@ class DataManagerNode(Node):
             self.recorder.clear()
             self.capture.close()
         elif self._paused:
-            # as rosbag2 pauses: the bag stays open, its current file is finalized (and can be
-            # uploaded), and recording goes on in a new file of the same bag on resume
+            # the bag stays open and its current file is finalized, so what was recorded
+            # before the pause can be uploaded now (rosbag2 keeps writing the same file
+            # after a resume); recording goes on in a new file of the same bag on resume
             self.recorder.clear()
             self.capture.request_split()
         else:
@@ -196,6 +204,11 @@ class DataManagerNode(Node):
         return response
 
     def _pause(self, paused: bool) -> None:
+        if paused != self._paused:
+            self.get_logger().info(
+                "capture paused: the current file is finalized (it can be uploaded now), the "
+                "bag stays open" if paused else
+                "capture resumed: recording goes on in a new file of the same bag")
         self._paused = paused
         self._apply(self.config, self.config)
 

@@ -84,6 +84,12 @@ class SyncProcess(Lifecycle):
             self._run()
         return self
 
+    @property
+    def started(self) -> bool:
+        """Whether the thread that runs the upload process has started (never, while sync is
+        disabled and no sweep was asked for)."""
+        return self._supervisor.ident is not None
+
     def _run(self) -> None:
         with self._start_lock:
             if self._supervisor.ident is None and not self._closing.is_set():

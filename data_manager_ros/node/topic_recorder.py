@@ -109,6 +109,13 @@ class TopicRecorder:
         self._configured, self._overrides = methods, overrides
         self._selection = selection or TopicSelection()
         self.poll()
+        waiting = sorted(c.method.topic for c in self._captures.values()
+                         if c.subscription is None)
+        if waiting:  # as rosbag2 says "Listening for topics...": nothing is lost meanwhile
+            self._log.info(f"listening for topics: waiting for a publisher on "
+                           f"{', '.join(waiting)}; each is recorded as soon as one appears")
+        elif self._watching and not self._captures:
+            self._log.info("listening for topics: none in the graph matches the selection yet")
 
     def clear(self) -> None:
         """Record nothing until the next ``update`` (capture paused or disabled)."""
@@ -206,7 +213,8 @@ class TopicRecorder:
             msg_class, method.topic, callback, profile, raw=True)
         capture.callback, capture.profile, capture.type = callback, profile, msg_type
         capture.had_publishers = bool(offered)
-        self._log.info(f"capturing {method.topic} ({msg_type}) for {method.key} at "
+        purpose = f" for {method.key}" if method.key != method.topic else ""
+        self._log.info(f"capturing {method.topic} ({msg_type}){purpose} at "
                        f"{method.rate_limit_hz or 'every message'}"
                        f"{' Hz' if method.rate_limit_hz else ''}"
                        f"{', full rate for clips' if tap else ''} "

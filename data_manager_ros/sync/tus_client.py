@@ -116,21 +116,10 @@ class TusClient:
 
     def _request(self, method: str, url: str, action: str, headers: dict[str, str] | None = None,
                  body: FileSlice | None = None) -> Response:
-        # A server closes idle keep-alive connections; the first request on such a
-        # socket fails at once. POST and HEAD carry no body, so they go again on a
-        # fresh connection (not after a timeout: that server is slow, not gone); a PATCH is
-        # resumed from the server's offset instead.
-        def once() -> Response:
+        # a kept-alive connection the server closed is the session's to replace (HttpSession)
+        try:
             return self._session.request(method, url, headers, body,
                                          len(body) if body is not None else 0)
-
-        try:
-            try:
-                return once()
-            except TransportError as error:
-                if method not in ("POST", "HEAD") or isinstance(error, TimeoutError):
-                    raise
-                return once()
         except TransportError as error:
             raise ConnectionFailed(f"{action}: {type(error).__name__}: {error}") from None
 
@@ -171,7 +160,8 @@ class TusClient:
         return self._options
 
     def extensions(self) -> set[str]:
-        return {e.strip() for e in self._server_options().get("Tus-Extension", "").split(",")}
+        listed = self._server_options().get("Tus-Extension", "").split(",")
+        return {name.strip() for name in listed if name.strip()}
 
     def checksum_algorithm(self) -> str:
         """The hash the server checks per PATCH (tus checksum extension), "" if none."""

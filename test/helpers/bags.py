@@ -11,6 +11,8 @@ from rosbags.rosbag2 import Reader
 
 from data_manager_ros.node.message_types import message_class
 
+SECOND = 1_000_000_000
+
 
 def bag_dirs(capture_dir: str) -> list[str]:
     return sorted(d for d in glob.glob(os.path.join(capture_dir, "rosbag2_*")) if os.path.isdir(d))
@@ -36,6 +38,35 @@ def closed_messages(bag: str, since_ns: int) -> dict[str, list[int]]:
                     if message.log_time >= since_ns:
                         out.setdefault(channel.topic, []).append(message.log_time)
     return out
+
+
+def closed_payloads(bag: str, topic: str) -> list[tuple[int, bytes]]:
+    """(log time, serialized message) of ``topic`` in the closed files of a bag."""
+    out = []
+    for name in sorted(os.listdir(bag)):
+        if name.endswith(".mcap"):
+            with open(os.path.join(bag, name), "rb") as handle:
+                for _, _, message in make_reader(handle).iter_messages(topics=[topic]):
+                    out.append((message.log_time, message.data))
+    return out
+
+
+def per_second(times: list[int]) -> list[int]:
+    """How many of ``times`` (ns) fall in each whole second from the first."""
+    start = times[0]
+    return [sum(1 for t in times if start + s * SECOND <= t < start + (s + 1) * SECOND)
+            for s in range(int((times[-1] - start) / SECOND))]
+
+
+def assert_throttled(times: list[int], hz: float) -> None:
+    """A topic throttled to ``hz`` (log times, ns), judged by what a loaded machine cannot
+    fake: no second holds more than the throttle lets through (``hz`` + 1 at a second's
+    edges), and over the whole window the rate is at least 80% of ``hz`` (a stalled
+    publisher can thin a single second; only a broken throttle thins the whole window)."""
+    counts = per_second(times)
+    seconds = (times[-1] - times[0]) / SECOND
+    assert len(counts) >= 2 and max(counts) <= hz + 1, counts
+    assert (len(times) - 1) / seconds >= 0.8 * hz, (len(times), seconds, counts)
 
 
 def read_mcap(path: str) -> dict[str, list]:

@@ -35,9 +35,13 @@ def main() -> None:
         endpoint.configure_introspection(node.get_clock(), QoSProfile(depth=10),
                                          ServiceIntrospectionState.CONTENTS)
 
-    def tick() -> None:
+    ticks = [0]
+
+    def tick() -> None:  # /status counts its ticks, so a test can tell a message lost
+        ticks[0] += 1
         for publisher, kind in publishers:
-            publisher.publish(kind())
+            publisher.publish(String(data=str(ticks[0])) if publisher.topic_name == "/status"
+                              else kind())
         if client.service_is_ready():
             client.call_async(Trigger.Request())
 

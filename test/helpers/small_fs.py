@@ -12,10 +12,15 @@ import pytest
 
 @contextlib.contextmanager
 def small_tmpfs(mount: Path, size: str) -> Iterator[Path]:
+    """A ``size`` tmpfs at ``mount``. Without permission to mount one (not root, or a
+    container that forbids mounts) the test is skipped on a developer's machine and skipped,
+    then failed, in CI (conftest: CI fails on any skip), with what it needs."""
     mount.mkdir(parents=True, exist_ok=True)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
-                      capture_output=True).returncode != 0:
-        pytest.skip(f"needs permission to mount a {size} tmpfs (root)")
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"needs permission to mount a {size} tmpfs (root, and a machine that "
+                    f"allows mounts): {result.stderr.strip()}")
     try:
         yield mount
     finally:

@@ -1,5 +1,11 @@
 """A tiny HTTP server that answers what a test tells it: the malformed or unusual answers a
-real tus server never gives, but a broken server or a proxy in between does."""
+real tus server never gives, but a broken server or a proxy in between does.
+
+Why a stub where the suite uses real servers: @tus/server cannot be made to send these
+answers (a Location on another origin, a HEAD without Upload-Offset, a 503 with a
+Retry-After of the test's choosing, a PATCH that is never answered), so the real answer a
+broken peer gives is sent from a real socket, over real HTTP, by this server. Everything a
+sound tus server does is tested against @tus/server itself."""
 
 from __future__ import annotations
 

@@ -9,8 +9,10 @@ import os
 import time
 
 import pytest
+from diagnostic_msgs.msg import DiagnosticArray
 from std_srvs.srv import Trigger
 
+from data_manager_ros.node.diagnostic_keys import Key
 from helpers.bags import bag_dirs, closed_messages
 from helpers.processes import wait_for, write_config
 from helpers.ros_client import node_and_client
@@ -124,6 +126,8 @@ def test_setting_config_file_replaces_the_config(running):
 
 
 def test_qos_depth_change_subscribes_again_at_the_new_depth(running):
+    """Read from the node's own log: a reader's history depth is local to it, DDS discovery
+    does not carry it, so no other process can see it."""
     _, node, client = running
     assert client.set("qos_depth", 10) == (True, "")
     node.wait_log("(reliable, depth 10)")
@@ -150,6 +154,13 @@ def test_max_backlog_change_applies_to_the_next_message(running):
     wait_for(lambda: recorded_since("/gps1/position", bounded + 2 * SECOND), 20,
              "2 s recorded with the small bound")
     assert not clouds_since(bounded)
+
+    def cloud_drops(array: DiagnosticArray) -> int:
+        return max([int({kv.key: kv.value for kv in status.values}[Key.DROPPED])
+                    for status in array.status if "camera1/PointCloud" in status.name] or [0])
+
+    # counted: the clouds' status says how many were dropped
+    client.next_message(DiagnosticArray, "/diagnostics", lambda m: cloud_drops(m) > 0, 20)
     assert client.set("max_backlog_bytes", 256 << 20) == (True, "")
     restored = time.time_ns()
     wait_for(lambda: clouds_since(restored), 20, "clouds recorded again")

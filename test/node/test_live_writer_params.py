@@ -208,7 +208,7 @@ def test_key_source_additional_paths_and_quiet_time_apply_live(tmp_path):
 
     with stopped_after(node):
         with ros_client() as client:
-            node.wait_log("no capture methods configured")
+            node.wait_log("no capture methods and no topic selection configured")
             assert client.set("additional_sync_paths", [str(extra)]) == (True, "")
             wait_for(lambda: refused("old.txt"), 20, "the quiet file tried, without the key")
             assert "notes.txt" not in log.read_text()  # too fresh to be taken

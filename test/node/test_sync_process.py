@@ -44,9 +44,9 @@ def test_sweeps_on_request_when_disabled_and_reports_through_snapshots_and_log(t
     sync = SyncProcess(make_config({"capture_dir": capture, "sync_url": tus_server.url,
                                     "sync_disabled": True}, []), log).start()
     try:
-        # sync disabled: no upload process, so nothing goes up, until a sweep is asked for
-        time.sleep(2.0)
-        assert upload_processes(os.getpid()) == [], "sync_disabled, yet an upload process ran"
+        # sync disabled: nothing that could start an upload process runs, until a sweep is
+        # asked for (the decision is start()'s own, so no wait can miss a later start)
+        assert not sync.started and upload_processes(os.getpid()) == []
         assert tus_server.completed() == [] and sync.problem() == ""
         sync.request_sweep()  # the one sweep reaches the process it starts
         wait_for(lambda: upload_processes(os.getpid()), 10, "the upload process the sweep starts")

@@ -224,3 +224,22 @@ def test_a_crashed_bag_whose_own_files_were_damaged_is_recovered_and_the_damage_
     assert "bag_0.mcap" in names and report.salvaged_messages == 700
     assert sorted(os.path.basename(p) for p in report.set_aside) == sorted(
         n for n in names if ".damaged-" in n)
+
+
+def test_a_bag_of_topics_that_never_published_has_one_file_with_their_channels(tmp_path):
+    """As rosbag2 writes it (include_unpublished_topics with nothing published): a file that
+    holds the channels and no message, listed by metadata.yaml, read by rosbags."""
+    from helpers.bag_samples import topic
+
+    writer = BagWriter(str(tmp_path / "bag"), max_file_bytes=1 << 30,
+                       max_file_duration_ns=10**15, chunk_size=4096)
+    writer.add_topic(topic("/late_text", "std_msgs/msg/String"))
+    writer.close()
+    assert sorted(os.listdir(tmp_path / "bag")) == ["bag_0.mcap", "metadata.yaml"]
+    with open(tmp_path / "bag" / "bag_0.mcap", "rb") as handle:
+        summary = make_reader(handle).get_summary()
+    assert [c.topic for c in summary.channels.values()] == ["/late_text"]
+    assert summary.statistics.message_count == 0
+    with Reader(tmp_path / "bag") as reader:
+        assert [c.topic for c in reader.connections] == ["/late_text"]
+        assert reader.message_count == 0

@@ -236,3 +236,23 @@ def test_each_part_gets_every_setting_it_takes_from_the_schema():
                           "clip_tags": ["x"]}, [])
     assert part_settings(config, "writer", WriterSettings).max_file_bytes == 1 << 20
     assert part_settings(config, "clip", ClipSettings).tags == ("x",)
+
+
+def test_a_params_file_with_no_section_for_the_node_is_named(tmp_path):
+    """A dump of /data_manager given to a node under /r9 sets nothing: said, with the keys
+    that would match; a wildcard or the node's own name matches."""
+    from data_manager_ros.node.params_files import params_files, unmatched
+
+    dump = tmp_path / "dump.yaml"
+    dump.write_text("/data_manager:\n  ros__parameters:\n    capture_dir: /x\n")
+    assert params_files(["data_manager", "--ros-args", "-r", "__ns:=/r9", "--params-file",
+                         str(dump)]) == [str(dump)]
+    problem = unmatched(str(dump), "/r9/data_manager")
+    assert "no section for this node '/r9/data_manager'" in problem
+    assert "'/r9/data_manager:' or '/**:'" in problem
+    assert unmatched(str(dump), "/data_manager") == ""
+    for key in ("/**", "/r9/data_manager", "/*/data_manager", "r9/data_manager"):
+        dump.write_text(f"{key}:\n  ros__parameters:\n    capture_dir: /x\n")
+        assert unmatched(str(dump), "/r9/data_manager") == "", key
+    dump.write_text("/*/data_manager:\n  ros__parameters: {}\n")
+    assert unmatched(str(dump), "/a/b/data_manager") != ""  # * is one name only
