@@ -63,6 +63,7 @@ from mcap.reader import make_reader
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test"))
 
+from helpers.processes import dds_profile_env  # noqa: E402
 from helpers.tus_server import TusServer  # noqa: E402
 
 GPS, CLOUD = "/gps1/position", "/camera1/point_cloud"
@@ -120,7 +121,7 @@ def sensors(args: argparse.Namespace) -> list[subprocess.Popen]:
             command.append("--best-effort")
         env = dict(os.environ)
         if args.publisher_profile:  # this profile alone, whatever the node is given
-            env["FASTDDS_DEFAULT_PROFILES_FILE"] = os.path.abspath(args.publisher_profile)
+            env.update(dds_profile_env(os.path.abspath(args.publisher_profile)))
             env.pop("RMW_FASTRTPS_USE_QOS_FROM_XML", None)
         processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env))
     return processes

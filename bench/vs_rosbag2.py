@@ -46,6 +46,7 @@ sys.path[:0] = [os.path.join(HERE, ".."), os.path.join(HERE, "..", "test"), HERE
 
 from capture_bench import memory  # noqa: E402
 
+from helpers.processes import dds_profile_env  # noqa: E402
 from helpers.tus_server import TusServer  # noqa: E402
 
 GPS = "/gps1/position"
@@ -70,7 +71,7 @@ def publishers(gps_hz: float, clouds: tuple[float, ...], duration: float
     if gps_hz:
         out.append(subprocess.Popen([*base, "--gps-hz", str(gps_hz), "--cloud-hz", "0"],
                                     stdout=subprocess.PIPE, text=True))
-    env = {**os.environ, "FASTDDS_DEFAULT_PROFILES_FILE": os.path.abspath(LARGE_MESSAGES)}
+    env = {**os.environ, **dds_profile_env(os.path.abspath(LARGE_MESSAGES))}
     for index, hz in enumerate(clouds):
         out.append(subprocess.Popen(
             [*base, "--gps-hz", "0", "--cloud-hz", str(hz), "--ros-args", "-r",

@@ -101,12 +101,20 @@ def start_sensors(gps_hz: float, cloud_hz: float, duration: float = 0.0, *extra:
         env={**os.environ, **(env or {})})
 
 
+def dds_profile_env(path: str) -> dict[str, str]:
+    """The environment that gives a process a Fast DDS XML profile: Fast DDS 3 (Kilted)
+    reads FASTDDS_DEFAULT_PROFILES_FILE, Fast DDS 2 (Jazzy) FASTRTPS_DEFAULT_PROFILES_FILE."""
+    return {"FASTDDS_DEFAULT_PROFILES_FILE": path, "FASTRTPS_DEFAULT_PROFILES_FILE": path}
+
+
 def largest_shared_memory_segment(pid: int) -> int:
-    """Bytes of the biggest Fast DDS shared-memory segment a process has mapped."""
+    """Bytes of the biggest Fast DDS shared-memory segment a process has mapped (named
+    fastdds_* by Fast DDS 3, Kilted's; fastrtps_* by Fast DDS 2, Jazzy's)."""
     sizes = [0]
     with open(f"/proc/{pid}/maps") as maps:
         for line in maps:
-            if "/dev/shm/fastdds_" in line and "port" not in line:
+            if ("/dev/shm/fastdds_" in line or "/dev/shm/fastrtps_" in line) \
+                    and "port" not in line:
                 low, high = line.split()[0].split("-")
                 sizes.append(int(high, 16) - int(low, 16))
     return max(sizes)

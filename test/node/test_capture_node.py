@@ -23,6 +23,7 @@ from helpers.bags import (
 )
 from helpers.processes import (
     NodeProcess,
+    dds_profile_env,
     largest_shared_memory_segment,
     published,
     run_sensors,
@@ -111,7 +112,7 @@ def test_lower_memory_dds_profile_is_valid_and_loses_nothing(tmp_path):
     path = config(tmp_path, {"gps1": [{"method": "Position"}],
                              "camera1": [{"method": "PointCloud"}]})
     node = NodeProcess(path, str(tmp_path / "node.log"),
-                       env={"FASTDDS_DEFAULT_PROFILES_FILE": profile,
+                       env={**dds_profile_env(profile),
                             "RMW_FASTRTPS_USE_QOS_FROM_XML": "1"}).start()
     with stopped_after(node):
         camera = start_sensors(0, 30, 4.0, "--wait-subscribers", "1")  # a driver each
@@ -133,8 +134,7 @@ def test_large_message_profile_gives_drivers_a_32_mib_segment_and_loses_nothing(
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
     sensors = start_sensors(
         200, 30, 4.0, "--wait-subscribers", "1",
-        env={"FASTDDS_DEFAULT_PROFILES_FILE": os.path.join(CONFIG_DIR,
-                                                           "fastdds_large_messages.xml")})
+        env=dds_profile_env(os.path.join(CONFIG_DIR, "fastdds_large_messages.xml")))
     with stopped_after(node, sensors):
         wait_for(lambda: largest_shared_memory_segment(sensors.pid) >= 32 << 20, 30,
                  "the sensors' 32 MiB shared-memory segment")
