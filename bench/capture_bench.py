@@ -63,6 +63,7 @@ from mcap.reader import make_reader
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test"))
 
+from data_manager_ros.tools.demo_sensors import published  # noqa: E402
 from helpers.processes import dds_profile_env  # noqa: E402
 from helpers.tus_server import TusServer  # noqa: E402
 
@@ -127,12 +128,11 @@ def sensors(args: argparse.Namespace) -> list[subprocess.Popen]:
     return processes
 
 
-def published(processes: list[subprocess.Popen]) -> tuple[int, int]:
+def published_by(processes: list[subprocess.Popen]) -> tuple[int, int]:
     gps = clouds = 0
     for process in processes:
-        out = process.communicate(timeout=120)[0]
-        match = re.search(r"published (\d+) GPS fixes and (\d+) point clouds", out)
-        gps, clouds = gps + int(match.group(1)), clouds + int(match.group(2))
+        fixes, sent_clouds = published(process.communicate(timeout=120)[0])
+        gps, clouds = gps + fixes, clouds + sent_clouds
     return gps, clouds
 
 
@@ -180,7 +180,7 @@ def run_bare(args: argparse.Namespace) -> tuple[tuple[int, int], dict, dict]:
                              stdout=subprocess.PIPE, text=True)
     pub = sensors(args)
     peak = watch_memory(child.pid, pub)[0]
-    sent = published(pub)
+    sent = published_by(pub)
     return sent, json.loads(child.communicate(timeout=120)[0].splitlines()[-1]), peak
 
 
@@ -278,7 +278,7 @@ def run_node(args: argparse.Namespace, tmp: str, server: TusServer | None) -> di
     cpu_start = [p.cpu_times() for p in processes]
     wall_start = time.monotonic()
     peak, upload_peak, per_minute, samples = watch_memory(node.pid, pub)
-    sent = published(pub)
+    sent = published_by(pub)
     time.sleep(2.0)
     cpu_end = [p.cpu_times() for p in processes]
     wall = time.monotonic() - wall_start

@@ -46,6 +46,7 @@ sys.path[:0] = [os.path.join(HERE, ".."), os.path.join(HERE, "..", "test"), HERE
 
 from capture_bench import memory  # noqa: E402
 
+from data_manager_ros.tools.demo_sensors import published  # noqa: E402
 from helpers.processes import dds_profile_env  # noqa: E402
 from helpers.tus_server import TusServer  # noqa: E402
 
@@ -83,8 +84,7 @@ def publishers(gps_hz: float, clouds: tuple[float, ...], duration: float
 def sent(processes: list[subprocess.Popen], gps_hz: float) -> dict[str, int]:
     counts = {}
     for index, process in enumerate(processes):
-        words = process.communicate(timeout=120)[0].split()
-        fixes, clouds = (int(words[words.index(w) + 1]) for w in ("published", "and"))
+        fixes, clouds = published(process.communicate(timeout=120)[0])
         if gps_hz and index == 0:
             counts[GPS] = fixes
         else:

@@ -10,6 +10,7 @@ which messages a bag holds.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import threading
@@ -100,6 +101,15 @@ def _wait_for_subscribers(node: rclpy.node.Node, topics: list[str], count: int,
         time.sleep(0.05)
     time.sleep(1.0)  # discovery saw the subscriber; let reliable matching finish
 
+
+
+def published(output: str) -> tuple[int, int]:
+    """(fixes, clouds) from this program's closing line, whatever DDS logged around it: what
+    the demo, the benches and the tests compare a recording with."""
+    found = re.findall(r"^published (\d+) GPS fixes and (\d+) point clouds", output, re.MULTILINE)
+    if len(found) != 1:
+        raise ValueError(f"no single 'published ... point clouds' line in {output[-300:]!r}")
+    return int(found[0][0]), int(found[0][1])
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 
 import yaml
 
+from data_manager_ros.tools.demo_sensors import published
+
 
 def write_config(path: str, components: dict, **attributes: object) -> str:
     """A native data manager YAML file (free-space floor low enough for small CI disks)."""
@@ -86,12 +88,6 @@ def run_sensors(gps_hz: float, cloud_hz: float, duration: float, *extra: str,
     return published(result.stdout)
 
 
-def published(sensors_output: str) -> tuple[int, int]:
-    """(fixes, clouds) from the demo sensors' closing line."""
-    words = sensors_output.split()
-    return int(words[words.index("published") + 1]), int(words[words.index("and") + 1])
-
-
 def start_sensors(gps_hz: float, cloud_hz: float, duration: float = 0.0, *extra: str,
                   env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
@@ -102,9 +98,11 @@ def start_sensors(gps_hz: float, cloud_hz: float, duration: float = 0.0, *extra:
 
 
 def dds_profile_env(path: str) -> dict[str, str]:
-    """The environment that gives a process a Fast DDS XML profile: Fast DDS 3 (Kilted)
-    reads FASTDDS_DEFAULT_PROFILES_FILE, Fast DDS 2 (Jazzy) FASTRTPS_DEFAULT_PROFILES_FILE."""
-    return {"FASTDDS_DEFAULT_PROFILES_FILE": path, "FASTRTPS_DEFAULT_PROFILES_FILE": path}
+    """The environment that gives a process a Fast DDS XML profile: Fast DDS 2 (Jazzy)
+    reads FASTRTPS_DEFAULT_PROFILES_FILE; Fast DDS 3 (Kilted) reads FASTDDS_DEFAULT_PROFILES_FILE
+    and warns about the older name, so each gets its own."""
+    jazzy = os.environ.get("ROS_DISTRO") == "jazzy"
+    return {f"{'FASTRTPS' if jazzy else 'FASTDDS'}_DEFAULT_PROFILES_FILE": path}
 
 
 def largest_shared_memory_segment(pid: int) -> int:

@@ -21,7 +21,7 @@ from std_srvs.srv import Trigger
 
 from data_manager_ros.config.settings import ConfigError
 from data_manager_ros.node.parameters import coerce
-from data_manager_ros.tools.demo_sensors import GPS_TOPIC
+from data_manager_ros.tools.demo_sensors import GPS_TOPIC, published
 from helpers import REPO
 from helpers.bags import bag_dirs, closed_messages
 from helpers.processes import NodeProcess, start_sensors, stopped_after, wait_for, write_config
@@ -182,7 +182,7 @@ def test_publish_time_is_the_source_timestamp_rosbag2_records(tmp_path):
                 [sys.executable, "-m", "data_manager_ros.tools.demo_sensors", "--gps-hz", "200",
                  "--cloud-hz", "0", "--duration", "2", "--wait-subscribers", "2"],
                 capture_output=True, text=True, timeout=120, check=True).stdout
-            fixes = int(output.split()[output.split().index("published") + 1])
+            fixes = published(output)[0]
             wait_received({GPS_TOPIC: fixes})
         finally:
             recorder.send_signal(signal.SIGINT)  # rosbag2 finalizes its bag on SIGINT
