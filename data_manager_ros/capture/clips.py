@@ -11,8 +11,10 @@ metadata.yaml's ``custom_data``), and the uploader sends clips first.
 
 The rings and the open clip are touched only by the executor's thread (the
 taps, the triggers and the timer that closes clips), so they need no lock; the
-bytes held are bounded by ``clip_buffer_bytes``, shared by the rings and the
-open clip, and what does not fit is counted, never silently lost.
+bytes held are bounded by ``clip_buffer_bytes`` (part of ``memory_budget_bytes``):
+half for the rings, half for the open clip and the closed ones the clip writer
+has not written yet (a stalled disk queues them), and what does not fit is
+counted, never silently lost.
 """
 
 from __future__ import annotations
@@ -88,6 +90,10 @@ class ClipRecorder(Lifecycle):
         self._rings: dict[str, _Ring] = {}
         self._topics: dict[str, Topic] = {}
         self._clip: _Clip | None = None
+        # bytes of closed clips handed to the clip writer, and of those it wrote: each counter
+        # has one writing thread
+        self._handed_bytes = 0
+        self._written_bytes = 0
         self._capture_dir = ""
         self._finished: queue.Queue[tuple[_Clip, dict[str, Topic], str] | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_clips, name="clip-writer",
@@ -131,6 +137,11 @@ class ClipRecorder(Lifecycle):
 
         return on_message
 
+    @property
+    def recording(self) -> bool:
+        """Whether a method records clips, so the buffer takes its part of the budget."""
+        return bool(self._rings)
+
     def remove_topic(self, name: str) -> None:
         self._rings.pop(name, None)
 
@@ -154,7 +165,8 @@ class ClipRecorder(Lifecycle):
                 "after this trigger")
 
     def _add(self, clip: _Clip, name: str, receive_ns: int, data: bytes) -> None:
-        if clip.bytes + len(data) > self.settings.buffer_bytes // 2:
+        waiting = self._handed_bytes - self._written_bytes
+        if clip.bytes + waiting + len(data) > self.settings.buffer_bytes // 2:
             self.stats.dropped += 1
             return
         clip.messages.append((name, receive_ns, data))
@@ -165,6 +177,7 @@ class ClipRecorder(Lifecycle):
         clip = self._clip
         if clip is not None and now_ns > clip.end_ns:
             self._clip = None
+            self._handed_bytes += clip.bytes
             self._finished.put((clip, dict(self._topics), self._capture_dir))
 
     # -- on the clip writer thread ------------------------------------------------------------
@@ -174,6 +187,7 @@ class ClipRecorder(Lifecycle):
             self.supervisor.step(CLIP_WRITER,
                                  functools.partial(self._write, clip, topics, capture_dir),
                                  "this clip is lost; the next is written as usual")
+            self._written_bytes += clip.bytes
 
     def _write(self, clip: _Clip, topics: dict[str, Topic], capture_dir: str) -> None:
         stamp = new_bag_name(datetime.fromtimestamp(clip.start_ns / SECOND))

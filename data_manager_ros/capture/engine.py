@@ -44,7 +44,7 @@ class CaptureEngine(Lifecycle):
         """``on_file_closed(path, message_count)``: see BagWriter."""
         self.settings = settings
         self._log = log
-        self.intake = Intake(settings.max_backlog_bytes, clock)
+        self.intake = Intake(settings.memory_budget_bytes, clock)
         self.stats = self.intake.stats  # per topic: the callbacks count some, the writer others
         self._topics: dict[str, Topic] = {}
         self._lock = threading.Lock()
@@ -81,7 +81,6 @@ class CaptureEngine(Lifecycle):
         writer thread applies them (new limits at once, chunking at the next file, another
         capture_dir by closing the bag and opening one there), so the executor never waits
         for a close, an fsync or a recovery."""
-        self.intake.backlog.limit = settings.max_backlog_bytes
         self.settings = settings
         if not self._running:
             self.start()

@@ -2,7 +2,8 @@
 is kept tiny. A callback stamps the receive time (log time; the publisher's source
 timestamp is the publish time, as rosbag2 records them), offers the message to an incident
 clip's ring, gates the method's rate, and appends to a deque, unless the backlog is over its
-bound in bytes: then it drops and counts, never silently. The writer thread drains the deque.
+bound in bytes (its part of the memory budget, capture/memory_budget.py): then it drops and
+counts, never silently. The writer thread drains the deque.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def with_message_info(callback: Callable[[bytes, dict], None]) -> MessageCallbac
 class Backlog:
     """Bytes in the queue: ``queued`` and ``peak`` grow on the executor thread, ``written`` on
     the writer. The peak is taken at each append, so a writer stall cannot hide it. ``limit``
-    is read by every callback, so a new ``max_backlog_bytes`` applies to the next message."""
+    is read by every callback, so a new split of the memory budget applies to the next
+    message."""
 
     __slots__ = ("queued", "written", "peak", "limit")
 
@@ -59,12 +61,15 @@ class Intake:
     """The queue between the executor and the writer, with its byte bound and counters. Each
     counter has one writing thread: callbacks count received, throttled and refused."""
 
-    def __init__(self, max_backlog_bytes: int, clock: Callable[[], int]) -> None:
+    def __init__(self, backlog_bytes: int, clock: Callable[[], int]) -> None:
         self.queue: collections.deque = collections.deque()
-        self.backlog = Backlog(max_backlog_bytes)
+        self.backlog = Backlog(backlog_bytes)
         self.stats: dict[str, TopicStats] = {}
         self.wake = threading.Event()  # set when the writer has work
         self.clock = clock
+        # called on the executor when a topic's largest message grew: the memory budget's
+        # split must count it before the next message is queued
+        self.on_larger: Callable[[], None] = lambda: None
 
     def use_clock(self, clock: Callable[[], int]) -> None:
         """Callbacks made from now on stamp with ``clock`` (/clock time once use_sim_time is
@@ -85,12 +90,15 @@ class Intake:
         wake = self.wake.set
         backlog = self.backlog
         clock = self.clock
+        intake = self
 
         def on_message(data: bytes, info: dict) -> None:
             stats.received += 1
             size = len(data)
-            if size > stats.largest:
+            stats.bytes += size
+            if size > stats.largest:  # rare once a topic's sizes are seen
                 stats.largest = size
+                intake.on_larger()
             received_ns = clock()
             if tap is not None:
                 tap(received_ns, data)

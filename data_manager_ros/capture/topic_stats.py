@@ -5,15 +5,16 @@ from __future__ import annotations
 
 class TopicStats:
     """Totals since capture started. Each counter has one writing thread, so no lock is
-    needed: the executor's callbacks write the first four, the writer thread the others."""
+    needed: the executor's callbacks write the first five, the writer thread the others."""
 
-    __slots__ = ("received", "largest", "throttled", "refused", "written", "lost")
+    __slots__ = ("received", "bytes", "largest", "throttled", "refused", "written", "lost")
 
     def __init__(self) -> None:
         self.received = 0
+        self.bytes = 0  # received: the topic's share of the memory budget follows its rate
         self.largest = 0  # bytes of the largest message received: the reader's depth budget
         self.throttled = 0  # skipped by the method's capture frequency, on purpose
-        self.refused = 0  # the writer's backlog was full
+        self.refused = 0  # the memory budget was reached (the writer's backlog full)
         self.written = 0
         self.lost = 0  # taken but never made durable: no bag, a write error, a torn file
 

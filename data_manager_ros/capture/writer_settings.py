@@ -16,7 +16,7 @@ class WriterSettings:
     chunk_size: int
     compression: str
     flush_interval_s: float
-    max_backlog_bytes: int
+    memory_budget_bytes: int  # the writer backlog's limit until the recorder splits it
     minimum_free_bytes: int
     minimum_free_fraction: float
     retry_interval_s: float = 5.0

@@ -236,14 +236,15 @@ class DataManagerConfig:
                                          limits=(4096, 64 * MIB), feeds={"writer": "chunk_size"})
     compression: str = setting(Compression.NONE, "MCAP chunk compression.",
                                choices=Compression, feeds={"writer": "compression"})
-    qos_depth: int = setting(1000, "Subscription queue depth; a type that can carry bulk "
-                             "data (images, clouds) starts at 100 until its messages are "
-                             "seen; lower (not below 10) for a topic whose largest messages "
-                             "would fill more than max_backlog_bytes.", limits=(1, 100_000))
-    max_backlog_bytes: int = setting(
-        256 * MIB, "Bytes queued for the writer before messages are dropped (and counted); "
-        "also what a topic's subscription queue may hold.",
-        limits=(MIB, 1 << 40), feeds={"writer": "max_backlog_bytes"})
+    qos_depth: int = setting(1000, "Subscription queue depth at most; a type that can carry "
+                             "bulk data (images, clouds) starts at 10 until its messages are "
+                             "seen, and memory_budget_bytes sets each topic's depth once they "
+                             "are.", limits=(1, 100_000))
+    memory_budget_bytes: int = setting(
+        256 * MIB, "Bytes the node may hold for data: every topic's subscription queue (depth "
+        "x its largest message), the writer backlog and clip_buffer_bytes together; past it "
+        "messages are dropped and counted per topic.",
+        limits=(4 * MIB, 1 << 40), feeds={"writer": "memory_budget_bytes"})
     upload_bandwidth_limit_bytes_per_s: int = setting(
         0, "Upload bandwidth cap for all uploads together, 0 = none.", limits=(0, 1 << 40))
     minimum_free_space_bytes: int = setting(
@@ -263,8 +264,9 @@ class DataManagerConfig:
     clip_post_s: float = setting(5.0, "Seconds after the last trigger an incident clip holds.",
                                  limits=(0.0, 600.0), feeds={"clip": "post_s"})
     clip_buffer_bytes: int = setting(
-        64 * MIB, "Memory for incident clips: ring buffers and the open clip together.",
-        limits=(MIB, 1 << 40), feeds={"clip": "buffer_bytes"})
+        64 * MIB, "Memory for incident clips (ring buffers, the open clip and clips waiting "
+        "for the disk), taken from memory_budget_bytes while a method has clip: true; at most "
+        "half of it.", limits=(MIB, 1 << 40), feeds={"clip": "buffer_bytes"})
     clip_trigger_topic: str = setting(
         "", "std_msgs/String topic whose messages trigger a clip (the reason); empty for none. "
         "~/capture_clip triggers one too.")
@@ -360,8 +362,25 @@ def did_you_mean(name: str, known: tuple[str, ...]) -> str:
     return f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
 
 
+# attributes of earlier releases: refused with what replaces them, never ignored
+RETIRED = {
+    "max_backlog_bytes": "memory_budget_bytes, which bounds the subscription queues, the "
+                         "writer backlog and clip_buffer_bytes together (give it about the old "
+                         "value plus clip_buffer_bytes)",
+}
+
+
+def retired(name: str) -> str:
+    """Why ``name`` is refused, or "" when it is no retired attribute."""
+    if name not in RETIRED:
+        return ""
+    return f"{name!r} was replaced by {RETIRED[name]}"
+
+
 def reject_unknown(where: str, given: dict, known: tuple[str, ...]) -> None:
     for key in given:
+        if retired(str(key)):
+            raise ConfigError(f"{where}: {retired(str(key))}")
         if key not in known:
             raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(str(key), known)}")
 
@@ -442,6 +461,17 @@ def _check_paths(config: DataManagerConfig) -> None:
         if topic and (not _TOPIC.match(topic) or "//" in topic or topic.endswith("/")):
             raise ConfigError(f"data manager attribute {name!r}: {topic!r} is not a valid ROS "
                               "topic name; give e.g. \"/incidents\", or \"\" for none")
+
+
+def _check_budget(config: DataManagerConfig) -> None:
+    """Clips take their buffer out of the budget; the readers and the writer need the rest."""
+    if any(m.clip for m in config.methods) and \
+            config.clip_buffer_bytes * 2 > config.memory_budget_bytes:
+        raise ConfigError(
+            f"data manager attribute 'clip_buffer_bytes' ({config.clip_buffer_bytes}) must be "
+            f"at most half of memory_budget_bytes ({config.memory_budget_bytes}), which also "
+            "holds the subscription queues and the writer backlog; lower it or raise "
+            "memory_budget_bytes")
 
 
 def _choice(name: str, value: Any) -> Any:
@@ -566,6 +596,7 @@ def make_config(attributes: dict, methods: list[MethodConfig]) -> DataManagerCon
         raise ConfigError(f"capture method {duplicates[0]} is configured twice")
     config = replace(DataManagerConfig(**values), methods=tuple(methods))
     _check_paths(config)
+    _check_budget(config)
     return config
 
 

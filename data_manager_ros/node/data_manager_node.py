@@ -22,6 +22,7 @@ from std_srvs.srv import SetBool, Trigger
 
 from data_manager_ros.capture.clips import ClipRecorder
 from data_manager_ros.capture.engine import CaptureEngine
+from data_manager_ros.capture.recent_drops import RecentDrops
 from data_manager_ros.capture.topic_selection import selection_of
 from data_manager_ros.capture.writer_settings import WriterSettings
 from data_manager_ros.config.settings import (
@@ -82,6 +83,7 @@ class DataManagerNode(Node):
         self._sync_timer: Timer | None = None
         self._last_counts: dict[str, tuple[float, int]] = {}
         self._rates: dict[str, float] = {}
+        self._drops = RecentDrops()
         self._discovery = self.create_timer(DISCOVERY_S, self._guarded(self._discover))
         self._apply(None, self.config)
         self.create_timer(HEALTH_S, self._guarded(self.recorder.poll))
@@ -235,7 +237,8 @@ class DataManagerNode(Node):
         array.header.stamp = self.get_clock().now().to_msg()
         name = self.get_fully_qualified_name()
         array.status = capture_statuses(name, self.config, self._recorded(), self.capture,
-                                        self._rates, self.recorder.waiting_s(), self._paused)
+                                        self._rates, self.recorder.waiting_s(), self._drops,
+                                        self.recorder.split, self._paused)
         array.status.append(sync_status(name, self.sync.snapshot, self.config.sync_disabled,
                                         self.sync.problem()))
         if any(method.clip for method in self.config.methods):

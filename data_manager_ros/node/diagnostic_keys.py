@@ -17,6 +17,10 @@ class Key(StrEnum):
     DROPPED = "dropped"
     WRITER_BACKLOG_BYTES = "writer_backlog_bytes"
     WRITER_BACKLOG_PEAK_BYTES = "writer_backlog_peak_bytes"
+    # the memory budget's split (capture/memory_budget.py): the backlog's bound, and what the
+    # subscription queues as they are now may hold
+    WRITER_BACKLOG_LIMIT_BYTES = "writer_backlog_limit_bytes"
+    READERS_BYTES = "subscription_queues_bytes"
     DELETED_FOR_SPACE_FILES = "deleted_for_space_files"
     DELETED_FOR_SPACE_BYTES = "deleted_for_space_bytes"
     # incident clips

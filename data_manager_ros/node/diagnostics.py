@@ -14,6 +14,8 @@ from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
 from data_manager_ros.capture.clips import ClipRecorder
 from data_manager_ros.capture.engine import CaptureEngine
+from data_manager_ros.capture.memory_budget import Split
+from data_manager_ros.capture.recent_drops import RecentDrops
 from data_manager_ros.capture.topic_stats import TopicStats
 from data_manager_ros.config.settings import DataManagerConfig, MethodConfig
 from data_manager_ros.health import Level, SyncFacts, sync_verdict
@@ -49,24 +51,41 @@ def _configured_hz(method: MethodConfig) -> str:
     return f"{method.rate_limit_hz}" if method.rate_limit_hz else "every message"
 
 
+def _dropped(refused: int, lost: int, window_s: float, budget: str) -> str:
+    """What a topic lost within the window and why, or "" when it lost nothing."""
+    reasons = []
+    if refused:
+        reasons.append(f"{refused} over memory_budget_bytes ({budget})")
+    if lost:
+        reasons.append(f"{lost} not written (the bag or the disk failed)")
+    if not reasons:
+        return ""
+    return (f"{refused + lost} message(s) dropped in the last {window_s:.0f} s: "
+            f"{'; '.join(reasons)}")
+
+
 def capture_statuses(node: str, config: DataManagerConfig, methods: tuple[MethodConfig, ...],
                      engine: CaptureEngine, rates: dict[str, float],
-                     waiting_s: dict[str, float], paused: bool = False
-                     ) -> list[DiagnosticStatus]:
+                     waiting_s: dict[str, float], drops: RecentDrops, budget: Split,
+                     paused: bool = False) -> list[DiagnosticStatus]:
     """One status per recorded topic (``methods``: the configured ones and those the topic
     selection found). ``waiting_s``: topic → seconds a captured method has waited for its
     first publisher; past ``topic_wait_warning_s`` that is a WARN, since nothing is being
-    recorded."""
+    recorded. Drops are a WARN while they happen (``drops``' window), with the budget's
+    split when the budget was the cause."""
     statuses = []
+    drops.forget({method.topic for method in methods})
     for method in methods:
         stats = engine.stats.get(method.topic, TopicStats())
         level = DiagnosticStatus.OK
         message = _idle_reason(method, config, paused) or "capturing"
         waited = waiting_s.get(method.topic, 0.0)
+        dropped = _dropped(*drops.update(method.topic, stats.refused, stats.lost),
+                           drops.window_s, budget.describe())
         if engine.last_error:
             level, message = DiagnosticStatus.ERROR, engine.last_error
-        elif stats.dropped:
-            level, message = DiagnosticStatus.WARN, f"{stats.dropped} message(s) dropped"
+        elif dropped:
+            level, message = DiagnosticStatus.WARN, dropped
         elif message == "capturing" and waited >= config.topic_wait_warning_s:
             level, message = DiagnosticStatus.WARN, (
                 f"waiting for a publisher on {method.topic} for {waited:.0f} s; nothing "
@@ -81,6 +100,8 @@ def capture_statuses(node: str, config: DataManagerConfig, methods: tuple[Method
             Key.WRITTEN: stats.written, Key.DROPPED: stats.dropped,
             Key.WRITER_BACKLOG_BYTES: engine.intake.backlog.pending,
             Key.WRITER_BACKLOG_PEAK_BYTES: engine.intake.backlog.peak,
+            Key.WRITER_BACKLOG_LIMIT_BYTES: budget.backlog_bytes,
+            Key.READERS_BYTES: budget.readers_bytes,
             Key.DELETED_FOR_SPACE_FILES: engine.disk.deleted[0],
             Key.DELETED_FOR_SPACE_BYTES: engine.disk.deleted[1],
         }))

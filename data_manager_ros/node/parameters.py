@@ -40,7 +40,13 @@ from data_manager_ros.config.params import (
     method_defaults,
     method_to_params,
 )
-from data_manager_ros.config.settings import LIMITS, ConfigError, DataManagerConfig, resolve_topics
+from data_manager_ros.config.settings import (
+    LIMITS,
+    ConfigError,
+    DataManagerConfig,
+    resolve_topics,
+    retired,
+)
 
 _KIND = {bool: Parameter.Type.BOOL, int: Parameter.Type.INTEGER,
          float: Parameter.Type.DOUBLE, str: Parameter.Type.STRING,
@@ -166,6 +172,8 @@ class NodeParameters:
         """A misspelt name in a params file would otherwise be dropped without a word."""
         declared = tuple(self._node.list_parameters([], 0).names)
         for name in sorted(set(self._overrides) - set(declared)):
+            if retired(name):  # refused as a config file's would be, not run without it
+                raise ConfigError(f"parameter {retired(name)}")
             close = difflib.get_close_matches(name, declared, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             self._node.get_logger().warning(

@@ -36,7 +36,8 @@ from data_manager_ros.bag.qos import (
 from data_manager_ros.capture.clips import ClipRecorder
 from data_manager_ros.capture.engine import CaptureEngine
 from data_manager_ros.capture.intake import MessageCallback
-from data_manager_ros.capture.reader_depth import budget_depth, moved_depth, start_depth
+from data_manager_ros.capture.memory_budget import Demand, Split, split, too_small
+from data_manager_ros.capture.reader_depth import moved_depth, start_depth
 from data_manager_ros.capture.topic_selection import TopicSelection, methods_for_graph
 from data_manager_ros.config.settings import MethodConfig
 from data_manager_ros.node.message_types import message_class, unbounded
@@ -65,6 +66,14 @@ class _Capture:
     type: str = ""
     reported: set[str] = field(default_factory=set)
     had_publishers: bool = False
+    rate: tuple[float, int, float] = (0.0, 0, 0.0)  # (when, bytes received, bytes/s) polled
+
+    def held_depth(self) -> int:
+        """What its reader(s) may hold, in messages: both readers' during a move."""
+        depth = self.profile.depth if self.subscription is not None and self.profile else 0
+        if self.move is not None and self.move.old is not None:
+            depth += self.move.old.qos_profile.depth
+        return depth
 
 
 class TopicRecorder:
@@ -75,6 +84,9 @@ class TopicRecorder:
         self._clips = clips
         self._log = node.get_logger()
         self.qos_depth = qos_depth
+        self.split = Split({}, engine.settings.memory_budget_bytes, 0, 0)
+        self._budget_reported = False  # too_small said once, until it holds no more
+        engine.intake.on_larger = self.resplit
         self._captures: dict[str, _Capture] = {}  # by topic
         self._configured: tuple[MethodConfig, ...] = ()
         self._selection = TopicSelection()
@@ -144,11 +156,43 @@ class TopicRecorder:
         """Subscribe to topics that appeared; report type changes and lost publishers."""
         graph = dict(self._node.get_topic_names_and_types())
         self._follow(graph)
+        self.rebalance()
         for capture in self._captures.values():
             try:
                 self._poll_one(capture, graph.get(capture.method.topic, []))
             except UnknownMessageType as error:
                 self._report(capture, str(error), error=True)
+        self.rebalance()  # the readers subscribed or moved just now count from now on
+
+    def rebalance(self) -> None:
+        """Measure each topic's bytes per second, then split the budget (``resplit``)."""
+        now = time.monotonic()
+        for topic, capture in self._captures.items():
+            stats = self._engine.intake.stats.get(topic)
+            received = stats.bytes if stats else 0
+            when, before, rate = capture.rate
+            if when and now > when:
+                recent = (received - before) / (now - when)
+                # smoothed over a few polls, so a burst moves no reader
+                rate = 0.5 * rate + 0.5 * recent if rate else recent
+            capture.rate = (now, received, rate)
+        self.resplit()
+
+    def resplit(self) -> None:
+        """Split the memory budget for the topics as they are now (capture/memory_budget.py):
+        the writer backlog's bound at once, the readers' depths by moves (``_fit_depth``). A
+        topic whose rate is not measured yet keeps its reader and counts at its depth."""
+        demands = {topic: Demand(self._largest(topic), capture.rate[2], capture.held_depth())
+                   for topic, capture in self._captures.items()}
+        clip_bytes = self._clips.settings.buffer_bytes if self._clips and self._clips.recording \
+            else 0
+        self.split = split(self._engine.settings.memory_budget_bytes, clip_bytes, demands,
+                           self.qos_depth)
+        self._engine.intake.backlog.limit = self.split.backlog_bytes
+        problem = too_small(self.split, demands)
+        if problem and not self._budget_reported:
+            self._log.warning(problem)
+        self._budget_reported = bool(problem)
 
     def discover(self) -> bool:
         """The fast path for topics still waiting for a publisher: how many publishers each
@@ -221,12 +265,9 @@ class TopicRecorder:
                        f"({profile.reliability.name.lower()}, depth {profile.depth})")
 
     def _first_depth(self, topic: str, msg_type: str) -> int:
-        """The depth of a new reader (capture/reader_depth.py): by the byte budget where the
-        topic's messages were seen before (subscribed again), else by its type."""
-        largest = self._largest(topic)
-        if largest:
-            return budget_depth(largest, self._engine.intake.backlog.limit, self.qos_depth)
-        return start_depth(unbounded(msg_type), self.qos_depth)
+        """The depth of a new reader (capture/reader_depth.py): by the budget's split where
+        the topic's messages were seen before (subscribed again), else by its type."""
+        return self.split.depths.get(topic) or start_depth(unbounded(msg_type), self.qos_depth)
 
     def _largest(self, topic: str) -> int:
         """The largest message seen on the topic in bytes; 0 before the first."""
@@ -246,8 +287,8 @@ class TopicRecorder:
         if old is None or profile is None or callback is None:
             return
         largest = self._largest(topic)
-        depth = moved_depth(profile.depth, largest, self._engine.intake.backlog.limit,
-                            self.qos_depth)
+        target = self.split.depths.get(topic)
+        depth = moved_depth(profile.depth, target, largest) if target else None
         if (depth is None
                 or "depth" in self._overrides.get(topic, {})  # the user's
                 # a new transient-local reader would get the publishers' history again
@@ -259,8 +300,8 @@ class TopicRecorder:
         capture.move = ReaderMove(self._node, old, callback, topic, profile, own)
         capture.subscription, capture.callback, capture.profile = capture.move.reader, own, profile
         self._log.info(f"capturing {topic} with depth {depth} (its messages reach "
-                       f"{largest} bytes; max_backlog_bytes "
-                       f"{self._engine.intake.backlog.limit})")
+                       f"{largest} bytes; memory_budget_bytes "
+                       f"{self._engine.settings.memory_budget_bytes}: {self.split.describe()})")
 
     def _report(self, capture: _Capture, message: str, error: bool = False) -> None:
         if message in capture.reported:

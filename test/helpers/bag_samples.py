@@ -86,7 +86,7 @@ def engine_settings(capture_dir: str, **changes) -> WriterSettings:
     """CaptureEngine settings for tests: short flushes and retries, no free-space floor."""
     values = dict(capture_dir=capture_dir, max_file_bytes=1 << 30, max_file_duration_s=60.0,
                   chunk_size=4096, compression="none", flush_interval_s=0.1,
-                  max_backlog_bytes=1 << 20, minimum_free_bytes=0, minimum_free_fraction=0.0,
+                  memory_budget_bytes=1 << 20, minimum_free_bytes=0, minimum_free_fraction=0.0,
                   retry_interval_s=0.2)
     values.update(changes)
     return WriterSettings(**values)

@@ -9,7 +9,7 @@ import os
 import time
 
 import pytest
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from std_srvs.srv import Trigger
 
 from data_manager_ros.node.diagnostic_keys import Key
@@ -135,9 +135,10 @@ def test_qos_depth_change_subscribes_again_at_the_new_depth(running):
     node.wait_log("(reliable, depth 1000)")
 
 
-def test_max_backlog_change_applies_to_the_next_message(running):
-    """A 4.9 MB cloud does not fit a 1 MiB backlog: from the change on, clouds are dropped
-    (and counted), and recorded again once the bound is back."""
+def test_a_memory_budget_change_applies_at_once(running):
+    """Two 4.9 MB clouds do not fit an 8 MiB budget beside the readers' part: from the change
+    on, clouds are dropped (and counted, with the budget named in /diagnostics) while the
+    fixes record on, and clouds are recorded again once the budget is back."""
     tmp, node, client = running
     assert client.set("maximum_capture_file_duration_s", 1.0) == (True, "")  # closed files
     assert client.set("capture_methods", ["gps1/Position", "camera1/PointCloud"])[0]
@@ -149,21 +150,33 @@ def test_max_backlog_change_applies_to_the_next_message(running):
     def clouds_since(since: int) -> list[int]:
         return recorded_since("/camera1/point_cloud", since)
 
-    assert client.set("max_backlog_bytes", 1 << 20) == (True, "")
+    assert client.set("memory_budget_bytes", 8 << 20) == (True, "")
     bounded = time.time_ns() + SECOND // 2
     wait_for(lambda: recorded_since("/gps1/position", bounded + 2 * SECOND), 20,
              "2 s recorded with the small bound")
     assert not clouds_since(bounded)
 
-    def cloud_drops(array: DiagnosticArray) -> int:
-        return max([int({kv.key: kv.value for kv in status.values}[Key.DROPPED])
-                    for status in array.status if "camera1/PointCloud" in status.name] or [0])
+    def cloud_status(array: DiagnosticArray) -> DiagnosticStatus | None:
+        return next((s for s in array.status if "camera1/PointCloud" in s.name), None)
 
-    # counted: the clouds' status says how many were dropped
-    client.next_message(DiagnosticArray, "/diagnostics", lambda m: cloud_drops(m) > 0, 20)
-    assert client.set("max_backlog_bytes", 256 << 20) == (True, "")
+    def cloud_drops(array: DiagnosticArray) -> int:
+        status = cloud_status(array)
+        return int({kv.key: kv.value for kv in status.values}[Key.DROPPED]) if status else 0
+
+    # counted: the clouds' status says how many were dropped, and why
+    warned = client.next_message(DiagnosticArray, "/diagnostics", lambda m: cloud_drops(m) > 0,
+                                 20)
+    status = cloud_status(warned)
+    assert status.level == DiagnosticStatus.WARN
+    assert "over memory_budget_bytes (readers " in status.message, status.message
+    assert client.set("memory_budget_bytes", 256 << 20) == (True, "")
     restored = time.time_ns()
     wait_for(lambda: clouds_since(restored), 20, "clouds recorded again")
+    # the WARN clears once nothing was dropped for its window; the total stays in the values
+    cleared = client.next_message(
+        DiagnosticArray, "/diagnostics",
+        lambda m: (cloud_status(m) or warned.status[0]).level == DiagnosticStatus.OK, 30)
+    assert cloud_drops(cleared) >= cloud_drops(warned)
 
 
 def test_a_method_marked_for_clips_live_gives_a_clip_on_the_service(running):

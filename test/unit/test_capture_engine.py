@@ -51,8 +51,8 @@ def test_no_bag_until_a_topic_and_none_after_stop_without_one(tmp_path):
 
 def test_the_rate_gate_throttles_and_a_full_backlog_refuses_and_both_are_counted(tmp_path):
     now = [0]
-    engine = CaptureEngine(engine_settings(str(tmp_path), max_backlog_bytes=1 << 20), ListLogger(),
-                           clock=lambda: now[0])
+    engine = CaptureEngine(engine_settings(str(tmp_path), memory_budget_bytes=1 << 20),
+                           ListLogger(), clock=lambda: now[0])
     engine.start()
     try:
         engine.add_topic(topic("/gps", NAVSAT))
