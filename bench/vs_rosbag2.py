@@ -9,6 +9,8 @@ Workloads (publishers are processes of their own, one per sensor, as on a robot)
   cameras    three 640x480 point clouds at 30 Hz each (441 MB/s)
   uploading  the seed pair while the node uploads to the local tus server (rosbag2 records
              only: it has no upload); the upload process is counted with the node
+  many       15 kHz NavSatFix beside 200 small topics at 10 Hz (bench/many_topics.py, one
+             process, started before the recorders); both record them by a regex
 For each workload and run, each recorder in turn records the same publishers (they start
 once the recorder subscribed): kept / sent from the bag (rosbag2: metadata.yaml; the node:
 its written counts, since uploaded files leave the disk), the CPU seconds of the recorder's
@@ -29,6 +31,7 @@ what never reached it. Without rosbag2 it says so and stops.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -37,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 
 import psutil
 import yaml
@@ -52,22 +56,24 @@ from helpers.tus_server import TusServer  # noqa: E402
 
 GPS = "/gps1/position"
 LARGE_MESSAGES = os.path.join(HERE, "..", "config", "fastdds_large_messages.xml")
-WORKLOADS = {  # name: (GPS Hz, cloud Hz per camera, upload)
-    "gps": (15000, (), False),
-    "pair": (15000, (30,), False),
-    "cameras": (0, (30, 30, 30), False),
-    "uploading": (15000, (30,), True),
+WORKLOADS = {  # name: (GPS Hz, cloud Hz per camera, upload, small 10 Hz topics beside)
+    "gps": (15000, (), False, 0),
+    "pair": (15000, (30,), False, 0),
+    "cameras": (0, (30, 30, 30), False, 0),
+    "uploading": (15000, (30,), True, 0),
+    "many": (15000, (), False, 200),
 }
+GRAPH = "/graph/.*"  # bench/many_topics.py's topics
 
 
 def cloud_topic(index: int) -> str:
     return f"/camera{index + 1}/point_cloud"
 
 
-def publishers(gps_hz: float, clouds: tuple[float, ...], duration: float
-               ) -> list[subprocess.Popen]:
+def publishers(gps_hz: float, clouds: tuple[float, ...], duration: float,
+               cloud_size: str = "640x480") -> list[subprocess.Popen]:
     base = [sys.executable, "-m", "data_manager_ros.tools.demo_sensors", "--duration",
-            str(duration), "--wait-subscribers", "1"]
+            str(duration), "--wait-subscribers", "1", "--cloud-size", cloud_size]
     out = []
     if gps_hz:
         out.append(subprocess.Popen([*base, "--gps-hz", str(gps_hz), "--cloud-hz", "0"],
@@ -148,26 +154,32 @@ def thread_cpu_s(pid: int) -> dict[str, float]:
 
 
 def record(recorder: list[str], env: dict[str, str], gps_hz: float, clouds: tuple[float, ...],
-           duration: float) -> tuple[dict[str, int], float, dict[str, int], str, dict[str, float]]:
-    """(sent per topic, CPU seconds of the tree, peak memory of the tree, recorder's output, CPU
-    seconds of each thread of the recorder's process and of each process of its tree while
-    the publishers ran)."""
+           duration: float, cloud_size: str = "640x480",
+           publishing: Callable[[], None] = lambda: None
+           ) -> tuple[dict[str, int], float, dict[str, int], str, dict[str, float]]:
+    """(sent per topic, CPU seconds of the tree, peak memory of the tree (and its RSS before
+    the publishers started, "idle"), recorder's output, CPU seconds of each thread of the
+    recorder's process and of each process of its tree while the publishers ran).
+    ``publishing()`` is called once the publishers are started (a fault to inject)."""
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
     # not from this checkout: `python -m` puts the working directory before PYTHONPATH, and the
     # node would be this tree's whatever PYTHONPATH says
     process = subprocess.Popen(recorder, stdout=log, stderr=subprocess.STDOUT, env=env,
                                cwd=tempfile.gettempdir())
     time.sleep(2.0)  # up and discovering before the publishers look for it
-    pubs = publishers(gps_hz, clouds, duration)
+    idle = tree_memory(process.pid).get("VmRSS", 0)
+    pubs = publishers(gps_hz, clouds, duration, cloud_size)
+    publishing()
     start_cpu = cpu_s(process.pid)
     threads_start = threads = {**thread_cpu_s(process.pid), **process_cpu_s(process.pid)}
-    peak: dict[str, int] = {}
+    peak: dict[str, int] = {"idle": idle}
     used = 0.0
     while any(p.poll() is None for p in pubs):
         threads = {**thread_cpu_s(process.pid), **process_cpu_s(process.pid)}
         sample = tree_memory(process.pid)
         if sample.get("VmRSS", 0) > peak.get("VmRSS", 0):
-            peak = {**sample, "Pss": max(sample.get("Pss", 0), peak.get("Pss", 0))}
+            peak = {**sample, "Pss": max(sample.get("Pss", 0), peak.get("Pss", 0)),
+                    "idle": idle}
         elif sample.get("Pss", 0) > peak.get("Pss", 0):
             peak["Pss"] = sample["Pss"]
         used = cpu_s(process.pid) - start_cpu
@@ -180,6 +192,21 @@ def record(recorder: list[str], env: dict[str, str], gps_hz: float, clouds: tupl
     log.seek(0)
     return counts, used, peak, log.read(), {
         name: seconds - threads_start.get(name, 0.0) for name, seconds in threads.items()}
+
+
+@contextlib.contextmanager
+def many_topics(count: int) -> Iterator[None]:
+    """``count`` small topics in a process of their own while the body runs (none for 0)."""
+    if not count:
+        yield
+        return
+    graph = subprocess.Popen([sys.executable, os.path.join(HERE, "many_topics.py"), str(count)])
+    try:
+        time.sleep(2.0)  # in the graph before a recorder lists it
+        yield
+    finally:
+        graph.send_signal(signal.SIGINT)
+        graph.wait(30)
 
 
 def busiest(threads: dict[str, float], count: int = 7) -> str:
@@ -210,7 +237,8 @@ def node_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or os.path.join(HERE, "..")}
 
 
-def node_config(work: str, gps_hz: float, clouds: tuple[float, ...], url: str) -> str:
+def node_config(work: str, gps_hz: float, clouds: tuple[float, ...], url: str,
+                graph: int = 0) -> str:
     components: dict = {}
     if gps_hz:
         components["gps1"] = [{"method": "Position", "type": "sensor_msgs/msg/NavSatFix"}]
@@ -223,12 +251,20 @@ def node_config(work: str, gps_hz: float, clouds: tuple[float, ...], url: str) -
             "capture_dir": os.path.join(work, "capture"), "sync_disabled": not url,
             "sync_url": url or "file://" + os.path.join(work, "uploaded"),
             "sync_interval_mins": 0.05, "minimum_free_space_fraction": 0.0,
-            "components": components}}, handle)
+            "topics_regex": GRAPH if graph else "", "components": components}}, handle)
     return path
 
 
 def ratio(counts: dict[str, int], kept: dict[str, int]) -> str:
     return " ".join(f"{kept.get(topic, 0) / max(n, 1):.3f}" for topic, n in counts.items())
+
+
+def graph_line(theirs: dict[str, int], ours: dict[str, int]) -> str:
+    """The small topics each recorded (they publish as long as the run: no kept ratio)."""
+    def recorded(kept: dict[str, int]) -> str:
+        graph = [n for topic, n in kept.items() if topic.startswith("/graph/")]
+        return f"{len(graph)} topics, {sum(graph)} messages"
+    return f"    graph: rosbag2 {recorded(theirs)} / node {recorded(ours)}"
 
 
 def cpu(seconds: float, duration: float) -> str:
@@ -263,17 +299,21 @@ def main() -> int:
     print("workload   run  kept: rosbag2 / node (per topic)        CPU s (% of --duration): "
           "rosbag2 / node (ratio)   peak RSS MiB: rosbag2 / node (ratio)   sent")
     for name in args.workloads:
-        gps_hz, clouds, upload = WORKLOADS[name]
+        gps_hz, clouds, upload, graph = WORKLOADS[name]
         for run in range(args.runs):
-            with tempfile.TemporaryDirectory(prefix="dm-vs-rosbag2-") as work:
+            with tempfile.TemporaryDirectory(prefix="dm-vs-rosbag2-") as work, \
+                    many_topics(graph):
                 topics = ([GPS] if gps_hz else []) + [cloud_topic(i) for i in range(len(clouds))]
+                if graph:
+                    topics += ["-e", GRAPH]
                 theirs = record(["ros2", "bag", "record", "-s", "mcap", "-o",
                                  os.path.join(work, "rosbag2"), *topics], dict(os.environ),
                                 gps_hz, clouds, args.duration)
                 kept_theirs = rosbag2_kept(os.path.join(work, "rosbag2"))
                 server = TusServer(os.path.join(work, "server")).start() if upload else None
                 try:
-                    config = node_config(work, gps_hz, clouds, server.url if server else "")
+                    config = node_config(work, gps_hz, clouds, server.url if server else "",
+                                         graph)
                     ours = record([sys.executable, "-m", "data_manager_ros.node.main",
                                    "--ros-args", "-p", f"config_file:={config}"],
                                   node_env(), gps_hz, clouds, args.duration)
@@ -288,7 +328,8 @@ def main() -> int:
                   f"(x{ours[2].get('VmRSS', 0) / max(theirs[2].get('VmRSS', 1), 1):.2f}, PSS "
                   f"x{ours[2].get('Pss', 0) / max(theirs[2].get('Pss', 1), 1):.2f})"
                   f"    {sent_line(theirs[0])} / {sent_line(ours[0])}"
-                  f"    node writer dropped {node_dropped(ours[3])}", flush=True)
+                  f"    node writer dropped {node_dropped(ours[3])}"
+                  f"{graph_line(kept_theirs, kept_ours) if graph else ''}", flush=True)
             if args.threads:
                 print(f"    threads, CPU s: rosbag2 {busiest(theirs[4])}\n"
                       f"                    node {busiest(ours[4])}", flush=True)

@@ -30,6 +30,7 @@ from datetime import datetime
 
 from data_manager_ros.bag.mcap_file import Topic
 from data_manager_ros.bag.writer import BagWriter
+from data_manager_ros.capture.intake import ENTRY_BYTES
 from data_manager_ros.config.settings import custom_data_pairs
 from data_manager_ros.layout import CLIP_PREFIX, new_bag_dir, new_bag_name
 from data_manager_ros.lifecycle import Lifecycle
@@ -127,10 +128,10 @@ class ClipRecorder(Lifecycle):
 
         def on_message(receive_ns: int, data: bytes) -> None:
             items.append((receive_ns, data))
-            ring.bytes += len(data)
+            ring.bytes += len(data) + ENTRY_BYTES
             oldest = receive_ns - int(self.settings.pre_s * SECOND)
             while items and (items[0][0] < oldest or ring.bytes > ring.limit):
-                ring.bytes -= len(items.popleft()[1])
+                ring.bytes -= len(items.popleft()[1]) + ENTRY_BYTES
             clip = self._clip
             if clip is not None and receive_ns <= clip.end_ns:
                 self._add(clip, name, receive_ns, data)
@@ -166,11 +167,11 @@ class ClipRecorder(Lifecycle):
 
     def _add(self, clip: _Clip, name: str, receive_ns: int, data: bytes) -> None:
         waiting = self._handed_bytes - self._written_bytes
-        if clip.bytes + waiting + len(data) > self.settings.buffer_bytes // 2:
+        if clip.bytes + waiting + len(data) + ENTRY_BYTES > self.settings.buffer_bytes // 2:
             self.stats.dropped += 1
             return
         clip.messages.append((name, receive_ns, data))
-        clip.bytes += len(data)
+        clip.bytes += len(data) + ENTRY_BYTES
 
     def poll(self, now_ns: int) -> None:
         """Close a clip whose ``post`` has passed; it is written on the clip writer thread."""

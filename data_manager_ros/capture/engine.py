@@ -21,7 +21,7 @@ from collections.abc import Callable
 from data_manager_ros.bag.mcap_file import Topic
 from data_manager_ros.capture.current_bag import CurrentBag
 from data_manager_ros.capture.disk_guard import Change, DiskGuard
-from data_manager_ros.capture.intake import Intake
+from data_manager_ros.capture.intake import ENTRY_BYTES, Intake
 from data_manager_ros.capture.writer_settings import WriterSettings
 from data_manager_ros.lifecycle import Lifecycle
 from data_manager_ros.supervision import Supervisor
@@ -167,7 +167,7 @@ class CaptureEngine(Lifecycle):
                     bag.split()
                 continue
             topic_stats = stats[topic]
-            backlog.written += len(data)
+            backlog.written += len(data) + ENTRY_BYTES
             if bag is None:
                 topic_stats.lost += 1
                 continue

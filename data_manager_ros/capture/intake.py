@@ -18,6 +18,11 @@ from data_manager_ros.capture.rate_gate import RateGate
 from data_manager_ros.capture.topic_stats import TopicStats
 
 MessageCallback = Callable[..., None]
+# what Python spends on a queued message beyond its payload: the entry's tuple (72 bytes), its
+# two times (36 each), the bytes object's header (33), the deque's slot and the allocator's
+# rounding. Counted with the payload, or 150,000 queued fixes of 128 bytes (a 15 kHz GPS
+# for 10 s of stalled disk) would hold 2.5 times what the budget was told.
+ENTRY_BYTES = 200
 # a queue entry that is no message: the messages after it carry another clock's times
 CLOCK_CHANGE = (None, 0, 0, b"")
 # what rclpy reads a subscription callback's signature as: (message, MessageInfo)
@@ -105,11 +110,12 @@ class Intake:
             if gate is not None and not gate.admit(received_ns):
                 stats.throttled += 1
                 return
-            pending = backlog.queued - backlog.written + size
+            cost = size + ENTRY_BYTES
+            pending = backlog.queued - backlog.written + cost
             if pending > backlog.limit:
                 stats.refused += 1
                 return
-            backlog.queued += size
+            backlog.queued += cost
             if pending > backlog.peak:
                 backlog.peak = pending
             append((topic, received_ns, info["source_timestamp"] or received_ns, data))

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 # readers buffer executor hiccups (tens of ms); the backlog buffers disk stalls (seconds), so
 # the backlog is given the larger part
 READERS_SHARE = 0.25
+POOL_MESSAGES = 3  # payloads Fast DDS keeps per topic besides the history
 MIN_DEPTH = 1  # DDS's least: a reader of depth 1 keeps the newest message
 # the backlog's least, while a bulk topic's first reader (rosbag2's depth 10, its size unknown
 # until its first message) still holds more than its part: the other topics record on meanwhile
@@ -45,7 +46,9 @@ class Demand:
 
     @property
     def held_bytes(self) -> int:
-        return self.held_depth * self.largest
+        """Its history at the reader's depth, and the payloads Fast DDS's pool keeps beside
+        it for the topic (about three of its largest messages, capture/reader_depth.py)."""
+        return (self.held_depth + POOL_MESSAGES) * self.largest if self.held_depth else 0
 
 
 @dataclass(frozen=True)
@@ -72,15 +75,15 @@ def reader_depths(pool_bytes: float, demands: dict[str, Demand], max_depth: int
         weights = {topic: d.bytes_per_s for topic, d in seen.items()}
         total = sum(weights.values())
         capped = {topic for topic, d in seen.items()
-                  if pool * weights[topic] / total >= max_depth * d.largest}
+                  if pool * weights[topic] / total >= (max_depth + POOL_MESSAGES) * d.largest}
         if not capped:
             for topic, d in seen.items():
-                depths[topic] = max(MIN_DEPTH, min(
-                    max_depth, int(pool * weights[topic] / total) // d.largest))
+                part = int(pool * weights[topic] / total) - POOL_MESSAGES * d.largest
+                depths[topic] = max(MIN_DEPTH, min(max_depth, part // d.largest))
             break
         for topic in capped:
             depths[topic] = max_depth
-            pool -= max_depth * seen.pop(topic).largest
+            pool -= (max_depth + POOL_MESSAGES) * seen.pop(topic).largest
     return depths
 
 

@@ -7,8 +7,7 @@ and the size is known only once messages are seen, so:
 
 - before any is seen, the type decides. A type whose size is bounded (no unbounded sequence
   anywhere in it, strings aside: a fix, an IMU sample) gets the configured depth. A type that
-  can carry bulk data (an image, a cloud, a scan) starts at ``UNSIZED_START_DEPTH``, as
-  rosbag2's readers do;
+  can carry bulk data (an image, a cloud, a scan) starts at ``UNSIZED_START_DEPTH``;
 - once messages are seen, the memory budget's split decides (capture/memory_budget.py), and
   the topic moves to a reader of that depth (capture/handover.py) where ``moved_depth`` says
   it is worth it.
@@ -17,16 +16,19 @@ A move is not free. Fast DDS keeps one payload pool per topic and process, and e
 it allocated while both readers received stays in that pool for as long as any reader of the
 topic lives: about three of the topic's largest messages. Measured on a 4.9 MB cloud topic, the
 node's heap kept 29 MiB in use instead of 19 for the rest of the run and peaked at 54 MiB
-instead of 35 (docs/performance.md). So a topic of large messages starts shallow and moves
-down only where its reader holds twice its part of the budget or more; a topic whose messages
-turn out small moves up, where the pool keeps little.
+instead of 35 (docs/performance.md). So a topic of large messages starts at depth 1 and moves
+up to its part of the budget (the first reader's pool keeps one or two messages), down only
+where its reader holds twice its part or more; a topic whose messages turn out small moves
+up, where the pool keeps little.
 """
 
 from __future__ import annotations
 
-# rosbag2's default depth: 10 of a 4.9 MB cloud are 49 MB, which the default budget's readers
-# share can hold for a few such topics
-UNSIZED_START_DEPTH = 10
+# a bulk topic's first reader keeps one message: its pool then holds one or two of them for
+# good, where a first reader at rosbag2's 10 kept up to ten after a move down (8 x 1 MiB
+# topics under a 64 MiB budget: 80 MiB in pools)
+UNSIZED_START_DEPTH = 1
+ROSBAG2_DEPTH = 10  # below it, a topic of large messages is moved up where its part allows
 # a move up leaves about three such messages in DDS's pool for good: a few hundred KiB at most
 MOVE_UP_MAX_BYTES = 64 * 1024
 MOVE_DOWN_MIN_BYTES = 1 << 20
@@ -46,6 +48,6 @@ def moved_depth(current_depth: int, target_depth: int, largest_bytes: int) -> in
         saved = (current_depth - target_depth) * largest_bytes
         return target_depth if saved >= MOVE_DOWN_MIN_BYTES else None
     if target_depth >= current_depth * 2 and 0 < largest_bytes and (
-            largest_bytes <= MOVE_UP_MAX_BYTES or current_depth < UNSIZED_START_DEPTH):
+            largest_bytes <= MOVE_UP_MAX_BYTES or current_depth < ROSBAG2_DEPTH):
         return target_depth
     return None

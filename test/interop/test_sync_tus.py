@@ -249,20 +249,22 @@ def test_file_in_backoff_holds_no_worker_and_follows_the_schedule(tmp_path):
     assert uploader.next_due() == pytest.approx(clock.now + Backoff().delay(15))
 
 
-def test_stop_interrupts_an_upload_at_once_and_it_resumes_later(tmp_path, tus_server):
+def test_stop_interrupts_an_upload_mid_file_and_it_resumes_later(tmp_path, tus_server):
+    """Judged by bytes, not by a stopwatch: close() returns with most of the file unsent (it
+    did not wait for the upload to finish), and the next run sends only the rest."""
     _, files = make_bag(str(tmp_path / "capture"), "bag_i", 20)
+    size = sum(len(d) for d in files.values())
     proxy = FaultProxy(tus_server.port)
     sync, _ = manager(tmp_path, proxy.url(), upload_bandwidth_limit_bytes_per_s=4 << 20)
     sync.sweep()
     wait_for(lambda: proxy.upstream_bytes > 4 << 20, 30, "4 MiB sent")
-    started = time.monotonic()
     sync.close()
-    assert time.monotonic() - started < 2.0
+    assert proxy.upstream_bytes < size / 2, (proxy.upstream_bytes, size)
     assert "bag_i/bag_i_0.mcap" not in by_path(tus_server)
     sync, _ = manager(tmp_path, proxy.url())
     sweep_until_empty(sync)
     assert_arrived_once(tus_server, files)
-    assert proxy.upstream_bytes - sum(len(d) for d in files.values()) < 8192
+    assert proxy.upstream_bytes - size < 8192
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))

@@ -123,7 +123,9 @@ def test_diagnostics_report_each_method_and_sync(running):
     array = client.next_message(DiagnosticArray, "/diagnostics", complete)
     status = {s.name: {kv.key: kv.value for kv in s.values} for s in array.status}
     camera = status["/data_manager: capture camera1/PointCloud"]
-    assert camera["configured_hz"] == "5.0" and 3.0 <= float(camera["actual_hz"]) <= 7.0
+    # the rate it measures; that the throttle holds is judged from bags (assert_throttled),
+    # where a busy machine cannot bend it
+    assert camera["configured_hz"] == "5.0" and float(camera["actual_hz"]) > 0
     assert status["/data_manager: sync"]["uploaded_files"].isdigit()
 
 

@@ -8,6 +8,7 @@ import yaml
 from rclpy.serialization import serialize_message
 
 from data_manager_ros.capture.clips import SECOND, ClipRecorder, ClipSettings
+from data_manager_ros.capture.intake import ENTRY_BYTES
 from data_manager_ros.node.diagnostics import clip_status
 from data_manager_ros.tools.status import live_report
 from helpers.bag_samples import NAVSAT, fix, topic
@@ -72,7 +73,7 @@ def test_overlapping_triggers_extend_one_clip_without_a_message_twice(tmp_path):
 
 
 def test_the_buffer_bound_holds_and_what_does_not_fit_is_counted(tmp_path):
-    message = len(serialize_message(fix(0)))
+    message = len(serialize_message(fix(0))) + ENTRY_BYTES  # as the buffer counts them
     # 100 messages' room in the rings, 100 in the open clip
     clips, [bag], _ = clip_around(tmp_path, [("bump", 10.0)], 12.0, 200 * message)
     assert len(sequences(bag)) == 100 and clips.stats.dropped > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from data_manager_ros.capture.reader_depth import (
     MOVE_UP_MAX_BYTES,
+    ROSBAG2_DEPTH,
     UNSIZED_START_DEPTH,
     moved_depth,
     start_depth,
@@ -24,25 +25,25 @@ def test_types_that_can_carry_bulk_data_are_told_from_bounded_ones():
     assert unbounded("no_such_pkg/msg/Thing")  # unknown: assume the worst
 
 
-def test_a_bulk_type_starts_at_the_unsized_depth_a_bounded_one_at_the_configured_one():
-    assert start_depth(True, 1000) == UNSIZED_START_DEPTH
-    assert start_depth(True, 5) == 5  # never above what is configured
+def test_a_bulk_type_starts_at_depth_one_a_bounded_one_at_the_configured_one():
+    assert start_depth(True, 1000) == UNSIZED_START_DEPTH == 1
     assert start_depth(False, 1000) == 1000
 
 
 def test_a_reader_moves_down_only_where_it_holds_twice_its_part():
-    assert moved_depth(UNSIZED_START_DEPTH, 5, 4_900_000) == 5
-    assert moved_depth(UNSIZED_START_DEPTH, 6, 4_900_000) is None  # not worth the pool
+    assert moved_depth(ROSBAG2_DEPTH, 5, 4_900_000) == 5
+    assert moved_depth(ROSBAG2_DEPTH, 6, 4_900_000) is None  # not worth the pool
     assert moved_depth(1000, 54, 4_900_000) == 54
     assert moved_depth(1000, 1, 128) is None  # 128 kB of fixes: not worth a second reader
 
 
-def test_small_messages_move_up_large_ones_only_back_to_rosbag2s_depth():
-    assert moved_depth(UNSIZED_START_DEPTH, 1000, 2_000) == 1000
-    assert moved_depth(UNSIZED_START_DEPTH, 1000, MOVE_UP_MAX_BYTES) == 1000
+def test_small_messages_move_up_large_ones_only_up_to_rosbag2s_depth():
+    assert moved_depth(ROSBAG2_DEPTH, 1000, 2_000) == 1000
+    assert moved_depth(ROSBAG2_DEPTH, 1000, MOVE_UP_MAX_BYTES) == 1000
     # a 100 KiB message could go deeper, but the move would leave ~300 KiB in DDS's pool
-    assert moved_depth(UNSIZED_START_DEPTH, 1000, 100 << 10) is None
-    # pushed to depth 1 by a smaller budget: back up once the budget allows
-    assert moved_depth(1, 13, 4_900_000) == 13
-    assert moved_depth(UNSIZED_START_DEPTH, 15, 2_000) is None  # not twice as deep
-    assert moved_depth(UNSIZED_START_DEPTH, 1000, 0) is None  # nothing seen yet
+    assert moved_depth(ROSBAG2_DEPTH, 1000, 100 << 10) is None
+    # a bulk topic's first reader (depth 1) moves up to its part of the budget
+    assert moved_depth(UNSIZED_START_DEPTH, 13, 4_900_000) == 13
+    assert moved_depth(UNSIZED_START_DEPTH, 1, 4_900_000) is None
+    assert moved_depth(ROSBAG2_DEPTH, 15, 2_000) is None  # not twice as deep
+    assert moved_depth(ROSBAG2_DEPTH, 1000, 0) is None  # nothing seen yet
