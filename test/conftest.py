@@ -19,15 +19,11 @@ os.environ.setdefault("HOME", os.environ["ROS_HOME"])
 
 pytest_plugins = ["helpers.fixtures"]
 LAYERS = ("unit", "node", "interop")  # test/<layer>/, each a marker of the same name
-# what only the Kilted builds of ../shared/wheels give (rosbag2_py, rosbag2's messages, the
-# launch layer, the ros2 CLI): a test that uses one is marked kilted_judges, and the Jazzy
-# leg (.ci/jazzy), whose venv cannot load them, names it and leaves it to the Kilted leg
-JUDGES = ("rosbag2_py", "rosbag2_interfaces", "launch_testing", "import launch",
-          "assert_rosbag2_reads_every_message", "read_rosbag2", "play(", "service_call(",
-          "ros2(", '"ros2"')
-
-
-# where the judges cannot load (the Jazzy leg), a module that imports one is not collected
+# what only the Kilted builds of ../shared/wheels give. A test reaches rosbag2 and the ros2 CLI
+# through helpers/judges.py, which runs them from the Kilted venv on the Jazzy leg; a module
+# that imports a judge itself (rosbag2_py's writer API, the launch layer) cannot be collected
+# where they do not load, and is left to the Kilted leg by name
+JUDGES = ("rosbag2_py", "launch_testing", "import launch")
 JUDGES_LOAD = all(importlib.util.find_spec(name) is not None
                   for name in ("rosbag2_py", "launch_testing"))
 LEFT_TO_KILTED: list[str] = []
@@ -35,23 +31,30 @@ LEFT_TO_KILTED: list[str] = []
 
 def _imports_a_judge(text: str) -> bool:
     return any(judge in line for line in text.splitlines()
-               if line.startswith(("import ", "from ")) for judge in JUDGES)
+               if line.strip().startswith(("import ", "from ")) for judge in JUDGES)
 
 
 def pytest_ignore_collect(collection_path, config) -> bool | None:
     if JUDGES_LOAD or collection_path.suffix != ".py" or \
             not collection_path.name.startswith("test_"):
         return None
-    if _imports_a_judge(collection_path.read_text(encoding="utf-8")):
+    text = collection_path.read_text(encoding="utf-8")
+    if any(line.startswith(("import ", "from ")) and judge in line
+           for line in text.splitlines() for judge in JUDGES):
         LEFT_TO_KILTED.append(os.path.relpath(collection_path, REPO))
         return True
     return None
 
 
 def pytest_report_header(config) -> list[str]:
-    return [] if JUDGES_LOAD else [
-        "rosbag2_py and the launch layer do not load here: modules that import them are left "
-        "to the Kilted leg, as are tests marked kilted_judges"]
+    from helpers import judges
+
+    if JUDGES_LOAD:
+        return []
+    where = (f"the Kilted venv {judges.KILTED_VENV}" if judges.AVAILABLE
+             else "nowhere (set DM_KILTED_VENV)")
+    return [f"rosbag2 and the ros2 CLI judge from {where}; modules that import rosbag2_py or "
+            "the launch layer, and tests marked kilted_only, are left to the Kilted leg"]
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -67,27 +70,23 @@ def _source(obj: object) -> str:
         return ""
 
 
-def _uses_judges(item, modules: dict) -> bool:
-    module = getattr(item, "module", None)
-    if module is None:  # a launch_testing item
-        return True
-    if module not in modules:
-        modules[module] = _imports_a_judge(_source(module))
-    function = getattr(item, "function", None)
-    fixtures = [item._request._fixturemanager.getfixturedefs(name, item)
-                for name in getattr(item, "fixturenames", ())] if hasattr(item, "_request") \
-        else []
-    sources = [_source(function)] + [_source(d[-1].func) for d in fixtures if d]
-    return modules[module] or any(judge in text for text in sources for judge in JUDGES)
+def _left_to_kilted(item) -> bool:
+    """On a leg where the judges do not load: a test marked kilted_only, one that imports a
+    judge in its body, and without a Kilted venv to judge from any test that uses one."""
+    from helpers import judges
+
+    if getattr(item, "module", None) is None or item.get_closest_marker("kilted_only"):
+        return True  # a launch_testing item, or a test that says why
+    body = _source(getattr(item, "function", None))
+    return _imports_a_judge(body) or (not judges.AVAILABLE and "judges." in body)
 
 
 def pytest_collection_modifyitems(items: list) -> None:
-    modules: dict = {}
     for item in items:
         layer = os.path.relpath(str(item.path), os.path.dirname(__file__)).split(os.sep)[0]
         if layer in LAYERS:
             item.add_marker(layer)
-        if _uses_judges(item, modules):
+        if not JUDGES_LOAD and _left_to_kilted(item):
             item.add_marker("kilted_judges")
 
 

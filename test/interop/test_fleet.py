@@ -17,7 +17,7 @@ import yaml
 from mcap.reader import make_reader
 
 from data_manager_ros.fleet.keys import key_path, key_segment
-from data_manager_ros.tools.play_check import play
+from helpers import judges
 from helpers.fleet import BUCKET, Ingest, S3Server, fleet_command, robot_token
 from helpers.processes import (
     NodeProcess,
@@ -213,4 +213,4 @@ def test_three_robots_through_a_cutting_balancer_and_a_killed_instance_lose_noth
         info = yaml.safe_load(handle)
     expected = {t["topic_metadata"]["name"]: t["message_count"]
                 for t in info["rosbag2_bagfile_information"]["topics_with_message_count"]}
-    assert play(local) == expected and sum(expected.values()) > 0
+    assert judges.call("play", local) == expected and sum(expected.values()) > 0

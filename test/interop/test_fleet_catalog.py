@@ -12,6 +12,7 @@ import psycopg
 import pytest
 import yaml
 
+from helpers import judges
 from helpers.fleet import BUCKET, Ingest, create, fleet_command, patch, robot_token
 from helpers.sync_setup import make_bag, manager, sweep_until_empty
 
@@ -182,7 +183,6 @@ def test_export_reads_only_the_chunks_of_a_window_across_bags_and_splits_and_pla
         tmp_path, s3, fleet_db, ingest, monkeypatch):
     import shutil
 
-    from data_manager_ros.tools.play_check import play
     from helpers.bag_samples import START_NS
     from helpers.proxy import FaultProxy
 
@@ -217,4 +217,4 @@ def test_export_reads_only_the_chunks_of_a_window_across_bags_and_splits_and_pla
     assert chunks == needed > 0  # only chunks that hold the slice were read
     # nothing else came from the S3 API: those bytes, and each answer's headers
     assert summaries + chunks < proxy.downstream_bytes < summaries + chunks + 1000 * requests
-    assert play(bag) == {"/gps": 1201}
+    assert judges.call("play", bag) == {"/gps": 1201}

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from mcap.reader import make_reader
 
+from helpers import judges
 from helpers.bags import bag_dirs
 from helpers.processes import NodeProcess, stopped_after, wait_for, write_config
 
@@ -69,9 +70,10 @@ def test_the_node_records_the_topics_ros2_bag_record_records(tmp_path, mixed_gra
     path = write_config(str(tmp_path / "dm.yaml"), {}, capture_dir=str(tmp_path / "capture"),
                         sync_disabled=True, **attributes)
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
-    recorder = subprocess.Popen(["ros2", "bag", "record", "-s", "mcap", "-o",
-                                 str(tmp_path / "rosbag2"), *options],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    recorder = subprocess.Popen(judges.ros2("bag", "record", "-s", "mcap", "-o",
+                                            str(tmp_path / "rosbag2"), *options),
+                                env=judges.env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
     with stopped_after(node):
         try:
             node.wait_log("recording into", 30)
@@ -87,8 +89,8 @@ def test_the_node_records_the_topics_ros2_bag_record_records(tmp_path, mixed_gra
     assert theirs & GRAPH_TOPICS == EXPECTED[case]  # the graph as the case selects it
     assert schemas(ours) == schemas(str(tmp_path / "rosbag2"))
     if "services" in case:  # rosbag2 lists a service event topic as a service of its own
-        info = subprocess.run(["ros2", "bag", "info", ours], capture_output=True, text=True,
-                              check=True).stdout
+        info = subprocess.run(judges.ros2("bag", "info", ours), env=judges.env(),
+                              capture_output=True, text=True, check=True).stdout
         assert "Service: /reset | Type: std_srvs/srv/Trigger | Event Count:" in info, info
 
 

@@ -22,7 +22,7 @@ from std_srvs.srv import Trigger
 from data_manager_ros.config.settings import ConfigError
 from data_manager_ros.node.parameters import coerce
 from data_manager_ros.tools.demo_sensors import GPS_TOPIC, published
-from helpers import REPO
+from helpers import REPO, judges
 from helpers.bags import assert_throttled, bag_dirs, closed_messages
 from helpers.processes import NodeProcess, start_sensors, stopped_after, wait_for, write_config
 from helpers.ros_client import ros_client, wait_received
@@ -35,8 +35,9 @@ CLOUD_HZ = "methods.camera1.point_cloud.capture_frequency_hz"
 def ros2(*args: str) -> subprocess.CompletedProcess:
     """The ros2 CLI as a user types it (no daemon: each test run has a domain of its own)."""
     verb = list(args[:2])
-    return subprocess.run(["ros2", *verb, "--no-daemon", "--spin-time", "1", "--timeout", "20",
-                           *args[2:]], capture_output=True, text=True, timeout=120)
+    return subprocess.run(judges.ros2(*verb, "--no-daemon", "--spin-time", "1", "--timeout", "20",
+                                      *args[2:]), env=judges.env(), capture_output=True,
+                          text=True, timeout=120)
 
 
 def params_file(path, parameters: dict, key: str = "/**") -> str:
@@ -165,9 +166,10 @@ def test_publish_time_is_the_source_timestamp_rosbag2_records(tmp_path):
     path = write_config(str(tmp_path / "dm.yaml"), {"gps1": [{"method": "Position"}]},
                         capture_dir=str(tmp_path / "capture"), sync_disabled=True)
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
-    recorder = subprocess.Popen(["ros2", "bag", "record", "-s", "mcap", "-o",
-                                 str(tmp_path / "rosbag2"), GPS_TOPIC],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    recorder = subprocess.Popen(judges.ros2("bag", "record", "-s", "mcap", "-o",
+                                            str(tmp_path / "rosbag2"), GPS_TOPIC),
+                                env=judges.env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
     with stopped_after(node):
         try:
             # the publisher waits for both recorders to subscribe (each does once it appears)
