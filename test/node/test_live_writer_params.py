@@ -131,7 +131,9 @@ def test_flush_interval_paces_the_growth_of_the_open_file(running):
     assert client.set("flush_interval_s", 2.0) == (True, "")
     change_times(size, 2.0)  # the flush under way when the setting changed
     rarely = change_times(size, 4.0)
-    assert len(often) >= 8 and len(rarely) <= 3, (len(often), len(rarely))
+    # a flush every 2 s cannot grow the file more than 3 times in 4 s (load only delays a
+    # flush); every 0.1 s grew it more often in half the time
+    assert len(often) > 3 >= len(rarely), (len(often), len(rarely))
 
 
 def active_file(capture: str) -> str:
@@ -159,7 +161,9 @@ def test_sync_pace_threads_bandwidth_and_method_tags_apply_live(running):
     change_times(uploads, 3.0)  # the timer already running
     spaced = change_times(uploads, 7.0)
     gaps = lambda times: [b - a for a, b in zip(times, times[1:], strict=False)]  # noqa: E731
-    assert max(gaps(frequent)) < 2.5 <= max(gaps(spaced)), (frequent, spaced)
+    # sweeps 3 s apart leave a gap of 2.5 s at least (load only widens it); sweeps every
+    # 0.6 s brought uploads in at several moments of 4 s
+    assert len(frequent) >= 2 and max(gaps(spaced)) >= 2.5, (frequent, spaced)
 
     [worker] = [c for c in psutil.Process(node.process.pid).children()
                 if "sync_worker" in " ".join(c.cmdline())]
