@@ -3,7 +3,8 @@
 Three things hold messages: each topic's DDS reader (up to its depth x its largest message,
 while the executor is behind), the writer's backlog (while the disk is behind) and the
 incident-clip buffer. Each used to have a bound of its own, so eight cameras could hold
-gigabytes in DDS while the disk stalled. Here the budget is split once per recorder poll:
+gigabytes in DDS while the disk stalled. Here the budget is split at every recorder poll
+(each second):
 
 - the clip buffer comes off the top while a method records clips (it has its own bound);
 - readers may be given up to ``READERS_SHARE`` of the rest, each topic a part in proportion to
@@ -15,11 +16,12 @@ gigabytes in DDS while the disk stalled. Here the budget is split once per recor
   and during a move both readers count.
 
 So readers + backlog + clips stay within the budget, whatever topics come and go; past it the
-intake drops the message and counts it for its topic. Two gaps, each for a poll or two: a
-topic whose messages grow counts its larger size from the next poll on, and a bulk topic's
-first reader (rosbag2's depth 10 before its size is known) may hold more than its part until
-it is moved; the backlog keeps ``MIN_BACKLOG_SHARE`` meanwhile. Either is memory only while
-the executor is behind: DDS holds a reader's history only for messages not yet taken.
+intake drops the message and counts it for its topic. The split is made again at once when
+a topic's largest message grows (``Intake.on_larger``). One exception: where the readers as
+they are now hold more than three quarters (two readers side by side during a move, depths
+given in ``qos_overrides``, a small budget for many large topics), the backlog keeps
+``MIN_BACKLOG_SHARE``, so the other topics record on; a reader holds that memory only while
+the executor is behind, since DDS keeps a sample only until it is taken.
 """
 
 from __future__ import annotations
@@ -31,9 +33,7 @@ from dataclasses import dataclass
 READERS_SHARE = 0.25
 POOL_MESSAGES = 3  # payloads Fast DDS keeps per topic besides the history
 MIN_DEPTH = 1  # DDS's least: a reader of depth 1 keeps the newest message
-# the backlog's least, while a bulk topic's first reader (rosbag2's depth 10, its size unknown
-# until its first message) still holds more than its part: the other topics record on meanwhile
-MIN_BACKLOG_SHARE = 0.25
+MIN_BACKLOG_SHARE = 0.25  # the backlog's least, whatever the readers hold
 
 
 @dataclass(frozen=True)
