@@ -162,7 +162,7 @@ class TopicRecorder:
                 self._poll_one(capture, graph.get(capture.method.topic, []))
             except UnknownMessageType as error:
                 self._report(capture, str(error), error=True)
-        self.rebalance()  # the readers subscribed or moved just now count from now on
+        self.resplit()  # the readers subscribed or moved just now count from now on
 
     def rebalance(self) -> None:
         """Measure each topic's bytes per second, then split the budget (``resplit``)."""
