@@ -10,16 +10,33 @@ fixed it and that wrapper can become a plain two-argument callback.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import pytest
 import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.experimental import EventsExecutor  # Kilted's and Jazzy's rclpy both have it
 from std_msgs.msg import String
 
-try:
-    from rclpy.experimental import EventsExecutor
-except ImportError:  # Jazzy: the node runs the SingleThreadedExecutor, which passes it
-    pytest.skip("this rclpy has no EventsExecutor", allow_module_level=True)
+from data_manager_ros.node.main import fastest_executor
+
+
+def test_without_the_events_executor_the_node_falls_back_and_says_why(monkeypatch):
+    """An rclpy without it (before Jazzy) gets the SingleThreadedExecutor, which passes a
+    MessageInfo as two arguments, and a warning with what it costs."""
+    rclpy.init()  # executors are made in the default context, as the node's main does
+    try:
+        monkeypatch.setitem(sys.modules, "rclpy.experimental", None)  # its import now fails
+        executor, warning = fastest_executor()
+        assert type(executor) is SingleThreadedExecutor
+        assert warning.startswith("rclpy has no EventsExecutor: using the "
+                                  "SingleThreadedExecutor")
+        monkeypatch.undo()
+        executor, warning = fastest_executor()
+        assert type(executor).__name__ == "EventsExecutor" and warning == ""
+    finally:
+        rclpy.try_shutdown()
 
 
 def test_events_executor_cannot_pass_message_info():
