@@ -7,6 +7,7 @@ writes with."""
 from __future__ import annotations
 
 import datetime
+import decimal
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -134,6 +135,22 @@ class Catalog:
                          tuple(sorted(arrived)), tuple(dropped))
                 for robot, bag, expected, dropped, arrived in rows]
 
+    def robots(self) -> list[tuple[str, datetime.datetime, int, int]]:
+        """Each robot: when its last file arrived, and the files and bytes arrived today
+        (UTC)."""
+        return self._db.execute("""
+            SELECT robot, max(finished),
+                   count(*) FILTER (WHERE finished >= date_trunc('day', now(), 'UTC')),
+                   coalesce(sum(size) FILTER (
+                       WHERE finished >= date_trunc('day', now(), 'UTC')), 0)
+            FROM catalog_files GROUP BY robot ORDER BY robot""").fetchall()
+
+    def bag_files(self, robot: str, bag: str) -> list[dict]:
+        """The files of one bag that arrived (robot and bag: key segments)."""
+        rows = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM catalog_files "
+                                "WHERE robot = %s AND bag = %s ORDER BY key", (robot, bag))
+        return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+
     def record(self, item: Stored) -> None:
         self._db.execute("SELECT catalog_record_file(%s::jsonb)", (json.dumps(
             {"key": item.key, "size": item.size, "digest": item.digest,
@@ -168,6 +185,18 @@ class Catalog:
             except (S3Error, ValueError, yaml.YAMLError, psycopg.DataError) as error:
                 problem(f"{item.key}: not indexed ({error})")
         return count
+
+
+def parse_time(text: str) -> int:
+    """ISO 8601 (UTC unless it says otherwise) or seconds since the epoch, to the
+    nanosecond (``1000000000.000000003``) → ns."""
+    try:
+        return int(decimal.Decimal(text) * 1_000_000_000)
+    except decimal.InvalidOperation:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.timezone.utc)
+        return int(moment.timestamp() * 1e9)
 
 
 def shown(segment: str) -> str:

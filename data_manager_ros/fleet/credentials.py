@@ -110,3 +110,10 @@ class CredentialStore:
             "ORDER BY subject, revoked_at IS NULL DESC, created_at DESC", (role,)).fetchall()
         return [Holder(role, bytes(subject), created, revoked)
                 for role, subject, created, revoked in rows]
+
+    def holder_of(self, token: str) -> tuple[str, bytes] | None:
+        """(role, subject) of a live token, looked up by its hash as the ingest does."""
+        row = self._db.execute("SELECT role, subject FROM fleet_credentials WHERE "
+                               "token_sha256 = %s AND revoked_at IS NULL",
+                               (_hash(token),)).fetchone()
+        return (row[0], bytes(row[1])) if row else None

@@ -165,6 +165,12 @@ def export(bucket: Bucket, files: Iterable[dict], window: Window, bag_dir: str,
     return fetched
 
 
+def rows_for(files: Iterable[dict], window: Window) -> list[dict]:
+    """The bag files among catalog rows that can hold the window's topics."""
+    return [row for row in files if row["key"].endswith(".mcap")
+            and (not window.topics or window.topics & set(row["topics"]))]
+
+
 def bag_path(directory: str, robot: str, since: int, until: int) -> str:
     """The slice's bag directory: the robot and the window, readable and filesystem-safe."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in robot)

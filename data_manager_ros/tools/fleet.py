@@ -20,12 +20,12 @@ the AWS_* credentials.
     data_manager_fleet reindex
     data_manager_fleet download ROBOT/BAG DIR
     data_manager_fleet export ROBOT --since T --until T [--topic T ...] DIR
+    data_manager_fleet web [--listen HOST:PORT]     (the pages: robots, timelines, bags)
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import functools
 import json
 import os
@@ -34,9 +34,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from data_manager_ros.digest import parse
-from data_manager_ros.fleet.catalog import BagState, Catalog, Filters, line
+from data_manager_ros.fleet.catalog import BagState, Catalog, Filters, line, parse_time
 from data_manager_ros.fleet.credentials import ROLES, CredentialError, CredentialStore, connect
-from data_manager_ros.fleet.export import Window, bag_path, export
+from data_manager_ros.fleet.export import Window, bag_path, export, rows_for
 from data_manager_ros.fleet.keys import (
     UnsafeKey,
     key_parts,
@@ -46,6 +46,7 @@ from data_manager_ros.fleet.keys import (
     robot_id_problem,
 )
 from data_manager_ros.fleet.sidecars import stored
+from data_manager_ros.fleet.web import FleetWeb
 from data_manager_ros.tools.s3 import Bucket, S3Error
 
 
@@ -58,17 +59,6 @@ class Problems:
     def __call__(self, text: str) -> None:
         self.count += 1
         print(f"data_manager_fleet: skipped: {text}", file=sys.stderr)
-
-
-def _when(text: str) -> int:
-    """ISO 8601 (UTC unless it says otherwise) or seconds since the epoch → ns."""
-    try:
-        return int(float(text) * 1e9)
-    except ValueError:
-        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=datetime.timezone.utc)
-        return int(moment.timestamp() * 1e9)
 
 
 def download(bucket: Bucket, bag: str, directory: str, problems: Problems) -> str:
@@ -156,9 +146,8 @@ def slice_of(files: Catalog, bucket: Bucket, args: argparse.Namespace,
              problems: Problems) -> None:
     """One bag of a robot's messages in a window, read by ranges (fleet.export)."""
     window = Window(args.since, args.until, frozenset(args.topic))
-    rows = [row for row in files.files(Filters(args.robot, args.since, args.until, kind="bag"))
-            if row["key"].endswith(".mcap")
-            and (not window.topics or window.topics & set(row["topics"]))]
+    rows = rows_for(files.files(Filters(args.robot, args.since, args.until, kind="bag")),
+                    window)
     if not rows:
         raise S3Error(f"no bag file of robot {args.robot!r} meets that window; "
                       f"`data_manager_fleet list --robot {args.robot}` shows what there is")
@@ -178,6 +167,22 @@ def verified(state: BagState, bucket: Bucket) -> BagState:
     gone = tuple(name for name in state.arrived
                  if not bucket.exists(f"{state.robot}/{state.bag}/{name}"))
     return replace(state, missing=gone)
+
+
+def serve_pages(args: argparse.Namespace, the_bucket: Callable[[], Bucket]) -> None:
+    """Until interrupted; the database is checked before the first page is asked for."""
+    with database(args):
+        pass
+    host, _, port = args.listen.rpartition(":")
+    server = FleetWeb((host or "127.0.0.1", int(port)), args.database, the_bucket)
+    print(f"data_manager_fleet: the fleet's pages on http://{args.listen}/ (an operator token "
+          "as the password)", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def credentials(args: argparse.Namespace) -> None:
@@ -225,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         manage.add_argument("name", nargs="?")
     listing = verbs.add_parser("list", help="finished files, one a line, from the catalog")
     listing.add_argument("--robot")
-    listing.add_argument("--since", type=_when, help="ISO 8601 or epoch seconds")
-    listing.add_argument("--until", type=_when, help="ISO 8601 or epoch seconds")
+    listing.add_argument("--since", type=parse_time, help="ISO 8601 or epoch seconds")
+    listing.add_argument("--until", type=parse_time, help="ISO 8601 or epoch seconds")
     listing.add_argument("--topic")
     listing.add_argument("--type", help="a message type, e.g. sensor_msgs/msg/NavSatFix")
     listing.add_argument("--tag")
@@ -247,11 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     piece = verbs.add_parser("export", help="one bag of a robot's messages in a window, "
                                             "fetched by range reads")
     piece.add_argument("robot")
-    piece.add_argument("--since", type=_when, required=True, help="ISO 8601 or epoch seconds")
-    piece.add_argument("--until", type=_when, required=True, help="ISO 8601 or epoch seconds")
+    piece.add_argument("--since", type=parse_time, required=True, help="ISO 8601 or epoch seconds")
+    piece.add_argument("--until", type=parse_time, required=True, help="ISO 8601 or epoch seconds")
     piece.add_argument("--topic", action="append", default=[],
                        help="a topic to keep; repeat for several (default: every topic)")
     piece.add_argument("directory")
+    serve = verbs.add_parser("web", help="the fleet's pages, behind an operator token")
+    serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
     fetch = verbs.add_parser("download", help="one bag's files into a directory")
     fetch.add_argument("bag", help="ROBOT/BAG, as list shows it")
     fetch.add_argument("directory")
@@ -269,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.verb == "download":
             print(download(the_bucket(), args.bag, args.directory, problems))
+        elif args.verb == "web":
+            serve_pages(args, the_bucket)
         else:
             catalog(args, the_bucket, problems)
     except (S3Error, CredentialError) as error:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -116,13 +117,17 @@ class Ingest(KillableServer):
             return log.read()
 
 
+def fleet_env(s3: S3Server, database_url: str) -> dict[str, str]:
+    """What `data_manager_fleet` reads: the ingest's bucket and database."""
+    return {**os.environ, **CREDENTIALS, "INGEST_S3_BUCKET": BUCKET,
+            "INGEST_S3_ENDPOINT": s3.endpoint, "INGEST_DATABASE_URL": database_url}
+
+
 def fleet_command(s3: S3Server, database_url: str, *args: str,
                   check: bool = True) -> subprocess.CompletedProcess:
     """The real `data_manager_fleet` command, with the ingest's environment."""
-    env = {**os.environ, **CREDENTIALS, "INGEST_S3_BUCKET": BUCKET,
-           "INGEST_S3_ENDPOINT": s3.endpoint, "INGEST_DATABASE_URL": database_url}
     result = subprocess.run([sys.executable, "-m", "data_manager_ros.tools.fleet", *args],
-                            capture_output=True, env=env, timeout=120)
+                            capture_output=True, env=fleet_env(s3, database_url), timeout=120)
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -157,3 +162,45 @@ def patch(location: str, token: str, offset: int, body) -> requests.Response:
     return requests.patch(location, data=body, timeout=120, headers=tus_headers(
         token, **{"Upload-Offset": str(offset),
                   "Content-Type": "application/offset+octet-stream"}))
+
+
+def record_file(database_url: str, key: str, size: int = 1, **metadata: str) -> None:
+    """A finished file in the catalog, as the ingest writes one."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute("SELECT catalog_record_file(%s::jsonb)", (json.dumps(
+            {"key": key, "size": size, "digest": "blake3:" + "0" * 64,
+             "metadata": metadata}),))
+
+
+class FleetPages:
+    """`data_manager_fleet web` on a port of its own, and a browser's GET with the token as
+    the Basic password."""
+
+    def __init__(self, s3: S3Server, database_url: str) -> None:
+        self.port = free_port()
+        self.env = fleet_env(s3, database_url)
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FleetPages:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "data_manager_ros.tools.fleet", "web", "--listen",
+             f"127.0.0.1:{self.port}"], stderr=subprocess.PIPE, text=True, env=self.env)
+        line = self.process.stderr.readline()
+        if "the fleet's pages on" not in line:
+            raise RuntimeError(f"data_manager_fleet web did not start: {line}")
+        return self
+
+    def get(self, path: str, token: str | None) -> requests.Response:
+        return requests.get(self.url + path, auth=("operator", token) if token else None,
+                            timeout=60)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(30)

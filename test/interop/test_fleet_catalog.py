@@ -8,12 +8,19 @@ from __future__ import annotations
 import json
 import os
 
-import psycopg
 import pytest
 import yaml
 
 from helpers import judges
-from helpers.fleet import BUCKET, Ingest, create, fleet_command, patch, robot_token
+from helpers.fleet import (
+    BUCKET,
+    Ingest,
+    create,
+    fleet_command,
+    patch,
+    record_file,
+    robot_token,
+)
 from helpers.sync_setup import make_bag, manager, sweep_until_empty
 
 
@@ -44,30 +51,22 @@ def test_rows_are_written_at_finish_and_rebuilt_the_same_from_the_sidecars(
         "robot7\tbag_a\tcomplete\n"
 
 
-def record(database: str, key: str, **metadata) -> None:
-    """A finished file in the catalog, as the ingest writes one."""
-    with psycopg.connect(database, autocommit=True) as connection:
-        connection.execute("SELECT catalog_record_file(%s::jsonb)", (json.dumps(
-            {"key": key, "size": 1, "digest": "blake3:" + "0" * 64,
-             "metadata": {k: v for k, v in metadata.items()}}),))
-
-
 def test_each_filter_and_their_combination_return_exactly_the_expected_files(
         s3, fleet_db, ingest):
     second = 1_000_000_000
-    record(fleet_db, "r1/b1/b1_0.mcap", kind="bag", start_ns=str(10 * second),
+    record_file(fleet_db, "r1/b1/b1_0.mcap", kind="bag", start_ns=str(10 * second),
            end_ns=str(20 * second), topics="/gps,/cloud", tags="field,night",
            topic_types=json.dumps({"/gps": "sensor_msgs/msg/NavSatFix",
                                    "/cloud": "sensor_msgs/msg/PointCloud2"}),
            custom_data=json.dumps({"site": "north", "run": "7"}))
-    record(fleet_db, "r1/clip_x/clip_x_0.mcap", kind="clip", start_ns=str(15 * second),
+    record_file(fleet_db, "r1/clip_x/clip_x_0.mcap", kind="clip", start_ns=str(15 * second),
            end_ns=str(16 * second), topics="/gps", clip_reasons="bumper hit; e-stop",
            topic_types=json.dumps({"/gps": "sensor_msgs/msg/NavSatFix"}))
-    record(fleet_db, "r2/b2/b2_0.mcap", kind="bag", start_ns=str(30 * second),
+    record_file(fleet_db, "r2/b2/b2_0.mcap", kind="bag", start_ns=str(30 * second),
            end_ns=str(40 * second), topics="/cloud", tags="field",
            topic_types=json.dumps({"/cloud": "sensor_msgs/msg/PointCloud2"}),
            custom_data=json.dumps({"site": "south"}))
-    record(fleet_db, "r2/logs/notes.txt", kind="file", tags="field")
+    record_file(fleet_db, "r2/logs/notes.txt", kind="file", tags="field")
 
     def keys(*filters: str) -> set[str]:
         return {row["key"] for row in listed(s3, fleet_db, *filters)}
