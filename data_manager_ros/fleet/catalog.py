@@ -135,15 +135,32 @@ class Catalog:
                          tuple(sorted(arrived)), tuple(dropped))
                 for robot, bag, expected, dropped, arrived in rows]
 
-    def robots(self) -> list[tuple[str, datetime.datetime, int, int]]:
-        """Each robot: when its last file arrived, and the files and bytes arrived today
-        (UTC)."""
-        return self._db.execute("""
-            SELECT robot, max(finished),
-                   count(*) FILTER (WHERE finished >= date_trunc('day', now(), 'UTC')),
-                   coalesce(sum(size) FILTER (
-                       WHERE finished >= date_trunc('day', now(), 'UTC')), 0)
-            FROM catalog_files GROUP BY robot ORDER BY robot""").fetchall()
+    def robots(self) -> list[tuple[str, datetime.datetime | None, int, int, int]]:
+        """Each robot: when its last file arrived, the files and bytes arrived today (UTC),
+        and how many of its bags are not complete (open, pending, or with files dropped on
+        the robot: BagState's words, counted in the database over any number of files)."""
+        return self._db.execute(f"""
+            WITH every AS (SELECT DISTINCT robot, bag FROM catalog_files WHERE bag IS NOT NULL
+                           UNION SELECT robot, bag FROM catalog_bags),
+            incomplete AS (
+                SELECT every.robot, count(*) AS bags FROM every
+                LEFT JOIN catalog_bags AS b USING (robot, bag)
+                WHERE b.expected_files IS NULL OR cardinality(b.dropped_files) > 0
+                   OR EXISTS (SELECT 1 FROM unnest(b.expected_files) AS e(name)
+                              WHERE e.name <> '{METADATA_FILE}' AND NOT EXISTS (
+                                  SELECT 1 FROM catalog_files AS f
+                                  WHERE f.key = every.robot || '/' || every.bag || '/' || e.name))
+                GROUP BY every.robot),
+            arrived AS (
+                SELECT robot, max(finished) AS last,
+                       count(*) FILTER (WHERE finished >= date_trunc('day', now(), 'UTC'))
+                           AS files_today,
+                       coalesce(sum(size) FILTER (
+                           WHERE finished >= date_trunc('day', now(), 'UTC')), 0) AS bytes_today
+                FROM catalog_files GROUP BY robot)
+            SELECT robot, arrived.last, coalesce(arrived.files_today, 0),
+                   coalesce(arrived.bytes_today, 0), coalesce(incomplete.bags, 0)
+            FROM arrived FULL JOIN incomplete USING (robot) ORDER BY robot""").fetchall()
 
     def bag_files(self, robot: str, bag: str) -> list[dict]:
         """The files of one bag that arrived (robot and bag: key segments)."""

@@ -59,17 +59,12 @@ def state_word(state: BagState) -> str:
     return "dropped" if state.dropped else "complete"
 
 
-def robots_page(robots: list[tuple[str, datetime.datetime, int, int]],
-                states: list[BagState]) -> str:
-    incomplete: dict[str, int] = {}
-    for state in states:
-        if state_word(state) != "complete":
-            incomplete[state.robot] = incomplete.get(state.robot, 0) + 1
+def robots_page(robots: list[tuple[str, datetime.datetime | None, int, int, int]]) -> str:
     rows = "".join(
         f"<tr><td><a href='/robots/{_q(robot)}'>{_e(shown(robot))}</a></td>"
-        f"<td>{last:%Y-%m-%d %H:%M:%S}</td><td>{files}</td><td>{size}</td>"
-        f"<td class={'warn' if incomplete.get(robot) else 'ok'}>{incomplete.get(robot, 0)}"
-        "</td></tr>" for robot, last, files, size in robots)
+        f"<td>{f'{last:%Y-%m-%d %H:%M:%S}' if last else '-'}</td><td>{files}</td>"
+        f"<td>{size}</td><td class={'warn' if incomplete else 'ok'}>{incomplete}</td></tr>"
+        for robot, last, files, size, incomplete in robots)
     return page("robots", "<table id=robots><tr><th>robot</th><th>last file arrived (UTC)"
                 "</th><th>files today</th><th>bytes today</th><th>bags not complete</th>"
                 f"</tr>{rows}</table>")

@@ -87,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _route(self, catalog: Catalog, parts: list[str], query: dict[str, list[str]]) -> None:
         if not parts:
-            self._html(pages.robots_page(catalog.robots(), catalog.bags()))
+            self._html(pages.robots_page(catalog.robots()))
         elif parts == ["files"]:
             rows = list(catalog.files(pages.filters_of(query), limit=MAX_ROWS + 1))
             self._html(pages.files_page(query, rows[:MAX_ROWS], len(rows) > MAX_ROWS))
