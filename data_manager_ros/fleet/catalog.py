@@ -22,7 +22,7 @@ from data_manager_ros.tools.s3 import Bucket, S3Error
 
 COLUMNS = ("key", "robot", "bag", "kind", "size", "digest", "start_ns", "end_ns",
            "message_count", "topics", "types", "topic_counts", "tags", "methods",
-           "clip_reasons", "custom_data")
+           "clip_reasons", "custom_data", "track")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-SCHEMA_VERSION = 1  # the ingest/migrations file this code reads the tables of
+SCHEMA_VERSION = 3  # the newest ingest/migrations file this code reads the tables of
 ROLES = ("robot", "operator")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import math
 import urllib.parse
 from collections.abc import Iterable
 
@@ -14,6 +15,7 @@ from data_manager_ros.fleet.catalog import BagState, Filters, parse_time, shown
 
 SECOND = 1_000_000_000
 TIMELINE_WIDTH = 960
+TRACK_SIZE = 360
 STYLE = """
 body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #ddd;
@@ -147,6 +149,46 @@ def robot_page(robot: str, day: datetime.date, hour: int | None, files: list[dic
                 f"<th>state</th><th>detail</th></tr>{rows}</table>")
 
 
+def _points(value: object) -> list[tuple[float, float]]:
+    """A track's points that are points: a robot may send anything."""
+    if not isinstance(value, list):
+        return []
+    return [(float(p[0]), float(p[1])) for p in value
+            if isinstance(p, list) and len(p) == 2
+            and all(isinstance(c, (int, float)) and math.isfinite(c) for c in p)
+            and -90 <= p[0] <= 90 and -180 <= p[1] <= 180]
+
+
+def track_svg(files: list[dict], size: int = TRACK_SIZE) -> str:
+    """The bag's fix topics' tracks, in file order, scaled to the box (east right, north up,
+    longitude shrunk by the cosine of the latitude); no map tiles, the track alone."""
+    tracks: dict[str, list[tuple[float, float]]] = {}
+    for row in sorted(files, key=lambda r: r["start_ns"] or 0):
+        for topic, value in (row.get("track") or {}).items():
+            tracks.setdefault(str(topic), []).extend(_points(value))
+    everything = [p for points in tracks.values() for p in points]
+    if not everything:
+        return ""
+    squeeze = math.cos(math.radians(sum(p[0] for p in everything) / len(everything)))
+    south, north = min(p[0] for p in everything), max(p[0] for p in everything)
+    west, east = min(p[1] for p in everything), max(p[1] for p in everything)
+    span = max(north - south, (east - west) * squeeze, 1e-9)
+    margin = 10
+
+    def xy(point: tuple[float, float]) -> str:
+        x = margin + (point[1] - west) * squeeze / span * (size - 2 * margin)
+        y = size - margin - (point[0] - south) / span * (size - 2 * margin)
+        return f"{x:.1f},{y:.1f}"
+
+    lines = "".join(f"<polyline fill=none stroke='#36c' stroke-width=2 points='"
+                    f"{' '.join(xy(p) for p in points)}'><title>{_e(topic)}: {len(points)} "
+                    "points</title></polyline>" for topic, points in sorted(tracks.items()))
+    return (f"<h2>track</h2><svg id=track width={size} height={size} "
+            f"xmlns='http://www.w3.org/2000/svg'><rect width={size} height={size} "
+            f"fill='#f8f8f8'/>{lines}</svg><p>{south:.6f}..{north:.6f} N, "
+            f"{west:.6f}..{east:.6f} E</p>")
+
+
 def bag_page(robot: str, bag: str, files: list[dict], state: BagState | None) -> str:
     arrived = {row["key"].rsplit("/", 1)[1]: row for row in files}
     names = sorted(set(arrived) | set(state.expected or ()) | set(state.dropped)
@@ -188,7 +230,8 @@ def bag_page(robot: str, bag: str, files: list[dict], state: BagState | None) ->
                 f"<table id=topics><tr><th>topic</th><th>messages</th></tr>{topics}</table>"
                 f"<p>types: {_e(', '.join(types))}</p><p>tags: {_e(', '.join(tags))}</p>"
                 f"<p>clip reasons: {_e('; '.join(reasons))}</p>"
-                f"<p>custom_data: {_e(', '.join(f'{k}={v}' for k, v in custom.items()))}</p>")
+                f"<p>custom_data: {_e(', '.join(f'{k}={v}' for k, v in custom.items()))}</p>"
+                f"{track_svg(files)}")
 
 
 FILTERS = ("robot", "since", "until", "topic", "type", "tag", "kind", "reason", "custom")

@@ -27,6 +27,7 @@ from data_manager_ros.fsutil import printable
 from data_manager_ros.layout import is_clip_bag, is_split_file
 from data_manager_ros.sync.journal import JournalEntry
 from data_manager_ros.sync.scanner import SyncFile
+from data_manager_ros.sync.track import track
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,15 @@ def upload_class(file: SyncFile) -> UploadClass:
 
 def _bag_facts(path: str) -> dict[str, str]:
     """What a bag file holds, from the file itself (metadata.yaml may be gone): its topics,
-    time range and message count (the MCAP summary), and the ``custom_data`` of its last
-    rosbag2 metadata record (an incident clip's reasons and tags)."""
+    time range and message count (the MCAP summary), the ``custom_data`` of its last
+    rosbag2 metadata record (an incident clip's reasons and tags), and its fix topics'
+    track (sync/track.py)."""
     try:
         with open(path, "rb") as handle:
             reader = make_reader(handle)
             summary = reader.get_summary()
             records = [m.metadata for m in reader.iter_metadata() if m.name == "rosbag2"]
+            positions = track(reader, summary) if summary is not None else {}
         info = yaml.safe_load(records[-1]["serialized_metadata"]) if records else {}
     except Exception:  # noqa: BLE001 - a file we cannot parse is still uploaded as-is
         return {"topics": ""}
@@ -90,6 +93,8 @@ def _bag_facts(path: str) -> dict[str, str]:
                      topic_counts=json.dumps({summary.channels[i].topic: n for i, n in
                                               statistics.channel_message_counts.items()
                                               if i in summary.channels}))
+    if positions:  # where the robot went, for the fleet's pages
+        facts["track"] = json.dumps(positions, separators=(",", ":"))
     custom = {str(k): str(v) for k, v in ((info or {}).get("custom_data") or {}).items()}
     if custom:
         facts["custom_data"] = json.dumps(custom)

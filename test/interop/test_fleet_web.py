@@ -1,8 +1,8 @@
 """The fleet's pages (`data_manager_fleet web`) over the real catalog, written by the real
 ingest from a real robot's uploads, as a real headless Chromium renders them: refused without
 an operator token, the robots and what arrived, a bag pending then arrived, a clip on its
-robot's timeline with its reason, filters in the URL, and an export from the page that
-`ros2 bag play` plays whole."""
+robot's timeline with its reason, a NavSatFix track, filters in the URL, and an export from
+the page that `ros2 bag play` plays whole."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from helpers import judges
+from helpers.bag_samples import write_bag
 from helpers.browser import browse
 from helpers.fleet import FleetPages, create, fleet_command, patch, record_file, robot_token
 from helpers.sync_setup import make_bag, manager, sweep_until_empty
@@ -79,6 +80,7 @@ def test_the_pages_show_what_arrived_what_is_pending_and_the_incidents(
     assert waiting["#state"] == ["pending: 1 of 2 files; pending bag_b_1.mcap"]
     assert sorted(waiting["#files td.state"]) == ["arrived", "arrived", "pending"]
 
+    write_bag(tmp_path / "capture" / "gps_bag", count=300)  # fixes, for a track
     monkeypatch.setenv("DATA_MANAGER_API_KEY", token)
     sweep_until_empty(manager(tmp_path, ingest.url, robot_id="robot7")[0])
     upload(ingest, token, "bag_b/bag_b_1.mcap", b"second")
@@ -101,6 +103,9 @@ def test_the_pages_show_what_arrived_what_is_pending_and_the_incidents(
         "nothing recorded 2001-09-09 01:46:40 .. 2001-09-09 06:00:00",
         "nothing recorded 2001-09-09 07:30:00 .. 2001-09-09 13:00:00",
         "nothing recorded 2001-09-09 13:18:00 .. 2001-09-10 00:00:00"]
+
+    # the track the robot's fixes drew: 30 of the 300 (fix i is at latitude i; above 90 none)
+    assert shown("/bags/robot7/gps_bag", "#track title")["#track title"] == ["/gps: 30 points"]
 
     clips = shown("/files?robot=robot7&kind=clip", "#files td a")
     assert clips["#files td a"] == ["robot7", "robot7/clip_c/clip_c_0.mcap"]

@@ -6,7 +6,14 @@ from __future__ import annotations
 import datetime
 
 from data_manager_ros.fleet.catalog import BagState
-from data_manager_ros.fleet.pages import bag_page, files_page, gaps, robot_page, state_word
+from data_manager_ros.fleet.pages import (
+    bag_page,
+    files_page,
+    gaps,
+    robot_page,
+    state_word,
+    track_svg,
+)
 
 SECOND = 1_000_000_000
 
@@ -45,3 +52,15 @@ def test_what_a_robot_sent_is_escaped_on_every_page():
     for text in pages:
         assert "<script>" not in text and "&lt;script&gt;" in text
     assert "href='/robots/r%253Cx'" in pages[2]  # a key segment, quoted in a link
+
+
+def test_a_track_is_drawn_from_its_points_and_what_is_no_point_is_left_out():
+    rows = [row("r/b/b_1.mcap", 2 * SECOND, 3 * SECOND, track={"/gps": [[47.0, 8.5], [47.1, 8.6]]}),
+            row("r/b/b_0.mcap", SECOND, 2 * SECOND,
+                track={"/gps": [[46.9, 8.4], ["x", 1], [95.0, 8.0], [47, None], 7]})]
+    svg = track_svg(rows)
+    [points] = [part.split("'")[0] for part in svg.split("points='")[1:]]
+    assert len(points.split()) == 3  # b_0's one point first, then b_1's two
+    first, *_, last = (tuple(map(float, p.split(","))) for p in points.split())
+    assert first[0] < last[0] and first[1] > last[1]  # north-east: right and up
+    assert track_svg([row("r/b/b_0.mcap", 0, 1, track={"/gps": "lies"})]) == ""
