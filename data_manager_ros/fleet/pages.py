@@ -189,7 +189,10 @@ def track_svg(files: list[dict], size: int = TRACK_SIZE) -> str:
             f"{west:.6f}..{east:.6f} E</p>")
 
 
-def bag_page(robot: str, bag: str, files: list[dict], state: BagState | None) -> str:
+def bag_page(robot: str, bag: str, files: list[dict], state: BagState | None,
+             viewer_links: dict[str, str] | None = None) -> str:
+    """``viewer_links``: file name → a link that opens the file in Foxglove."""
+    links = viewer_links or {}
     arrived = {row["key"].rsplit("/", 1)[1]: row for row in files}
     names = sorted(set(arrived) | set(state.expected or ()) | set(state.dropped)
                    if state else arrived)
@@ -203,8 +206,9 @@ def bag_page(robot: str, bag: str, files: list[dict], state: BagState | None) ->
     file_rows = "".join(
         f"<tr><td>{_e(shown(name))}</td><td class=state>{file_state(name)}</td>"
         f"<td>{arrived[name]['size'] if name in arrived else '-'}</td>"
-        f"<td>{_e(arrived[name]['digest'][:20]) if name in arrived else '-'}</td></tr>"
-        for name in names)
+        f"<td>{_e(arrived[name]['digest'][:20]) if name in arrived else '-'}</td><td>"
+        + (f"<a class=viewer href='{_e(links[name])}'>open in Foxglove</a>" if name in links
+           else "") + "</td></tr>" for name in names)
     counts: dict[str, int] = {}
     for row in files:
         for topic, count in row["topic_counts"].items():
@@ -226,7 +230,7 @@ def bag_page(robot: str, bag: str, files: list[dict], state: BagState | None) ->
                 f"{_e(state.line().split(chr(9))[2]) if state else ''}</p>"
                 f"<p><a id=download href='/bags/{_q(robot)}/{_q(bag)}/download'>download the "
                 f"bag</a></p>{window}<h2>files</h2><table id=files><tr><th>file</th><th>state"
-                f"</th><th>bytes</th><th>digest</th></tr>{file_rows}</table><h2>topics</h2>"
+                f"</th><th>bytes</th><th>digest</th><th></th></tr>{file_rows}</table><h2>topics</h2>"
                 f"<table id=topics><tr><th>topic</th><th>messages</th></tr>{topics}</table>"
                 f"<p>types: {_e(', '.join(types))}</p><p>tags: {_e(', '.join(tags))}</p>"
                 f"<p>clip reasons: {_e('; '.join(reasons))}</p>"

@@ -29,6 +29,7 @@ from data_manager_ros.fleet.export import Window, export, rows_for
 from data_manager_ros.tools.s3 import Bucket, S3Error
 
 REALM = "data_manager fleet"
+FOXGLOVE = "https://app.foxglove.dev/~/view"
 MAX_ROWS = 1000
 
 
@@ -42,10 +43,30 @@ class FleetWeb(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], database: str,
-                 bucket: Callable[[], Bucket]) -> None:
+                 bucket: Callable[[], Bucket] | None, viewer: str = FOXGLOVE) -> None:
+        """``bucket``: None where none is configured (no downloads, exports or viewer links);
+        ``viewer``: the Foxglove (or Lichtblick) page that opens a remote file."""
         super().__init__(address, Handler)
         self.database = database
-        self.bucket = bucket
+        self._bucket = bucket
+        self.viewer = viewer
+
+    def bucket(self) -> Bucket:
+        if self._bucket is None:
+            raise Refused(HTTPStatus.SERVICE_UNAVAILABLE, "no bucket is configured for these "
+                          "pages: set INGEST_S3_BUCKET (and INGEST_S3_ENDPOINT) as for the ingest")
+        return self._bucket()
+
+    def viewer_links(self, files: list[dict]) -> dict[str, str]:
+        """Each bag file's link that opens it in the viewer, through a URL of the bucket's
+        that expires in an hour (the browser reads the object itself: the bucket must allow
+        the viewer's origin, CORS)."""
+        if self._bucket is None:
+            return {}
+        bucket = self._bucket()
+        return {row["key"].rsplit("/", 1)[1]: f"{self.viewer}?ds=remote-file&ds.url="
+                + urllib.parse.quote(bucket.presigned(row["key"]), safe="")
+                for row in files if row["key"].endswith(".mcap")}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -101,7 +122,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise Refused(HTTPStatus.NOT_FOUND, f"no bag {shown(bag)!r} of robot "
                               f"{shown(robot)!r} in the catalog")
             if len(parts) == 3:
-                self._html(pages.bag_page(robot, bag, files, states[0] if states else None))
+                self._html(pages.bag_page(robot, bag, files, states[0] if states else None,
+                                          self.server.viewer_links(files)))
             elif parts[3] == "download":
                 self._tar(bag, lambda target: self._download(files, target))
             elif parts[3] == "export":

@@ -46,7 +46,7 @@ from data_manager_ros.fleet.keys import (
     robot_id_problem,
 )
 from data_manager_ros.fleet.sidecars import stored
-from data_manager_ros.fleet.web import FleetWeb
+from data_manager_ros.fleet.web import FOXGLOVE, FleetWeb
 from data_manager_ros.tools.s3 import Bucket, S3Error
 
 
@@ -174,7 +174,8 @@ def serve_pages(args: argparse.Namespace, the_bucket: Callable[[], Bucket]) -> N
     with database(args):
         pass
     host, _, port = args.listen.rpartition(":")
-    server = FleetWeb((host or "127.0.0.1", int(port)), args.database, the_bucket)
+    server = FleetWeb((host or "127.0.0.1", int(port)), args.database,
+                      the_bucket if args.bucket else None, args.viewer)
     print(f"data_manager_fleet: the fleet's pages on http://{args.listen}/ (an operator token "
           "as the password)", file=sys.stderr, flush=True)
     try:
@@ -259,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     piece.add_argument("directory")
     serve = verbs.add_parser("web", help="the fleet's pages, behind an operator token")
     serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
+    serve.add_argument("--viewer", default=FOXGLOVE, metavar="URL",
+                       help="the Foxglove (or Lichtblick) page that opens a remote file "
+                            f"(default {FOXGLOVE})")
     fetch = verbs.add_parser("download", help="one bag's files into a directory")
     fetch.add_argument("bag", help="ROBOT/BAG, as list shows it")
     fetch.add_argument("directory")

@@ -92,7 +92,8 @@ def _play_topic(bag_dir: str, topic: str, msg_type: str, sink: Sink | None, dead
         resume: Client = node.create_client(Resume, "/rosbag2_player/resume")
         spin_until(resume.service_is_ready, "the player's resume service")
         answer = resume.call_async(Resume.Request())
-        spin_until(answer.done, "the player to resume")
+        # a short bag may be played, and the player gone, before its answer is taken here
+        spin_until(lambda: answer.done() or player.poll() == 0, "the player to resume")
         spin_until(lambda: player.poll() is not None, "the player to finish")
         drained = -1
         while drained != count:  # take what is still queued here

@@ -46,6 +46,35 @@ def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
+def _signature(credentials: Credentials, region: str, now: datetime.datetime,
+               canonical: str) -> str:
+    """SigV4's signature of a canonical request, for service s3."""
+    stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, f"{day}/{region}/s3/aws4_request",
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = _hmac(_hmac(_hmac(_hmac(f"AWS4{credentials.secret_key}".encode(), day), region),
+                      "s3"), "aws4_request")
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def presign(url: str, credentials: Credentials, region: str, now: datetime.datetime,
+            expires_s: int) -> str:
+    """A GET of ``url`` (no query of its own) that whoever holds it may make until it
+    expires: SigV4 in the query, as the AWS SDKs presign, so a browser (Foxglove) can read
+    one object without the bucket's credentials."""
+    stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    query = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+             "X-Amz-Credential": f"{credentials.access_key}/{day}/{region}/s3/aws4_request",
+             "X-Amz-Date": stamp, "X-Amz-Expires": str(expires_s), "X-Amz-SignedHeaders": "host"}
+    if credentials.session_token:
+        query["X-Amz-Security-Token"] = credentials.session_token
+    encoded = "&".join(f"{_encode(k)}={_encode(v)}" for k, v in sorted(query.items()))
+    parts = urlsplit(url)
+    canonical = "\n".join(["GET", parts.path or "/", encoded, f"host:{parts.netloc}\n", "host",
+                           "UNSIGNED-PAYLOAD"])
+    return f"{url}?{encoded}&X-Amz-Signature={_signature(credentials, region, now, canonical)}"
+
+
 def sign(method: str, url: str, headers: dict[str, str], payload_sha256: str,
          credentials: Credentials, region: str, now: datetime.datetime) -> dict[str, str]:
     """The headers of a request signed with SigV4 for service s3 (``url``'s path and query
@@ -64,11 +93,7 @@ def sign(method: str, url: str, headers: dict[str, str], payload_sha256: str,
                            "".join(f"{name}:{signed[name]}\n" for name in names),
                            ";".join(names), payload_sha256])
     scope = f"{day}/{region}/s3/aws4_request"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope,
-                         hashlib.sha256(canonical.encode()).hexdigest()])
-    key = _hmac(_hmac(_hmac(_hmac(f"AWS4{credentials.secret_key}".encode(), day), region),
-                      "s3"), "aws4_request")
-    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    signature = _signature(credentials, region, now, canonical)
     signed["authorization"] = (f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope}, "
                                f"SignedHeaders={';'.join(names)}, Signature={signature}")
     del signed["host"]  # requests sets it
@@ -106,6 +131,11 @@ class Bucket:
         if response.status_code >= 300:
             raise S3Error(f"{method} {url}: HTTP {response.status_code} {response.text[:300]}")
         return response
+
+    def presigned(self, key: str, expires_s: int = 3600) -> str:
+        """A URL that GETs ``key`` without credentials for ``expires_s``."""
+        return presign(self._base + "/" + _encode(key, "/"), self._credentials, self.region,
+                       datetime.datetime.now(datetime.timezone.utc), expires_s)
 
     def create(self) -> None:
         self._request("PUT", bucket_level=True)

@@ -6,10 +6,14 @@ the page that `ros2 bag play` plays whole."""
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import tarfile
+import urllib.parse
 
 import pytest
+import requests
 import yaml
 
 from helpers import judges
@@ -103,6 +107,15 @@ def test_the_pages_show_what_arrived_what_is_pending_and_the_incidents(
         "nothing recorded 2001-09-09 01:46:40 .. 2001-09-09 06:00:00",
         "nothing recorded 2001-09-09 07:30:00 .. 2001-09-09 13:00:00",
         "nothing recorded 2001-09-09 13:18:00 .. 2001-09-10 00:00:00"]
+
+    # each bag file opens in Foxglove through a URL of the bucket's that needs no credential
+    links = re.findall(r"<a class=viewer href='([^']+)'>", pages.get("/bags/robot7/bag_a",
+                                                                      operator).text)
+    assert [link.split("?")[0] for link in links] == ["https://app.foxglove.dev/~/view"] * 2
+    opened = [urllib.parse.parse_qs(urllib.parse.urlsplit(html.unescape(link)).query)
+              ["ds.url"][0] for link in links]
+    assert [requests.get(url, timeout=30).content for url in opened] == [
+        files["bag_a/bag_a_0.mcap"], files["bag_a/bag_a_1.mcap"]]
 
     # the track the robot's fixes drew: 30 of the 300 (fix i is at latitude i; above 90 none)
     assert shown("/bags/robot7/gps_bag", "#track title")["#track title"] == ["/gps: 30 points"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import urllib.parse
 
 import pytest
-from botocore.auth import S3SigV4Auth
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
-from data_manager_ros.tools.s3 import Credentials, sign
+from data_manager_ros.tools.s3 import Credentials, presign, sign
 
 
 @pytest.mark.parametrize(("method", "url", "body", "token"), [
@@ -35,3 +36,16 @@ def test_the_signature_is_botocores(method, url, body, token):
     ours = sign(method, url, {}, payload, Credentials("AKIDEXAMPLE", "secret/key+", token),
                 region, when)
     assert ours["authorization"] == request.headers["Authorization"]
+
+
+@pytest.mark.parametrize("token", ["", "session-token"])
+def test_a_presigned_url_is_botocores(token):
+    url = "http://127.0.0.1:9000/fleet/robot1/rosbag2_x/rosbag2_x_0.mcap"
+    request = AWSRequest(method="GET", url=url)
+    S3SigV4QueryAuth(BotoCredentials("AKIDEXAMPLE", "secret/key+", token or None), "s3",
+                     "eu-west-1", expires=900).add_auth(request)
+    theirs = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
+    when = datetime.datetime.strptime(theirs["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ")
+    ours = urllib.parse.parse_qs(urllib.parse.urlsplit(presign(
+        url, Credentials("AKIDEXAMPLE", "secret/key+", token), "eu-west-1", when, 900)).query)
+    assert ours == theirs
