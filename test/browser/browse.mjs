@@ -43,7 +43,7 @@ async function download(page, selector, directory) {
 
 const browser = await puppeteer.launch({
   args: chromium.args, executablePath: await chromium.executablePath(), headless: 'shell',
-  defaultViewport: { width: Number(values.width), height: 900 },
+  defaultViewport: { width: Number(values.width), height: 300 },
 });
 try {
   const page = await browser.newPage();
@@ -56,7 +56,8 @@ try {
     texts[selector] = await page.$$eval(selector, (found) => found.map((e) => e.textContent));
   }
   const result = { status: response.status(), ms, texts };
-  if (values.screenshot) await page.screenshot({ path: values.screenshot });
+  // the page as long as it is, not the window: a small image for README
+  if (values.screenshot) await page.screenshot({ path: values.screenshot, fullPage: true });
   if (values.click) result.download = await download(page, values.click, values.downloads);
   console.log(JSON.stringify(result));
 } finally {
