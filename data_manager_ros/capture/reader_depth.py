@@ -16,19 +16,19 @@ A move is not free. Fast DDS keeps one payload pool per topic and process, and e
 it allocated while both readers received stays in that pool for as long as any reader of the
 topic lives: about three of the topic's largest messages. Measured on a 4.9 MB cloud topic, the
 node's heap kept 29 MiB in use instead of 19 for the rest of the run and peaked at 54 MiB
-instead of 35 (docs/performance.md). So a topic of large messages starts at depth 1 and moves
-up to its part of the budget (the first reader's pool keeps one or two messages), down only
-where its reader holds twice its part or more; a topic whose messages turn out small moves
-up, where the pool keeps little.
+instead of 35 (docs/performance.md). So a topic of large messages keeps its first reader
+unless that holds twice its part of the budget or more; a topic whose messages turn out small
+moves up, where the pool keeps little.
 """
 
 from __future__ import annotations
 
-# a bulk topic's first reader keeps one message: its pool then holds one or two of them for
-# good, where a first reader at rosbag2's 10 kept up to ten after a move down (8 x 1 MiB
-# topics under a 64 MiB budget: 80 MiB in pools)
-UNSIZED_START_DEPTH = 1
-ROSBAG2_DEPTH = 10  # below it, a topic of large messages is moved up where its part allows
+# rosbag2's depth. A first reader of depth 1 (tried) lost clouds to DDS before its topic's
+# size and rate were measured (0-2 of 449 per camera), and saved no memory measurably
+ROSBAG2_DEPTH = 10
+UNSIZED_START_DEPTH = ROSBAG2_DEPTH
+# below rosbag2's depth (a smaller budget pushed it there), a topic of large messages moves up
+# where its part allows
 # a move up leaves about three such messages in DDS's pool for good: a few hundred KiB at most
 MOVE_UP_MAX_BYTES = 64 * 1024
 MOVE_DOWN_MIN_BYTES = 1 << 20

@@ -1,6 +1,7 @@
 """What the judges say of a bag: run in the judges' own Python (see helpers/judges.py), in
 the test's process on the Kilted leg and from the Kilted venv on the Jazzy leg, where
-``python -m helpers.judged <function> <args>`` writes the answer pickled to stdout."""
+``python -m helpers.judged <function>`` reads the arguments pickled from stdin and writes
+the answer pickled to stdout."""
 
 from __future__ import annotations
 
@@ -32,10 +33,61 @@ def custom_data(bag_dir: str) -> dict[str, str]:
 
 def play(bag_dir: str) -> dict[str, int]:
     """Messages a subscriber received per topic while `ros2 bag play` played the bag."""
+    return play_raw(bag_dir)[0]
+
+
+def play_raw(bag_dir: str) -> tuple[dict[str, int], dict[str, list[bytes]]]:
+    """What `ros2 bag play` delivered: the count and the raw CDR of each topic's messages."""
     from data_manager_ros.tools.play_check import play as played
 
-    return played(bag_dir)
+    received: dict[str, list[bytes]] = {}
+    counts = played(bag_dir, lambda topic, data: received.setdefault(topic, []).append(data),
+                    60)
+    return counts, received
+
+
+def info(bag_dir: str) -> tuple[int, list[str]]:
+    """(message count, file paths) as `rosbag2_py.Info` reads metadata.yaml."""
+    import rosbag2_py
+
+    read = rosbag2_py.Info().read_metadata(bag_dir, "mcap")
+    return read.message_count, list(read.relative_file_paths)
+
+
+def reindex(bag_dir: str) -> None:
+    """metadata.yaml rebuilt by rosbag2's reindexer (`ros2 bag reindex`)."""
+    import rosbag2_py
+
+    rosbag2_py.Reindexer().reindex(rosbag2_py.StorageOptions(uri=bag_dir, storage_id="mcap"))
+
+
+def rosbag2_writes(bag_dir: str, topic: str, msg_type: str, offered_qos: str, type_hash: str,
+                   messages: list[tuple[int, bytes]], distro: str, prefix: str) -> None:
+    """A bag of one topic written by rosbag2's own writer as the test's writer would write it
+    on its distro: ``distro`` recorded, message definitions found under ``prefix`` first
+    (Jazzy's .msg files differ from Kilted's in comments)."""
+    import os
+
+    import rosbag2_py
+
+    saved = dict(os.environ)  # in the test's own process on the Kilted leg: left as found
+    os.environ["ROS_DISTRO"] = distro
+    os.environ["AMENT_PREFIX_PATH"] = os.pathsep.join([prefix, os.environ["AMENT_PREFIX_PATH"]])
+    try:
+        writer = rosbag2_py.SequentialWriter()
+        writer.open(rosbag2_py.StorageOptions(uri=bag_dir, storage_id="mcap"),
+                    rosbag2_py.ConverterOptions("cdr", "cdr"))
+        qos = rosbag2_py.to_rclcpp_qos_vector(offered_qos, 9)
+        writer.create_topic(rosbag2_py.TopicMetadata(0, topic, msg_type, "cdr", qos,
+                                                     type_hash))
+        for log_ns, data in messages:
+            writer.write(topic, data, log_ns)
+        writer.close()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 if __name__ == "__main__":
-    sys.stdout.buffer.write(pickle.dumps(globals()[sys.argv[1]](*sys.argv[2:])))
+    arguments = pickle.loads(sys.stdin.buffer.read())
+    sys.stdout.buffer.write(pickle.dumps(globals()[sys.argv[1]](*arguments)))

@@ -38,16 +38,17 @@ def ros2(*args: str) -> list[str]:
     return ["ros2" if IN_PROCESS else os.path.join(KILTED_VENV, "bin", "ros2"), *args]
 
 
-def call(function: str, *args: str) -> Any:
+def call(function: str, *args: Any) -> Any:
     """``helpers.judged.<function>(*args)``: in this process where the judges load, else run
-    by the Kilted venv's Python (same Python version: its answer comes back pickled)."""
+    by the Kilted venv's Python (the same Python version: arguments and answer travel
+    pickled)."""
     if IN_PROCESS:
         from helpers import judged
 
         return getattr(judged, function)(*args)
     python = os.path.join(KILTED_VENV, "bin", "python")
-    result = subprocess.run([python, "-m", "helpers.judged", function, *args], env=env(),
-                            capture_output=True, timeout=600)
+    result = subprocess.run([python, "-m", "helpers.judged", function], env=env(),
+                            input=pickle.dumps(args), capture_output=True, timeout=600)
     if result.returncode != 0:
         raise AssertionError(f"the Kilted judge {function}{args} failed:\n"
                              f"{result.stderr.decode(errors='replace')}")

@@ -6,6 +6,7 @@ the same test with N kills.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import random
@@ -57,18 +58,26 @@ def flushed_new_bag(capture: str, old_bags: set[str]) -> bool:
     return False
 
 
+def _read_any(*paths: str) -> bytes:
+    """The first of ``paths`` that exists, read; b"" if none does."""
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError), open(path, "rb") as handle:
+            return handle.read()
+    return b""
+
+
 def flushed_times(capture: str, old_bags: set[str]) -> list[int]:
-    """Log times of the messages in the complete chunks of the new bags' open files now: what
-    a SIGKILL must not lose (they are in the page cache; the chunk being written is not
-    complete, so it is not read)."""
+    """Log times of the messages in the complete chunks of the new bags' files now, open or
+    closed: what a SIGKILL must not lose (they are in the page cache; the chunk being written
+    is not complete, so it is not read)."""
     out = []
     for bag in set(bag_dirs(capture)) - old_bags:
         for name in os.listdir(bag):
-            try:
-                with open(os.path.join(bag, name), "rb") as handle:
-                    data = handle.read() if name.endswith(".active") else b""
-            except FileNotFoundError:  # closed meanwhile: complete, uploaded as a whole
+            if not name.endswith((".mcap", ".active")):
                 continue
+            path = os.path.join(bag, name)
+            # closed meanwhile: under its final name; or uploaded and gone (it was whole)
+            data = _read_any(path, path.removesuffix(".active"))
             try:
                 for record in StreamReader(io.BytesIO(data), skip_magic=False).records:
                     if isinstance(record, Message):
@@ -130,7 +139,9 @@ def test_repeated_sigkill_loses_nothing_flushed_and_uploads_each_file_once(tmp_p
     # judged by what was in the files, not by a stopwatch: every message that had reached an
     # open file's complete chunks before the kill was recovered and uploaded
     uploaded = {t for times in by_bag.values() for t in times}
-    assert all(runs), "a run killed while capturing had flushed nothing"
+    # a run's files may all be closed, uploaded and gone by its kill, its open file not yet
+    # flushed: nothing to check in that run; most runs hold something
+    assert sum(1 for flushed in runs if flushed) * 2 >= len(runs), [len(f) for f in runs]
     lost = [sorted(set(flushed) - uploaded) for flushed in runs]
     assert not any(lost), [len(run) for run in lost]
 

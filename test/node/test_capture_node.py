@@ -12,7 +12,6 @@ from rclpy.time import Time
 from rosbags.rosbag2 import Reader
 from rosgraph_msgs.msg import Clock
 
-from data_manager_ros.capture.memory_budget import POOL_MESSAGES
 from data_manager_ros.tools.demo_sensors import CLOUD_TOPIC, GPS_TOPIC, gps_fix
 from helpers import REPO
 from helpers.bags import (
@@ -235,19 +234,19 @@ def test_no_bag_is_made_until_a_topic_is_there_to_record(tmp_path):
 
 
 @pytest.mark.parametrize("cloud_size, budget, deepest", [
-    # 1 MiB clouds under a 64 MiB budget: the readers' part (16 MiB, less the fixes' and the
-    # pool's three clouds) holds a dozen
-    ("256x256", 64 << 20, (16 << 20) // 1048713 - POOL_MESSAGES),
+    # 1 MiB clouds under a 16 MiB budget: the readers' part (4 MiB, less the fixes' and the
+    # pool's three clouds) holds one: at depth 10 DDS could hold 10 of them, so it moves down
+    ("256x256", 16 << 20, 1),
     # 1 KiB clouds: the cloud type could carry megabytes, these do not; up to qos_depth
     ("8x8", 256 << 20, 1000),
 ], ids=["large", "small"])
 def test_a_topic_moves_to_a_reader_of_the_depth_its_messages_call_for_with_none_lost_or_doubled(
         tmp_path, cloud_size, budget, deepest):
-    """A cloud topic starts at depth 1 because its type can carry bulk data, a fix topic at
-    qos_depth because its type is bounded (capture/reader_depth.py). Once the clouds' size and
-    rate are seen, the node moves their topic to a reader of the depth the memory budget's
-    split calls for (capture/memory_budget.py, capture/handover.py); the bag holds every
-    cloud published, each once."""
+    """A cloud topic starts at rosbag2's depth 10 because its type can carry bulk data, a fix
+    topic at qos_depth because its type is bounded (capture/reader_depth.py). Once the
+    clouds' size and rate are seen, the node moves their topic to a reader of the depth the
+    memory budget's split calls for (capture/memory_budget.py, capture/handover.py); the bag
+    holds every cloud published, each once."""
     path = config(tmp_path, {"camera1": [{"method": "PointCloud"}],
                              "gps1": [{"method": "Position"}]}, memory_budget_bytes=budget)
     node = NodeProcess(path, str(tmp_path / "node.log")).start()
@@ -255,7 +254,7 @@ def test_a_topic_moves_to_a_reader_of_the_depth_its_messages_call_for_with_none_
         sensors = start_sensors(10, 20, 8.0, "--cloud-size", cloud_size, "--wait-subscribers", "1")
         node.wait_log(f"capturing {CLOUD_TOPIC} with depth")
         [depth] = re.findall(rf"capturing {CLOUD_TOPIC} with depth (\d+)", node.log())
-        assert deepest - 2 <= int(depth) <= deepest, depth
+        assert int(depth) == deepest, depth
         fixes, clouds = published(sensors.communicate(timeout=60)[0])
         wait_received({GPS_TOPIC: fixes, CLOUD_TOPIC: clouds})
         readers = client.node.count_subscribers(CLOUD_TOPIC)  # seconds after the move
@@ -266,7 +265,7 @@ def test_a_topic_moves_to_a_reader_of_the_depth_its_messages_call_for_with_none_
     assert "_multiarray_umath" not in mapped, "the node loaded numpy"
     log = node.log()
     assert f"capturing {CLOUD_TOPIC} (sensor_msgs/msg/PointCloud2) for camera1/PointCloud at " \
-        "every message (reliable, depth 1)" in log
+        "every message (reliable, depth 10)" in log
     assert f"capturing {GPS_TOPIC} (sensor_msgs/msg/NavSatFix) for gps1/Position at every " \
         "message (reliable, depth 1000)" in log
     assert f"capturing {GPS_TOPIC} with depth" not in log

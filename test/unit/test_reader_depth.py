@@ -25,8 +25,9 @@ def test_types_that_can_carry_bulk_data_are_told_from_bounded_ones():
     assert unbounded("no_such_pkg/msg/Thing")  # unknown: assume the worst
 
 
-def test_a_bulk_type_starts_at_depth_one_a_bounded_one_at_the_configured_one():
-    assert start_depth(True, 1000) == UNSIZED_START_DEPTH == 1
+def test_a_bulk_type_starts_at_rosbag2s_depth_a_bounded_one_at_the_configured_one():
+    assert start_depth(True, 1000) == UNSIZED_START_DEPTH == 10
+    assert start_depth(True, 5) == 5  # never above what is configured
     assert start_depth(False, 1000) == 1000
 
 
@@ -42,8 +43,10 @@ def test_small_messages_move_up_large_ones_only_up_to_rosbag2s_depth():
     assert moved_depth(ROSBAG2_DEPTH, 1000, MOVE_UP_MAX_BYTES) == 1000
     # a 100 KiB message could go deeper, but the move would leave ~300 KiB in DDS's pool
     assert moved_depth(ROSBAG2_DEPTH, 1000, 100 << 10) is None
-    # a bulk topic's first reader (depth 1) moves up to its part of the budget
-    assert moved_depth(UNSIZED_START_DEPTH, 13, 4_900_000) == 13
-    assert moved_depth(UNSIZED_START_DEPTH, 1, 4_900_000) is None
+    # at rosbag2's depth a topic of large messages stays; pushed below it by a smaller
+    # budget, it moves back up once its part allows
+    assert moved_depth(ROSBAG2_DEPTH, 13, 4_900_000) is None
+    assert moved_depth(1, 13, 4_900_000) == 13
+    assert moved_depth(1, 1, 4_900_000) is None
     assert moved_depth(ROSBAG2_DEPTH, 15, 2_000) is None  # not twice as deep
     assert moved_depth(ROSBAG2_DEPTH, 1000, 0) is None  # nothing seen yet
