@@ -12,6 +12,8 @@ import pytest
 import yaml
 from mcap.reader import make_reader
 
+from data_manager_ros.bag.message_definitions import UnknownMessageType
+from data_manager_ros.node.message_types import message_class
 from helpers import judges
 from helpers.bags import bag_dirs
 from helpers.processes import NodeProcess, stopped_after, wait_for, write_config
@@ -58,10 +60,29 @@ EXPECTED = {
 }
 
 
-def recorded_topics(bag: str) -> set[str]:
+def recorded_topics(bag: str) -> dict[str, str]:
+    """topic → type, as metadata.yaml lists them."""
     with open(os.path.join(bag, "metadata.yaml"), encoding="utf-8") as handle:
         info = yaml.safe_load(handle)["rosbag2_bagfile_information"]
-    return {t["topic_metadata"]["name"] for t in info["topics_with_message_count"]}
+    return {t["topic_metadata"]["name"]: t["topic_metadata"]["type"]
+            for t in info["topics_with_message_count"]}
+
+
+def installed(msg_type: str) -> bool:
+    try:
+        message_class(msg_type)
+    except UnknownMessageType:
+        return False
+    return True
+
+
+def definition(text: bytes) -> bytes:
+    """A message definition as rosbag2 writes it, without comments where the judge's distro is
+    not the node's: Kilted's and Jazzy's .msg files differ in comments only."""
+    if judges.IN_PROCESS:
+        return text
+    lines = (line.split(b"#", 1)[0].rstrip() for line in text.splitlines())
+    return b"\n".join(line for line in lines if line)
 
 
 @pytest.mark.parametrize("case", SELECTIONS)
@@ -85,9 +106,13 @@ def test_the_node_records_the_topics_ros2_bag_record_records(tmp_path, mixed_gra
             output = recorder.communicate(timeout=30)[0]
     [ours] = bag_dirs(str(tmp_path / "capture"))
     theirs = recorded_topics(str(tmp_path / "rosbag2"))
-    assert recorded_topics(ours) == theirs, output
-    assert theirs & GRAPH_TOPICS == EXPECTED[case]  # the graph as the case selects it
-    assert schemas(ours) == schemas(str(tmp_path / "rosbag2"))
+    # on the Jazzy leg rosbag2 records from Kilted: its own events (rosbag2_interfaces),
+    # which this distro has no build of, are no topic the node could record
+    theirs = {topic for topic in theirs if installed(theirs[topic])}
+    assert set(recorded_topics(ours)) == set(theirs), output
+    assert set(theirs) & GRAPH_TOPICS == EXPECTED[case]  # the graph as the case selects it
+    assert schemas(ours) == {topic: schema for topic, schema in
+                             schemas(str(tmp_path / "rosbag2")).items() if topic in theirs}
     if "services" in case:  # rosbag2 lists a service event topic as a service of its own
         info = subprocess.run(judges.ros2("bag", "info", ours), env=judges.env(),
                               capture_output=True, text=True, check=True).stdout
@@ -103,5 +128,5 @@ def schemas(bag: str) -> dict[str, tuple[str, str, bytes]]:
                 summary = make_reader(handle).get_summary()
             for channel in summary.channels.values():
                 schema = summary.schemas[channel.schema_id]
-                out[channel.topic] = (schema.name, schema.encoding, schema.data)
+                out[channel.topic] = (schema.name, schema.encoding, definition(schema.data))
     return out
