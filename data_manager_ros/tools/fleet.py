@@ -29,6 +29,7 @@ import argparse
 import functools
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -176,6 +177,8 @@ def serve_pages(args: argparse.Namespace, the_bucket: Callable[[], Bucket]) -> N
     host, _, port = args.listen.rpartition(":")
     server = FleetWeb((host or "127.0.0.1", int(port)), args.database,
                       the_bucket if args.bucket else None, args.viewer)
+    # SIGINT stops it even when started in the background of a script, which ignores it
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print(f"data_manager_fleet: the fleet's pages on http://{args.listen}/ (an operator token "
           "as the password)", file=sys.stderr, flush=True)
     try:
