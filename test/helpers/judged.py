@@ -5,8 +5,11 @@ the answer pickled to stdout."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pickle
 import sys
+from collections.abc import Iterator
 
 
 def read_rosbag2(bag_dir: str) -> dict[str, tuple[str, list[tuple[int, bytes]]]]:
@@ -61,19 +64,27 @@ def reindex(bag_dir: str) -> None:
     rosbag2_py.Reindexer().reindex(rosbag2_py.StorageOptions(uri=bag_dir, storage_id="mcap"))
 
 
-def rosbag2_writes(bag_dir: str, topic: str, msg_type: str, offered_qos: str, type_hash: str,
-                   messages: list[tuple[int, bytes]], distro: str, prefix: str) -> None:
-    """A bag of one topic written by rosbag2's own writer as the test's writer would write it
-    on its distro: ``distro`` recorded, message definitions found under ``prefix`` first
-    (Jazzy's .msg files differ from Kilted's in comments)."""
-    import os
-
-    import rosbag2_py
-
-    saved = dict(os.environ)  # in the test's own process on the Kilted leg: left as found
+@contextlib.contextmanager
+def _as_on(distro: str, prefix: str) -> Iterator[None]:
+    """rosbag2 as it would run on the test's distro: ``distro`` recorded, message definitions
+    found under ``prefix`` first (Jazzy's .msg files differ from Kilted's in comments). The
+    environment is left as found: on the Kilted leg this is the test's own process."""
+    saved = dict(os.environ)
     os.environ["ROS_DISTRO"] = distro
     os.environ["AMENT_PREFIX_PATH"] = os.pathsep.join([prefix, os.environ["AMENT_PREFIX_PATH"]])
     try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def rosbag2_writes(bag_dir: str, topic: str, msg_type: str, offered_qos: str, type_hash: str,
+                   messages: list[tuple[int, bytes]], distro: str, prefix: str) -> None:
+    """A bag of one topic written by rosbag2's own writer, as on the test's distro."""
+    import rosbag2_py
+
+    with _as_on(distro, prefix):
         writer = rosbag2_py.SequentialWriter()
         writer.open(rosbag2_py.StorageOptions(uri=bag_dir, storage_id="mcap"),
                     rosbag2_py.ConverterOptions("cdr", "cdr"))
@@ -83,9 +94,15 @@ def rosbag2_writes(bag_dir: str, topic: str, msg_type: str, offered_qos: str, ty
         for log_ns, data in messages:
             writer.write(topic, data, log_ns)
         writer.close()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+
+
+def definition(msg_type: str, distro: str, prefix: str) -> tuple[str, str]:
+    """(encoding, text) of a type's definition as rosbag2's own definition source finds it."""
+    import rosbag2_py
+
+    with _as_on(distro, prefix):
+        found = rosbag2_py.LocalMessageDefinitionSource().get_full_text(msg_type)
+    return found.encoding, found.encoded_message_definition
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from data_manager_ros.bag.message_definitions import (
 )
 from data_manager_ros.bag.recovery import recover_capture_dir
 from data_manager_ros.bag.writer import BagWriter
+from helpers import judges
 from helpers.bag_samples import NAVSAT, fix, write_bag, write_crashed_bag
 from helpers.bags import read_mcap
 from helpers.small_fs import fill, small_tmpfs
@@ -59,8 +60,6 @@ def test_a_type_defined_only_in_idl_gets_rosbag2s_ros2idl_text_and_an_unknown_ty
         tmp_path, monkeypatch):
     """rosbag2's own definition source (in rosbag2_py) is the judge: .msg first, then .idl,
     then encoding 'unknown' with no text (where rosbag2's writer catches its error)."""
-    import rosbag2_py
-
     prefix = tmp_path / "prefix"
     (prefix / "share" / "ament_index" / "resource_index" / "packages").mkdir(parents=True)
     (prefix / "share" / "ament_index" / "resource_index" / "packages" / "idl_only_msgs").touch()
@@ -69,8 +68,9 @@ def test_a_type_defined_only_in_idl_gets_rosbag2s_ros2idl_text_and_an_unknown_ty
     monkeypatch.setenv("AMENT_PREFIX_PATH",
                        os.pathsep.join([str(prefix), os.environ["AMENT_PREFIX_PATH"]]))
     ours = message_definition("idl_only_msgs/msg/Fix")
-    theirs = rosbag2_py.LocalMessageDefinitionSource().get_full_text("idl_only_msgs/msg/Fix")
-    assert (ours.encoding, ours.text) == (theirs.encoding, theirs.encoded_message_definition)
+    theirs = judges.call("definition", "idl_only_msgs/msg/Fix", os.environ["ROS_DISTRO"],
+                         os.environ["AMENT_PREFIX_PATH"])
+    assert (ours.encoding, ours.text) == theirs
     assert ours.encoding == "ros2idl" and "IDL: builtin_interfaces/msg/Time" in ours.text
     assert message_definition("idl_only_msgs/msg/Missing") == MessageDefinition("unknown", "")
 
