@@ -15,6 +15,7 @@ import struct
 
 NAVSATFIX = "sensor_msgs/msg/NavSatFix"
 MAX_POINTS = 100  # per file, over its fix topics: a few KiB of metadata at most
+MAX_CHUNKS = 10  # of a file, read for them
 
 
 def position(cdr: bytes) -> tuple[float, float] | None:
@@ -37,23 +38,27 @@ def position(cdr: bytes) -> tuple[float, float] | None:
 
 
 def track(reader, summary) -> dict[str, list[list[float]]]:
-    """Topic → [[latitude, longitude], ...] of the file's fix topics, every n-th message so
-    that all of them hold ``MAX_POINTS`` at most (``reader``: an mcap reader of the file)."""
-    topics = {channel.topic: channel_id for channel_id, channel in summary.channels.items()
+    """Topic → [[latitude, longitude], ...] of the file's fix topics, at most ``MAX_POINTS``
+    in all, from at most ``MAX_CHUNKS`` of its chunks spread over the file (``reader``: an
+    mcap reader of it). Every chunk holds fixes beside whatever else was recorded, so
+    reading them all would cost the upload process a pass over each file (a point cloud
+    topic makes that 128 MiB per file); a few chunks give the path."""
+    topics = [channel.topic for channel in summary.channels.values()
               if summary.schemas.get(channel.schema_id) is not None
-              and summary.schemas[channel.schema_id].name == NAVSATFIX}
-    if not topics:
+              and summary.schemas[channel.schema_id].name == NAVSATFIX]
+    chunks = sorted(summary.chunk_indexes, key=lambda c: c.message_start_time)
+    if not topics or not chunks:
         return {}
-    counts = summary.statistics.channel_message_counts if summary.statistics else {}
-    total = sum(counts.get(channel_id, 0) for channel_id in topics.values())
-    step = max(1, -(-total // MAX_POINTS))
+    spread = sorted({i * (len(chunks) - 1) // max(1, MAX_CHUNKS - 1)
+                     for i in range(min(MAX_CHUNKS, len(chunks)))})
+    per_chunk = max(1, MAX_POINTS // len(spread))
     out: dict[str, list[list[float]]] = {}
-    seen = 0
-    for _, channel, message in reader.iter_messages(topics=list(topics)):
-        seen += 1
-        if seen % step:
-            continue
-        point = position(message.data)
-        if point is not None:
-            out.setdefault(channel.topic, []).append([round(point[0], 7), round(point[1], 7)])
+    for chunk in (chunks[i] for i in spread):
+        found = [(channel.topic, message.data) for _, channel, message in reader.iter_messages(
+            topics=topics, starting_at=chunk.message_start_time,
+            ending_at=chunk.message_end_time)]
+        for topic, data in found[::max(1, -(-len(found) // per_chunk))]:
+            point = position(data)
+            if point is not None:
+                out.setdefault(topic, []).append([round(point[0], 7), round(point[1], 7)])
     return out

@@ -117,8 +117,9 @@ def test_the_pages_show_what_arrived_what_is_pending_and_the_incidents(
     assert [requests.get(url, timeout=30).content for url in opened] == [
         files["bag_a/bag_a_0.mcap"], files["bag_a/bag_a_1.mcap"]]
 
-    # the track the robot's fixes drew: 30 of the 300 (fix i is at latitude i; above 90 none)
-    assert shown("/bags/robot7/gps_bag", "#track title")["#track title"] == ["/gps: 30 points"]
+    # the track the robot's fixes drew (sampled from a few chunks of each file)
+    [track] = shown("/bags/robot7/gps_bag", "#track title")["#track title"]
+    assert re.fullmatch(r"/gps: [1-9]\d* points", track), track
 
     clips = shown("/files?robot=robot7&kind=clip", "#files td a")
     assert clips["#files td a"] == ["robot7", "robot7/clip_c/clip_c_0.mcap"]
