@@ -15,12 +15,14 @@ values drawn anew each run so no answer is cached by PostgreSQL's buffer alone.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 
 import psycopg
 
@@ -104,6 +106,23 @@ def queries(robots: int, per_robot: int) -> dict:
     }
 
 
+@contextlib.contextmanager
+def synthetic_fleet(rows: int, robots: int) -> Iterator[tuple[S3Server, str]]:
+    """(moto, the database URL) of a fleet whose catalog ``fill`` wrote, for the body."""
+    postgres = PostgresServer().start()
+    s3 = S3Server().start()
+    try:
+        database = postgres.new_database()
+        Ingest(s3, database).start().kill()  # the schema, as the ingest migrates it
+        start = time.perf_counter()
+        fill(database, rows, robots)
+        print(f"{rows} rows for {robots} robots written in {time.perf_counter() - start:.0f} s")
+        yield s3, database
+    finally:
+        s3.stop()
+        postgres.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -112,15 +131,7 @@ def main() -> int:
     parser.add_argument("--sidecar-files", type=int, default=2000)
     parser.add_argument("--limit", type=int, default=1000, help="list's page (its default)")
     args = parser.parse_args()
-    postgres = PostgresServer().start()
-    s3 = S3Server().start()
-    try:
-        database = postgres.new_database()
-        Ingest(s3, database).start().kill()  # the schema, as the ingest migrates it
-        start = time.perf_counter()
-        fill(database, args.rows, args.robots)
-        print(f"{args.rows} rows for {args.robots} robots written in "
-              f"{time.perf_counter() - start:.0f} s")
+    with synthetic_fleet(args.rows, args.robots) as (s3, database):
         with psycopg.connect(database, autocommit=True) as db:
             catalog = Catalog(db)
             print(f"{'query':45} {'median ms':>9} {'p99 ms':>7} {'rows':>6}")
@@ -150,9 +161,6 @@ def main() -> int:
                 Filters("robot7"), limit=args.sidecar_files))), args.repeat)
         print(f"catalog: the same number of one robot's files: median {median:.1f} ms, "
               "1 query")
-    finally:
-        s3.stop()
-        postgres.stop()
     return 0
 
 

@@ -16,16 +16,14 @@ import datetime
 import os
 import statistics
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, ".."), os.path.join(HERE, "..", "test")]
 
-from catalog_bench import DAY0, SECOND, fill  # noqa: E402
+from catalog_bench import DAY0, SECOND, synthetic_fleet  # noqa: E402
 
 from helpers.browser import browse  # noqa: E402
-from helpers.fleet import FleetPages, Ingest, S3Server, fleet_command  # noqa: E402
-from helpers.postgres import PostgresServer  # noqa: E402
+from helpers.fleet import FleetPages, fleet_command  # noqa: E402
 
 
 def main() -> int:
@@ -34,38 +32,31 @@ def main() -> int:
     parser.add_argument("--robots", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    postgres = PostgresServer().start()
-    s3 = S3Server().start()
-    web = None
-    try:
-        database = postgres.new_database()
-        Ingest(s3, database).start().kill()  # the schema, as the ingest migrates it
-        start = time.perf_counter()
-        fill(database, args.rows, args.robots)
-        print(f"{args.rows} rows for {args.robots} robots written in "
-              f"{time.perf_counter() - start:.0f} s")
+    with synthetic_fleet(args.rows, args.robots) as (s3, database):
         token = fleet_command(s3, database, "operators", "add", "bench").stdout.decode().strip()
         web = FleetPages(s3, database).start()
-        day = datetime.datetime.fromtimestamp(DAY0 / SECOND, datetime.timezone.utc).date()
-        robot = f"robot{args.robots // 2}"
-        paths = {"robots": "/", "a robot's day": f"/robots/{robot}?day={day}",
-                 "an hour of it": f"/robots/{robot}?day={day}&hour=1",
-                 "a bag": f"/bags/{robot}/bag_3",
-                 "files: one robot's clips": f"/files?robot={robot}&kind=clip"}
-        print(f"{'page':28} {'median ms':>9} {'slowest':>8}")
-        for name, path in paths.items():
-            times = []
-            for _ in range(args.repeat):
-                seen = browse(web.url + path, token)
-                assert seen["status"] == 200, (path, seen)
-                times.append(seen["ms"])
-            print(f"{name:28} {statistics.median(times):9.0f} {max(times):8.0f}")
-    finally:
-        if web is not None:
+        try:
+            time_pages(web, token, args)
+        finally:
             web.stop()
-        s3.stop()
-        postgres.stop()
     return 0
+
+
+def time_pages(web: FleetPages, token: str, args: argparse.Namespace) -> None:
+    day = datetime.datetime.fromtimestamp(DAY0 / SECOND, datetime.timezone.utc).date()
+    robot = f"robot{args.robots // 2}"
+    paths = {"robots": "/", "a robot's day": f"/robots/{robot}?day={day}",
+             "an hour of it": f"/robots/{robot}?day={day}&hour=1",
+             "a bag": f"/bags/{robot}/bag_3",
+             "files: one robot's clips": f"/files?robot={robot}&kind=clip"}
+    print(f"{'page':28} {'median ms':>9} {'slowest':>8}")
+    for name, path in paths.items():
+        times = []
+        for _ in range(args.repeat):
+            seen = browse(web.url + path, token)
+            assert seen["status"] == 200, (path, seen)
+            times.append(seen["ms"])
+        print(f"{name:28} {statistics.median(times):9.0f} {max(times):8.0f}")
 
 
 if __name__ == "__main__":
