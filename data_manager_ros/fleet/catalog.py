@@ -208,12 +208,16 @@ def parse_time(text: str) -> int:
     """ISO 8601 (UTC unless it says otherwise) or seconds since the epoch, to the
     nanosecond (``1000000000.000000003``) → ns."""
     try:
-        return int(decimal.Decimal(text) * 1_000_000_000)
-    except decimal.InvalidOperation:
+        ns = int(decimal.Decimal(text) * 1_000_000_000)
+    except (decimal.InvalidOperation, ValueError):  # not a number, NaN, infinity
         moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=datetime.timezone.utc)
         return int(moment.timestamp() * 1e9)
+    if not -2**63 <= ns < 2**63:  # what the catalog's times are: a robot's time, in ns
+        raise ValueError(f"{text!r} is no time the catalog holds: give ISO 8601 or seconds "
+                         "since the epoch")
+    return ns
 
 
 def shown(segment: str) -> str:

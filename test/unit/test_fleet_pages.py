@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime
 
-from data_manager_ros.fleet.catalog import BagState
+import pytest
+
+from data_manager_ros.fleet.catalog import BagState, parse_time
 from data_manager_ros.fleet.pages import (
     bag_page,
     files_page,
@@ -64,3 +66,12 @@ def test_a_track_is_drawn_from_its_points_and_what_is_no_point_is_left_out():
     first, *_, last = (tuple(map(float, p.split(","))) for p in points.split())
     assert first[0] < last[0] and first[1] > last[1]  # north-east: right and up
     assert track_svg([row("r/b/b_0.mcap", 0, 1, track={"/gps": "lies"})]) == ""
+
+
+def test_a_time_in_the_url_is_one_the_catalog_holds_or_refused_in_words():
+    assert parse_time("1000000000.000000003") == 10**18 + 3  # to the nanosecond
+    assert parse_time("2001-09-09T01:46:40Z") == 10**18
+    with pytest.raises(ValueError, match="no time the catalog holds"):
+        parse_time("1e999")
+    with pytest.raises(ValueError):
+        parse_time("nan")
