@@ -287,7 +287,8 @@ def run_node(args: argparse.Namespace, tmp: str, server: TusServer | None) -> di
     with open(log_path) as handle:
         text = handle.read()
     stats = {m.group(1): tuple(int(g) for g in m.groups()[1:]) for m in re.finditer(
-        r"capture stats (\S+): received (\d+) written (\d+) dropped (\d+)", text)}
+        r"capture stats (\S+): received (\d+) written (\d+) dropped (\d+) throttled \d+ "
+        r"missed before the node (\d+)", text)}
     cpu = [100 * ((end.user + end.system) - (start.user + start.system)) / wall
            for start, end in zip(cpu_start, cpu_end, strict=True)]
     backlog = re.search(r"backlog peak (\d+) bytes", text)
@@ -465,14 +466,14 @@ def report(args: argparse.Namespace, sent_bare: tuple[int, int], bare_result: di
           f"{graph}"
           f"{f' (limit {args.upload_limit / 1e6:g} MB/s)' if args.upload_limit else ''}")
     print("topic                  bare: sent  received | node: sent  received   written  dropped"
-          "  ratio")
+          "  ratio  missed before the node (its count)")
     for index, topic in enumerate((GPS, CLOUD)):
-        received, written, dropped = result["stats"].get(topic, (0, 0, 0))
+        received, written, dropped, missed = result["stats"].get(topic, (0, 0, 0, 0))
         bare_rate = got_bare[index] / max(sent_bare[index], 1)
         node_rate = written / max(result["sent"][index], 1)
         print(f"{topic:22} {sent_bare[index]:10d} {got_bare[index]:9d} | "
               f"{result['sent'][index]:10d} {received:9d} {written:9d} {dropped:8d}  "
-              f"{node_rate / max(bare_rate, 1e-9):5.3f}")
+              f"{node_rate / max(bare_rate, 1e-9):5.3f}  {missed}")
     if args.graph_topics:
         graph_stats = [v for k, v in result["stats"].items() if k.startswith("/graph/")]
         print(f"all_topics: {len(graph_stats)} of the {args.graph_topics} graph topics "
@@ -490,7 +491,7 @@ def report(args: argparse.Namespace, sent_bare: tuple[int, int], bare_result: di
         print(f"node RSS samples every 0.1 s: median {samples[len(samples) // 2] / 2**20:.0f}, "
               f"p99 {samples[int(len(samples) * 0.99)] / 2**20:.0f} MiB")
     if args.gps_capture_hz:
-        kept = result["stats"].get(GPS, (0, 0, 0))[1]
+        kept = result["stats"].get(GPS, (0, 0, 0, 0))[1]
         achieved = kept / result["capture_s"]
         print(f"throttled GPS: kept {achieved:.2f} Hz of {args.gps_capture_hz:g} Hz configured "
               f"({100 * (achieved / args.gps_capture_hz - 1):+.2f}%)")

@@ -73,10 +73,12 @@ def freezer(mount: str, after_s: float, for_s: float) -> threading.Thread:
     return threading.Thread(target=run, daemon=True)
 
 
-def node_counts(log: str) -> dict[str, tuple[int, int, int]]:
-    """(received, written, dropped) per topic, from the node's stop lines."""
-    return {m.group(1): (int(m.group(2)), int(m.group(3)), int(m.group(4))) for m in re.finditer(
-        r"capture stats (\S+): received (\d+) written (\d+) dropped (\d+)", log)}
+def node_counts(log: str) -> dict[str, tuple[int, int, int, int]]:
+    """(received, written, dropped, missed before the node) per topic, from the node's stop
+    lines."""
+    return {m.group(1): tuple(int(v) for v in m.groups()[1:]) for m in re.finditer(
+        r"capture stats (\S+): received (\d+) written (\d+) dropped (\d+) throttled \d+ "
+        r"missed before the node (\d+)", log)}
 
 
 def node_config(path: str, capture_dir: str, bulk: int, budget: int) -> str:
@@ -146,15 +148,17 @@ def main() -> int:
                                        "--ros-args", "-p", f"config_file:={config}"],
                                       node_env(), mount, bulk, args)
             counts = node_counts(log)
+            none = (0, 0, 0, 0)
             written = {t: c[1] for t, c in counts.items()}
             dropped = sum(c[2] for c in counts.values())
-            unseen = sum(n - counts.get(t, (0, 0, 0))[0] for t, n in sent.items())
-            exact = all(n - counts.get(t, (0, 0, 0))[1] == counts.get(t, (0, 0, 0))[2]
-                        for t, n in sent.items())
+            missed = sum(c[3] for c in counts.values())
+            unseen = sum(n - counts.get(t, none)[0] for t, n in sent.items())
+            exact = all(n - counts.get(t, none)[1] == counts.get(t, none)[2] + counts.get(
+                t, none)[3] for t, n in sent.items())
             print(f"N={bulk} node {budget:4} MiB kept {kept(sent, written)}  "
                   f"{rss_line(peak, budget * MIB)}  dropped {dropped}, never received "
-                  f"{unseen}: sent - written = dropped {'exactly' if exact else 'NOT exactly'}",
-                  flush=True)
+                  f"{unseen} (counted missed before the node: {missed}): sent - written = "
+                  f"dropped + missed {'exactly' if exact else 'NOT exactly'}", flush=True)
     return 0
 
 

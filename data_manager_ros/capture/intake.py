@@ -89,6 +89,7 @@ class Intake:
         """The subscription callback for ``topic``. ``tap(receive_ns, data)`` sees every
         message before the rate gate (incident clips)."""
         stats = self.stats.setdefault(topic, TopicStats())
+        see = stats.gaps.see
         gate = RateGate(frequency_hz) if frequency_hz is not None else None
         queue = self.queue
         append = queue.append
@@ -99,6 +100,7 @@ class Intake:
 
         def on_message(data: bytes, info: dict) -> None:
             stats.received += 1
+            see(info)
             size = len(data)
             stats.bytes += size
             if size > stats.largest:  # rare once a topic's sizes are seen

@@ -21,17 +21,16 @@ class RecentDrops:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.window_s = window_s
         self._clock = clock
-        self._samples: dict[str, collections.deque[tuple[float, int, int]]] = {}
+        self._samples: dict[str, collections.deque[tuple[float, tuple[int, ...]]]] = {}
 
-    def update(self, topic: str, refused: int, lost: int) -> tuple[int, int]:
-        """(refused, lost) within the window, given the topic's totals now."""
+    def update(self, topic: str, *totals: int) -> tuple[int, ...]:
+        """Each counter's growth within the window, given the topic's totals now."""
         now = self._clock()
         samples = self._samples.setdefault(topic, collections.deque())
-        samples.append((now, refused, lost))
+        samples.append((now, totals))
         while len(samples) > 1 and samples[1][0] <= now - self.window_s:
             samples.popleft()
-        _, refused_then, lost_then = samples[0]
-        return refused - refused_then, lost - lost_then
+        return tuple(total - then for total, then in zip(totals, samples[0][1], strict=True))
 
     def forget(self, keep: set[str]) -> None:
         """Topics no longer recorded leave no samples behind."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from data_manager_ros.capture.sequence_gaps import SequenceGaps
+
 
 class TopicStats:
     """Totals since capture started. Each counter has one writing thread, so no lock is
-    needed: the executor's callbacks write the first five, the writer thread the others."""
+    needed: the executor's callbacks write the first five and the gaps, the writer thread
+    the others."""
 
-    __slots__ = ("received", "bytes", "largest", "throttled", "refused", "written", "lost")
+    __slots__ = ("received", "bytes", "largest", "throttled", "refused", "written", "lost",
+                 "gaps")
 
     def __init__(self) -> None:
         self.received = 0
@@ -17,6 +21,11 @@ class TopicStats:
         self.refused = 0  # the memory budget was reached (the writer's backlog full)
         self.written = 0
         self.lost = 0  # taken but never made durable: no bag, a write error, a torn file
+        self.gaps = SequenceGaps()  # sent by a publisher, never received: lost in DDS
+
+    @property
+    def missed(self) -> int:
+        return self.gaps.missed
 
     @property
     def dropped(self) -> int:

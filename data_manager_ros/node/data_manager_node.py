@@ -261,6 +261,7 @@ class DataManagerNode(Node):
         for topic, stats in self.capture.stats.items():
             self.get_logger().info(
                 f"capture stats {topic}: received {stats.received} written {stats.written} "
-                f"dropped {stats.dropped} throttled {stats.throttled}")
+                f"dropped {stats.dropped} throttled {stats.throttled} missed before the node "
+                f"{stats.missed}")
         self.get_logger().info(
             f"capture writer backlog peak {self.capture.intake.backlog.peak} bytes")

@@ -15,6 +15,7 @@ class Key(StrEnum):
     THROTTLED = "throttled"
     WRITTEN = "written"
     DROPPED = "dropped"
+    MISSED = "missed_before_node"  # sent, never received: lost in DDS (capture/sequence_gaps)
     WRITER_BACKLOG_BYTES = "writer_backlog_bytes"
     WRITER_BACKLOG_PEAK_BYTES = "writer_backlog_peak_bytes"
     # the memory budget's split (capture/memory_budget.py): the backlog's bound, and what the

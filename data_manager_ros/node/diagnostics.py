@@ -51,16 +51,20 @@ def _configured_hz(method: MethodConfig) -> str:
     return f"{method.rate_limit_hz}" if method.rate_limit_hz else "every message"
 
 
-def _dropped(refused: int, lost: int, window_s: float, budget: str) -> str:
+def _dropped(refused: int, lost: int, missed: int, window_s: float, budget: str) -> str:
     """What a topic lost within the window and why, or "" when it lost nothing."""
     reasons = []
+    if missed:
+        reasons.append(f"{missed} sent by a publisher never reached the node (lost in DDS: "
+                       "a history that overflowed on either side, or the network; a "
+                       "publisher of large messages needs config/fastdds_large_messages.xml)")
     if refused:
         reasons.append(f"{refused} over memory_budget_bytes ({budget})")
     if lost:
         reasons.append(f"{lost} not written (the bag or the disk failed)")
     if not reasons:
         return ""
-    return (f"{refused + lost} message(s) dropped in the last {window_s:.0f} s: "
+    return (f"{refused + lost + missed} message(s) dropped in the last {window_s:.0f} s: "
             f"{'; '.join(reasons)}")
 
 
@@ -80,8 +84,9 @@ def capture_statuses(node: str, config: DataManagerConfig, methods: tuple[Method
         level = DiagnosticStatus.OK
         message = _idle_reason(method, config, paused) or "capturing"
         waited = waiting_s.get(method.topic, 0.0)
-        dropped = _dropped(*drops.update(method.topic, stats.refused, stats.lost),
-                           drops.window_s, budget.describe())
+        refused, lost, missed = drops.update(method.topic, stats.refused, stats.lost,
+                                             stats.missed)
+        dropped = _dropped(refused, lost, missed, drops.window_s, budget.describe())
         if engine.last_error:
             level, message = DiagnosticStatus.ERROR, engine.last_error
         elif dropped:
@@ -97,7 +102,7 @@ def capture_statuses(node: str, config: DataManagerConfig, methods: tuple[Method
             Key.CONFIGURED_HZ: _configured_hz(method),
             Key.ACTUAL_HZ: f"{rates.get(method.topic, 0.0):.1f}",
             Key.RECEIVED: stats.received, Key.THROTTLED: stats.throttled,
-            Key.WRITTEN: stats.written, Key.DROPPED: stats.dropped,
+            Key.WRITTEN: stats.written, Key.DROPPED: stats.dropped, Key.MISSED: stats.missed,
             Key.WRITER_BACKLOG_BYTES: engine.intake.backlog.pending,
             Key.WRITER_BACKLOG_PEAK_BYTES: engine.intake.backlog.peak,
             Key.WRITER_BACKLOG_LIMIT_BYTES: budget.backlog_bytes,

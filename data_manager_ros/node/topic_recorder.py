@@ -62,6 +62,7 @@ class _Capture:
     tap: Callable[[int, bytes], None] | None = None  # an incident clip's
     profile: QoSProfile | None = None
     move: ReaderMove | None = None  # from an old reader of another depth
+    readers: int = 1  # created since subscribed: each one's payloads stay in DDS's pool
     waiting_since: float = field(default_factory=time.monotonic)
     type: str = ""
     reported: set[str] = field(default_factory=set)
@@ -182,7 +183,8 @@ class TopicRecorder:
         """Split the memory budget for the topics as they are now (capture/memory_budget.py):
         the writer backlog's bound at once, the readers' depths by moves (``_fit_depth``). A
         topic whose rate is not measured yet keeps its reader and counts at its depth."""
-        demands = {topic: Demand(self._largest(topic), capture.rate[2], capture.held_depth())
+        demands = {topic: Demand(self._largest(topic), capture.rate[2], capture.held_depth(),
+                                 capture.readers)
                    for topic, capture in self._captures.items()}
         clip_bytes = self._clips.settings.buffer_bytes if self._clips and self._clips.recording \
             else 0
@@ -252,6 +254,7 @@ class TopicRecorder:
         self._engine.add_topic(topic)
         tap = self._clips.tap(topic) if method.clip and self._clips is not None else None
         callback = self._engine.intake.callback(method.topic, method.rate_limit_hz, tap)
+        self._engine.intake.stats[method.topic].gaps.forget_publishers()
         capture.tap = tap
         capture.subscription = self._node.create_subscription(
             msg_class, method.topic, callback, profile, raw=True)
@@ -298,6 +301,7 @@ class TopicRecorder:
         profile.depth = depth
         own = self._engine.intake.callback(topic, capture.method.rate_limit_hz, capture.tap)
         capture.move = ReaderMove(self._node, old, callback, topic, profile, own)
+        capture.readers += 1
         capture.subscription, capture.callback, capture.profile = capture.move.reader, own, profile
         self._log.info(f"capturing {topic} with depth {depth} (its messages reach "
                        f"{largest} bytes; memory_budget_bytes "

@@ -119,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-subscribers", type=int, default=0,
                         help="wait until this many subscribers see each topic before publishing")
     parser.add_argument("--best-effort", action="store_true")
+    parser.add_argument("--depth", type=int, default=1000,
+                        help="the publishers' history: a driver of depth 10 overwrites what a "
+                             "stalled subscriber has not acknowledged")
     parser.add_argument("--cloud-size", default="640x480", help="WIDTHxHEIGHT points")
     args, ros_args = parser.parse_known_args(argv)
     # SIGINT and SIGTERM (`ros2 launch` sends both) end the publishing loop only: the context
@@ -129,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     rclpy.init(args=ros_args, signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node("data_manager_demo_sensors")
     width, height = (int(v) for v in args.cloud_size.split("x"))
-    publisher = Publisher(node, args.gps_hz, args.cloud_hz, not args.best_effort,
+    publisher = Publisher(node, args.gps_hz, args.cloud_hz, not args.best_effort, args.depth,
                           cloud_size=(width, height))
     try:
         published = [t for t, hz in ((GPS_TOPIC, args.gps_hz), (CLOUD_TOPIC, args.cloud_hz))

@@ -152,7 +152,8 @@ def _capture_lines(values: dict[str, str]) -> list[str]:
     except ValueError:  # "every message" or "0 (not captured)": no target
         target = f"({values[Key.CONFIGURED_HZ]})"
     lines = [f"  {values[Key.TOPIC]}: {actual:.1f} Hz {target}"
-             f"  written {values[Key.WRITTEN]} dropped {values[Key.DROPPED]}"]
+             f"  written {values[Key.WRITTEN]} dropped {values[Key.DROPPED]}"
+             f" missed before the node {values.get(Key.MISSED, 0)}"]
     if int(values.get(Key.DELETED_FOR_SPACE_FILES, 0)):
         lines.append(f"  deleted by disk_full_policy: {values[Key.DELETED_FOR_SPACE_FILES]} "
                      f"file(s), {_size(int(values[Key.DELETED_FOR_SPACE_BYTES]))}")

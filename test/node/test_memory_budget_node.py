@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -131,3 +133,39 @@ def test_the_split_follows_the_topics_recorded(tmp_path):
         assert with_clouds[0] <= alone[0] - (with_clouds[1] - alone[1])
         assert client.set("capture_methods", ["gps1/Position"])[0]
         assert split_when(lambda s: s[1] == alone[1]) == alone
+
+
+def test_messages_lost_in_dds_before_the_node_are_counted_and_warned(tmp_path):
+    """A node stopped for 3 s (SIGSTOP: no DDS thread of it runs) behind a driver whose
+    history is 10: the driver overwrites what the node has not acknowledged, so those fixes
+    never reach the node. The gap in the driver's sequence numbers is a WARN and a count,
+    and every message sent is received or counted."""
+    path = write_config(str(tmp_path / "dm.yaml"), {"gps1": [{"method": "Position"}]},
+                        capture_dir=str(tmp_path / "capture"), sync_disabled=True)
+    node = NodeProcess(path, str(tmp_path / "node.log")).start()
+    with stopped_after(node), ros_client() as client:
+        node.wait_log("listening for topics")
+        sensors = start_sensors(1000, 0, 8.0, "--depth", "10", "--wait-subscribers", "1")
+        client.next_message(DiagnosticArray, "/diagnostics", lambda m: (
+            s := status_of(m, "gps1/Position")) is not None and value(s, Key.WRITTEN) > 0, 30)
+        os.kill(node.process.pid, signal.SIGSTOP)
+        try:
+            time.sleep(3.0)
+        finally:
+            os.kill(node.process.pid, signal.SIGCONT)
+        warned = client.next_message(DiagnosticArray, "/diagnostics", lambda m: (
+            s := status_of(m, "gps1/Position")) is not None and s.level == DiagnosticStatus.WARN,
+            20)
+        fixes, _ = published(sensors.communicate(timeout=60)[0])
+        client.next_message(DiagnosticArray, "/diagnostics", lambda m: (
+            s := status_of(m, "gps1/Position")) is not None and s.level == DiagnosticStatus.OK,
+            40)
+    warning = status_of(warned, "gps1/Position")
+    assert re.search(r"\d+ message\(s\) dropped in the last 10 s: \d+ sent by a publisher "
+                     r"never reached the node \(lost in DDS", warning.message), warning.message
+    received, written, dropped, missed = (int(v) for v in re.search(
+        rf"capture stats {GPS_TOPIC}: received (\d+) written (\d+) dropped (\d+) throttled \d+ "
+        r"missed before the node (\d+)", node.log()).groups())
+    # 3000 sent in the 3 s: the driver kept 10, and the node's shared-memory port up to 512
+    assert missed >= 1000
+    assert received + missed == fixes and written == received and dropped == 0

@@ -17,8 +17,8 @@ IMAGE = 1_000_000
 FIX = 100
 
 
-def cameras(count: int, depth: int = 10) -> dict[str, Demand]:
-    return {f"/camera{i}": Demand(IMAGE, 15 * IMAGE, depth) for i in range(count)}
+def cameras(count: int, depth: int = 10, readers: int = 1) -> dict[str, Demand]:
+    return {f"/camera{i}": Demand(IMAGE, 15 * IMAGE, depth, readers) for i in range(count)}
 
 
 def test_readers_backlog_and_clips_together_stay_within_the_budget():
@@ -28,7 +28,7 @@ def test_readers_backlog_and_clips_together_stay_within_the_budget():
                 # readers at the depth the split gives them (moved once their size was seen)
                 demands = {**cameras(count, depth=1), "/gps": Demand(FIX, 15000 * FIX, 1000)}
                 depths = split(budget, clips, demands, 1000).depths
-                demands = {t: Demand(d.largest, d.bytes_per_s, depths[t])
+                demands = {t: Demand(d.largest, d.bytes_per_s, depths[t], readers=2)
                            for t, d in demands.items()}
                 result = split(budget, clips, demands, 1000)
                 floor = int((budget - clips) * MIN_BACKLOG_SHARE)
@@ -38,7 +38,7 @@ def test_readers_backlog_and_clips_together_stay_within_the_budget():
                         or result.backlog_bytes == floor), (budget, count, clips, result)
                 assert result.backlog_bytes >= floor
                 assert result.readers_bytes == sum(
-                    (depths[t] + POOL_MESSAGES) * d.largest for t, d in demands.items())
+                    (depths[t] + 2 * POOL_MESSAGES) * d.largest for t, d in demands.items())
 
 
 def test_a_topic_gets_a_part_by_its_bytes_per_second():
@@ -67,11 +67,12 @@ def test_topics_not_measured_yet_keep_their_reader_and_count_at_its_depth():
 
 def test_a_reader_counts_at_the_depth_it_has_until_it_is_moved():
     before = split(128 * MIB, 0, cameras(8, depth=10), 1000)
-    after = split(128 * MIB, 0, cameras(8, depth=1), 1000)
+    after = split(128 * MIB, 0, cameras(8, depth=1, readers=2), 1000)
     # the first readers held more than their part: the backlog keeps a quarter meanwhile
     assert before.readers_bytes == 8 * 13 * IMAGE and before.backlog_bytes == 32 * MIB
-    assert after.readers_bytes == 8 * 4 * IMAGE
-    assert after.backlog_bytes == 128 * MIB - 32 * IMAGE
+    # the new reader's one message and both readers' pools: the first one's stays
+    assert after.readers_bytes == 8 * 7 * IMAGE
+    assert after.backlog_bytes == 128 * MIB - 56 * IMAGE
     assert before.depths == after.depths
     assert all(depth == 1 for depth in before.depths.values())  # 32 MiB / 8 - the pool's 3
 
