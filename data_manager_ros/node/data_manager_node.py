@@ -262,6 +262,6 @@ class DataManagerNode(Node):
             self.get_logger().info(
                 f"capture stats {topic}: received {stats.received} written {stats.written} "
                 f"dropped {stats.dropped} throttled {stats.throttled} missed before the node "
-                f"{stats.missed}")
+                f"{stats.gaps.describe()}")
         self.get_logger().info(
             f"capture writer backlog peak {self.capture.intake.backlog.peak} bytes")

@@ -135,6 +135,8 @@ def test_the_split_follows_the_topics_recorded(tmp_path):
         assert split_when(lambda s: s[1] == alone[1]) == alone
 
 
+@pytest.mark.kilted_only("Jazzy's rclpy hands no publisher GID, so there the node says "
+                        "'not counted' (test_sequence_gaps) instead of a count")
 def test_messages_lost_in_dds_before_the_node_are_counted_and_warned(tmp_path):
     """A node stopped for 3 s (SIGSTOP: no DDS thread of it runs) behind a driver whose
     history is 10: the driver overwrites what the node has not acknowledged, so those fixes

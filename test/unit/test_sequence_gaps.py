@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from data_manager_ros.capture.sequence_gaps import MAX_PUBLISHERS, SequenceGaps
+from data_manager_ros.capture.sequence_gaps import MAX_PUBLISHERS, NOT_COUNTED, SequenceGaps
 
 
 def info(sequence: int, publisher: bytes = b"a" * 16) -> dict:
@@ -41,3 +41,14 @@ def test_unnumbered_messages_and_many_publishers_are_taken_in_stride():
         gaps.see(info(1, publisher.to_bytes(16, "big")))
     gaps.see(info(3, (MAX_PUBLISHERS * 2 - 1).to_bytes(16, "big")))
     assert gaps.missed == 1
+
+
+def test_without_publisher_gids_the_count_says_it_is_not_counted():
+    gaps = SequenceGaps()  # Jazzy's MessageInfo: a sequence number, no GID
+    for sequence in (1, 5, 9):
+        gaps.see({"publication_sequence_number": sequence})
+    assert gaps.describe() == NOT_COUNTED and not gaps.missed
+    numbered = SequenceGaps()
+    numbered.see(info(1))
+    numbered.see(info(4))
+    assert numbered.describe() == "2"
