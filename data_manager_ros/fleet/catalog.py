@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from data_manager_ros.bag.metadata import TOP_KEY, parse
 from data_manager_ros.fleet.keys import key_segment, segment_bytes
 from data_manager_ros.fleet.sidecars import MAX_SIDECAR_BYTES, Stored, stored
 from data_manager_ros.layout import DROPPED_FILE, METADATA_FILE
@@ -177,7 +178,8 @@ class Catalog:
         """What metadata.yaml or the robot's record of dropped files says of its bag."""
         robot, bag, name = item.key.split("/")
         if name == METADATA_FILE:
-            info = (yaml.safe_load(body) or {}).get("rosbag2_bagfile_information")
+            parsed = parse(body)
+            info = parsed.get(TOP_KEY) if isinstance(parsed, dict) else None
             if isinstance(info, dict):
                 self._db.execute("SELECT catalog_record_bag(%s, %s, %s::jsonb)",
                                  (robot, bag, json.dumps(info, default=str)))

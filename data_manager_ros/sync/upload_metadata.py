@@ -11,9 +11,9 @@ import re
 import socket
 from dataclasses import dataclass
 
-import yaml
 from mcap.reader import make_reader
 
+from data_manager_ros.bag.metadata import custom_data_of
 from data_manager_ros.config.settings import (
     UPLOAD_CLASSES,
     DataManagerConfig,
@@ -75,7 +75,7 @@ def _bag_facts(path: str) -> dict[str, str]:
             summary = reader.get_summary()
             records = [m.metadata for m in reader.iter_metadata() if m.name == "rosbag2"]
             positions = track(reader, summary) if summary is not None else {}
-        info = yaml.safe_load(records[-1]["serialized_metadata"]) if records else {}
+        custom = custom_data_of(records[-1]["serialized_metadata"]) if records else {}
     except Exception:  # noqa: BLE001 - a file we cannot parse is still uploaded as-is
         return {"topics": ""}
     facts = {"topics": ",".join(sorted(c.topic for c in summary.channels.values()))
@@ -95,7 +95,6 @@ def _bag_facts(path: str) -> dict[str, str]:
                                               if i in summary.channels}))
     if positions:  # where the robot went, for the fleet's pages
         facts["track"] = json.dumps(positions, separators=(",", ":"))
-    custom = {str(k): str(v) for k, v in ((info or {}).get("custom_data") or {}).items()}
     if custom:
         facts["custom_data"] = json.dumps(custom)
     return {**custom, **facts}
