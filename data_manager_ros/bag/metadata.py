@@ -138,7 +138,11 @@ class BagMetadata:
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     """libyaml when present: the metadata lists every file of the bag and is written at each
     split; at 640 files the pure-Python dumper took 117 ms, libyaml 23 ms, for the same text.
-    Null as ``~``, the way yaml-cpp (rosbag2) writes it."""
+    Null as ``~``, the way yaml-cpp (rosbag2) writes it, and no aliases (``parse`` refuses
+    them): a value used twice is written twice."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 _Dumper.add_representer(type(None), lambda dumper, _: dumper.represent_scalar(
@@ -150,12 +154,39 @@ def serialize(info: dict) -> str:
     return yaml.dump(info, Dumper=_Dumper, sort_keys=False)
 
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml when present: a list of 1,877 files took the pure-Python loader 0.59 s,
+    libyaml 0.11 s. Aliases are refused: neither rosbag2 nor this package writes them, and
+    a few hundred bytes of nested ones from a robot would expand to gigabytes in the
+    fleet catalog's JSON."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _refuse_aliases(node)
+        return self.construct_document(node)
+
+
+def _refuse_aliases(root: yaml.Node) -> None:
+    """An alias is a node reached twice."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise yaml.YAMLError(f"bag metadata with an alias (line {node.start_mark.line + 1}):"
+                                 " rosbag2 metadata has none; refused")
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
 
 
 def parse(text: str | bytes) -> Any:
-    """Bag metadata's YAML, read by libyaml when present: a list of 1,877 files took the
-    pure-Python loader 0.59 s, libyaml 0.11 s."""
+    """Bag metadata's YAML (metadata.yaml, a ``rosbag2`` record); yaml.YAMLError if it is not
+    YAML or holds an alias."""
     return yaml.load(text, Loader=_Loader)
 
 

@@ -3,6 +3,9 @@ read of the record gives, whatever the values hold."""
 
 from __future__ import annotations
 
+import pytest
+import yaml
+
 from data_manager_ros.bag.metadata import (
     BagMetadata,
     FileEntry,
@@ -25,3 +28,11 @@ def test_a_record_laid_out_otherwise_is_read_whole():
     assert custom_data_of("{custom_data: {site: lab}, files: []}") == {"site": "lab"}
     assert custom_data_of(serialize({"files": [], "custom_data": None})) == {}
     assert custom_data_of("- not a map") == {}
+
+
+def test_metadata_with_aliases_is_refused_and_never_written():
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\nrosbag2_bagfile_information: *c\n"
+    with pytest.raises(yaml.YAMLError, match="alias"):
+        parse(bomb)
+    shared = {"history": "keep_last"}
+    assert "&" not in serialize({"topics": [shared, shared]})
