@@ -21,6 +21,7 @@ scanner, the uploader and the status command all ask this module.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from datetime import datetime
 
 RECORDING_MARKER = ".recording"
@@ -44,11 +45,12 @@ def new_bag_name(now: datetime) -> str:
     return now.strftime("rosbag2_%Y_%m_%d-%H_%M_%S")
 
 
-def new_bag_dir(capture_dir: str, name: str) -> str:
-    """``capture_dir/name``, or ``name_1``, ``name_2``... if a bag of that name exists."""
+def new_bag_dir(capture_dir: str, name: str, taken: Collection[str] = ()) -> str:
+    """``capture_dir/name``, or ``name_1``, ``name_2``... if a bag of that name exists or its
+    name is ``taken``."""
     path = os.path.join(capture_dir, name)
     suffix = 1
-    while os.path.exists(path):
+    while os.path.exists(path) or os.path.basename(path) in taken:
         path = os.path.join(capture_dir, f"{name}_{suffix}")
         suffix += 1
     return path
