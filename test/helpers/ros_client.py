@@ -105,12 +105,13 @@ def wait_received(expected: dict[str, int], timeout: float = 30.0) -> None:
 
 
 @contextlib.contextmanager
-def node_and_client(config_file: str, log_path: str, gps_hz: float,
-                    cloud_hz: float) -> Iterator[tuple[NodeProcess, RosClient]]:
+def node_and_client(config_file: str, log_path: str, gps_hz: float, cloud_hz: float,
+                    sensors_env: dict[str, str] | None = None
+                    ) -> Iterator[tuple[NodeProcess, RosClient]]:
     """The node on ``config_file`` beside the demo sensors, with a client, once it captures
     the GPS; afterwards the sensors stop and the node is stopped by SIGINT, exiting 0."""
     node = NodeProcess(config_file, log_path).start()
-    sensors = start_sensors(gps_hz, cloud_hz)
+    sensors = start_sensors(gps_hz, cloud_hz, env=sensors_env)
     with stopped_after(node, sensors):
         with ros_client() as client:
             node.wait_log("capturing /gps1/position")
